@@ -1,0 +1,1 @@
+"""Infrastructure library shared by every service of the city platform; holds no business nouns."""

@@ -1,0 +1,164 @@
+"""The application factory every service's ``create_app`` builds on.
+
+It wires what all services share: engine and session factory, the token verifier against the
+identity JWKS, problem+json errors, correlation ids, request metrics, tracing, the
+``Idempotency-Key`` middleware and the operational endpoints ``/healthz`` (process alive),
+``/readyz`` (database reachable) and ``/metrics`` (Prometheus). Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from city_shared.auth.jwks import JwksCache
+from city_shared.auth.verifier import TokenVerifier
+from city_shared.context import set_correlation_id
+from city_shared.db import create_engine, create_session_factory
+from city_shared.errors import install_error_handlers
+from city_shared.idempotency import IdempotencyMiddleware
+from city_shared.logs import configure_logging
+from city_shared.metrics import HTTP_REQUEST_SECONDS
+from city_shared.settings import ServiceSettings
+from city_shared.telemetry import instrument_app, instrument_engine, setup_tracing
+
+Lifespan = Callable[[FastAPI], Awaitable[None]]
+
+_OPERATIONAL = APIRouter(tags=["operations"])
+
+
+@_OPERATIONAL.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    """Always 200 while the event loop runs; no dependency is checked."""
+    return {"status": "ok"}
+
+
+@_OPERATIONAL.get("/readyz", summary="Readiness: the database answers")
+async def readyz(request: Request) -> Response:
+    """200 when the service's database answers ``SELECT 1`` within 2 s, else 503."""
+    try:
+        async with request.app.state.engine.connect() as conn:
+            await conn.execute(text("SET LOCAL statement_timeout = 2000"))
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "up"})
+
+
+@_OPERATIONAL.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    """The process's collectors in the Prometheus text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class CorrelationAndMetricsMiddleware:
+    """Sets the journey's correlation id (``X-Correlation-ID``, echoed back) and times requests.
+
+    Latency is labelled by the route template, never the raw path (it can contain ids).
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope["headers"]).get(b"x-correlation-id")
+        cid = set_correlation_id(raw.decode("latin-1") if raw else None)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-correlation-id", cid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            HTTP_REQUEST_SECONDS.labels(
+                self.service, scope["method"], template, str(status)
+            ).observe(time.perf_counter() - started)
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    version: str = "0.1.0",
+    routers: Sequence[APIRouter] = (),
+    on_startup: Lifespan | None = None,
+    on_shutdown: Lifespan | None = None,
+    openapi_tags: list[dict[str, Any]] | None = None,
+) -> FastAPI:
+    """A FastAPI app with the platform's plumbing; the service adds its routers.
+
+    ``app.state`` carries ``settings``, ``engine``, ``session_factory``, ``http`` (an
+    ``httpx.AsyncClient``) and ``token_verifier`` once the lifespan has started.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(
+            settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
+        )
+        instrument_engine(engine)
+        http = httpx.AsyncClient(timeout=5.0)
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+        app.state.http = http
+        app.state.token_verifier = TokenVerifier(
+            JwksCache(settings.auth_jwks_url, http),
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+        )
+        try:
+            if on_startup is not None:
+                await on_startup(app)
+            yield
+        finally:
+            if on_shutdown is not None:
+                await on_shutdown(app)
+            await http.aclose()
+            await engine.dispose()
+
+    configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
+    setup_tracing(settings.service_name, otlp_endpoint=settings.otlp_endpoint)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(_OPERATIONAL)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        ttl_seconds=settings.idempotency_ttl_seconds,
+        in_flight_seconds=settings.idempotency_in_flight_seconds,
+    )
+    app.add_middleware(CorrelationAndMetricsMiddleware, service=settings.service_name)
+    instrument_app(app)
+    return app
+

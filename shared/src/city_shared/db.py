@@ -1,0 +1,45 @@
+"""Async SQLAlchemy engine, session factory and per-service metadata with a naming convention.
+
+Sessions never commit on their own: the route handler or the shared consumer owns the
+transaction (see STYLE.md, "one owner per transaction").
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def make_metadata() -> MetaData:
+    """A fresh MetaData for one service, with constraint names Alembic can diff and drop."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An asyncpg-backed engine; ``pool_pre_ping`` survives a restarted database."""
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit (no lazy reload on access)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain libpq DSN for asyncpg from a SQLAlchemy URL (drops the ``+asyncpg`` driver)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)

@@ -1,0 +1,42 @@
+"""Prometheus collectors of the backbone, one registry per process.
+
+Labels carry only service, topic, event type and outcome: never ids or personal data.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUEST_SECONDS = Histogram(
+    "city_http_request_duration_seconds",
+    "HTTP request latency by route template.",
+    ["service", "method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+OUTBOX_BACKLOG = Gauge(
+    "city_outbox_backlog", "Outbox rows not yet published to Kafka.", ["service"]
+)
+OUTBOX_PUBLISHED = Counter(
+    "city_outbox_published_total", "Outbox rows published to Kafka.", ["service", "topic"]
+)
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "city_outbox_publish_failures_total", "Failed publish attempts of an outbox batch.", ["service"]
+)
+RELAY_ACTIVE = Gauge(
+    "city_outbox_relay_active", "1 while this process holds the relay lock.", ["service"]
+)
+CONSUMER_LAG = Gauge(
+    "city_consumer_lag", "Records behind the partition's end.", ["group", "topic", "partition"]
+)
+EVENTS_HANDLED = Counter(
+    "city_events_handled_total",
+    "Consumed records by outcome (handled, duplicate, ignored, dead_lettered).",
+    ["group", "type", "outcome"],
+)
+HANDLER_SECONDS = Histogram(
+    "city_event_handler_duration_seconds", "Handler time including its transaction.",
+    ["group", "type"],
+)
+DEAD_LETTERS = Counter(
+    "city_dead_letters_total", "Records sent to the dead-letter topic.", ["group", "reason"]
+)

@@ -1,0 +1,43 @@
+"""Transactional outbox: events are written in the caller's transaction, never sent from a request.
+
+:func:`add` inserts the event into the service's ``outbox`` table in the session's open
+transaction, so the event exists exactly when the state change it describes was committed.
+The relay (:mod:`city_shared.relay`) publishes committed rows to Kafka.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import column, table
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from city_shared.envelope import Event
+
+_OUTBOX = table(
+    "outbox",
+    column("event_id", UUID(as_uuid=True)),
+    column("topic"),
+    column("key"),
+    column("event_type"),
+    column("attributes", JSONB),
+    column("data", JSONB),
+)
+
+
+async def add(session: AsyncSession, topic: str, event: Event) -> None:
+    """Write ``event`` for ``topic`` into the outbox within the session's transaction.
+
+    Does not commit. The record key will be ``event.subject`` (the aggregate id). Adding the
+    same event id twice violates the unique constraint: an event is published once.
+    """
+    attributes = event.model_dump(mode="json", exclude={"data"}, exclude_none=True)
+    await session.execute(
+        _OUTBOX.insert().values(
+            event_id=event.id,
+            topic=topic,
+            key=event.subject,
+            event_type=event.type,
+            attributes=attributes,
+            data=event.data,
+        )
+    )
