@@ -1,0 +1,5 @@
+"""(topic, event type) -> handler: the identity worker's only wiring; empty until its domain."""
+
+from city_shared.consumer import Subscription
+
+SUBSCRIPTIONS: tuple[Subscription, ...] = ()
