@@ -23,7 +23,6 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator

@@ -108,8 +108,8 @@ async def test_a_handler_that_keeps_failing_ends_in_dead_letters_and_next_record
             raise RuntimeError("downstream refused")
         await record_effect(session, event)
 
-    await produce_raw(kafka_bootstrap, topic,
-                      [as_raw(seq_event("agg-1", 1)), as_raw(poison), as_raw(seq_event("agg-1", 2))])
+    records = [as_raw(seq_event("agg-1", 1)), as_raw(poison), as_raw(seq_event("agg-1", 2))]
+    await produce_raw(kafka_bootstrap, topic, records)
     running = Running(*make_consumer(db, kafka_bootstrap, topic, dlq, handler,
                                      group=f"g-{uuid.uuid4().hex[:8]}", max_attempts=3))
     try:

@@ -49,10 +49,9 @@ async def test_rolled_back_event_is_never_published_and_committed_one_is_publish
     topic = await new_topic(kafka_bootstrap)
     rolled_back = seq_event("order-1", 1)
     committed = seq_event("order-1", 2)
-    async with db.sessions() as session:
-        async with session.begin():
-            await outbox.add(session, topic, rolled_back)
-            await session.rollback()
+    async with db.sessions() as session, session.begin():
+        await outbox.add(session, topic, rolled_back)
+        await session.rollback()
     async with db.sessions() as session, session.begin():
         await outbox.add(session, topic, committed)
 

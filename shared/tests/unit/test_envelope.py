@@ -23,7 +23,8 @@ class NarrowView(BaseModel):
 def _event(**overrides: object) -> Event:
     event = new_event(
         type="city.ticketing.order.placed.v1", source="/ticketing", subject="o-1",
-        tenant="musterstadt", department="museum", data=OrderPlaced(order_id="o-1", total_cents=800),
+        tenant="musterstadt", department="museum",
+        data=OrderPlaced(order_id="o-1", total_cents=800),
     )
     return event.model_copy(update=overrides)
 

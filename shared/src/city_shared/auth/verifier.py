@@ -1,0 +1,150 @@
+"""Local verification of identity's access tokens (signed JWTs) into a :class:`Principal`.
+
+No request ever calls identity: keys come from the :class:`JwksCache`. Every rejection is the same
+:class:`NotAuthenticated` with the same detail, so a caller learns nothing about which check
+failed; the reason is logged at debug level (never the token or its claims).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jws import JWSRegistry
+
+from city_shared.auth.jwks import JwksCache, JwksUnavailable, PublicKey
+from city_shared.auth.principal import Principal
+from city_shared.errors import NotAuthenticated, ServiceUnavailable
+
+__all__ = ["ASYMMETRIC_ALGORITHMS", "REQUIRED_CLAIMS", "TokenVerifier"]
+
+logger = logging.getLogger(__name__)
+
+#: Algorithms a verifier may be configured with: asymmetric signatures only.
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+    | {"EdDSA", "Ed25519"}
+)
+#: Claims a token must carry (besides ``aud`` and ``iss``, which must match).
+REQUIRED_CLAIMS = ("sub", "tenant", "kind", "acr", "exp", "iat")
+
+_ACCEPTED_TYP = frozenset({"jwt", "at+jwt", "application/at+jwt"})
+_REJECTED_HEADERS = frozenset({"crit", "b64", "jwk", "jku", "x5u", "x5c"})
+_DETAIL = "The access token is missing, malformed, expired or not valid for this service."
+
+
+class _Rejected(Exception):
+    """Internal: why a token was rejected, for the debug log only."""
+
+
+class TokenVerifier:
+    """Verifies a compact JWS access token and returns its :class:`Principal`.
+
+    Checks, in order: shape; header (``alg`` in the allow-list, a ``kid``, ``typ`` if present
+    is ``JWT``/``at+jwt``, no embedded keys or ``crit``); the key for ``kid`` exists and its type
+    fits ``alg`` (an HMAC token "signed" with a public key never verifies: HS* is not allowed);
+    signature; claims: ``iss`` equals ``issuer``, ``aud`` is or contains ``audience``, ``exp``
+    (required) and ``nbf``/``iat`` (with ``leeway_seconds``), and :data:`REQUIRED_CLAIMS`; the
+    claims' shape (:meth:`Principal.from_claims`).
+    """
+
+    def __init__(
+        self,
+        jwks: JwksCache,
+        issuer: str,
+        audience: str,
+        algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA"),
+        leeway_seconds: int = 30,
+        *,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        """:raises ValueError: an algorithm is not an asymmetric signature algorithm."""
+        unsafe = set(algorithms) - ASYMMETRIC_ALGORITHMS
+        if unsafe or not algorithms:
+            raise ValueError(f"not allowed as token algorithms: {sorted(unsafe) or 'none given'}")
+        self._jwks = jwks
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = frozenset(algorithms)
+        # One registry per algorithm: jwt.decode then accepts exactly the header's algorithm.
+        self._registries = {alg: JWSRegistry(algorithms=[alg]) for alg in algorithms}
+        now: Callable[[], int] = clock or (lambda: int(time.time()))
+        essential: jwt.ClaimsOption = {"essential": True}
+        self._claims = jwt.JWTClaimsRegistry(
+            now=now,
+            leeway=leeway_seconds,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            **dict.fromkeys(REQUIRED_CLAIMS, essential),
+        )
+
+    @property
+    def issuer(self) -> str:
+        """The only accepted ``iss``."""
+        return self._issuer
+
+    @property
+    def audience(self) -> str:
+        """The audience every accepted token must name."""
+        return self._audience
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid token.
+
+        :raises NotAuthenticated: the token is not valid, for whatever reason.
+        :raises ServiceUnavailable: identity's keys could not be fetched even once.
+        """
+        try:
+            return await self._verify(token)
+        except _Rejected as reason:
+            logger.debug("access token rejected: %s", reason)
+            raise NotAuthenticated(_DETAIL) from None
+        except JwksUnavailable:
+            raise ServiceUnavailable(
+                "Access tokens cannot be verified right now.",
+                headers={"Retry-After": str(max(1, round(self._jwks.min_refresh_interval)))},
+            ) from None
+
+    async def _verify(self, token: str) -> Principal:
+        alg, kid = self._read_header(token)
+        key = await self._jwks.get_key(kid)
+        if key is None:
+            raise _Rejected("unknown kid")
+        registry = self._registries[alg]
+        try:
+            registry.algorithms[alg].check_key(key)
+        except JoseError as exc:
+            raise _Rejected(f"key does not fit alg: {exc.error}") from None
+        return self._decode(token, key, registry)
+
+    def _read_header(self, token: str) -> tuple[str, str]:
+        try:
+            header = jws.extract_compact(token.encode("ascii")).headers()
+        except (JoseError, ValueError, TypeError, KeyError, IndexError):
+            raise _Rejected("malformed") from None
+        alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise _Rejected("alg not allowed")
+        if not isinstance(kid, str) or not kid:
+            raise _Rejected("no kid")
+        if typ is not None and (not isinstance(typ, str) or typ.lower() not in _ACCEPTED_TYP):
+            raise _Rejected("unexpected typ")
+        if _REJECTED_HEADERS.intersection(header):
+            raise _Rejected("unexpected header parameter")
+        return alg, kid
+
+    def _decode(self, token: str, key: PublicKey, registry: JWSRegistry) -> Principal:
+        try:
+            claims = jwt.decode(token, key, registry=registry).claims
+            self._claims.validate(claims)
+        except JoseError as exc:
+            raise _Rejected(exc.error or type(exc).__name__) from None
+        except (ValueError, TypeError):
+            raise _Rejected("malformed payload") from None
+        try:
+            return Principal.from_claims(claims)
+        except ValueError:
+            raise _Rejected("claims have the wrong shape") from None

@@ -1,0 +1,368 @@
+"""RFC 9457 problem details (``application/problem+json``) for every service.
+
+Services raise :class:`DomainError` subclasses; :func:`install_error_handlers` renders them and
+every framework error into one problem shape. Nothing here knows a business noun.
+
+Problem body::
+
+    {"type": "https://errors.city-platform.example/order_not_found", "title": "Order not found",
+     "status": 404, "detail": "...", "instance": "/orders/42", "code": "order_not_found", ...}
+
+``type`` is :data:`PROBLEM_TYPE_BASE` + ``code``: an identifier (never fetched by clients), stable
+for as long as the ``code`` is. Clients branch on ``code`` (or ``type``), never on ``title`` or
+``detail``, which are for humans; ``detail`` and ``instance`` are left out when unknown.
+Extension members (``extra``) sit at the top level beside the standard members. Error text
+never carries submitted values or exception messages: personal data must not leak through errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, ClassVar, TypeAlias
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "PROBLEM_TYPE_BASE",
+    "Conflict",
+    "DomainError",
+    "FieldError",
+    "Forbidden",
+    "InsufficientAssurance",
+    "JsonValue",
+    "NotAuthenticated",
+    "NotFound",
+    "Problem",
+    "ServiceUnavailable",
+    "ValidationFailed",
+    "install_error_handlers",
+    "problem_response",
+    "problem_responses",
+]
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://errors.city-platform.example/"
+
+JsonValue: TypeAlias = (
+    "str | int | float | bool | Sequence[JsonValue] | Mapping[str, JsonValue] | None"
+)
+
+_RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code"})
+
+
+class Problem(BaseModel):
+    """The problem+json body, for ``responses=`` declarations in OpenAPI.
+
+    Extension members (e.g. ``required_acr``, ``errors``) are allowed beside the standard ones.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    code: str
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose; rendered as problem+json.
+
+    Subclasses set the class attributes ``status``, ``code`` (stable, snake_case, part of the
+    API contract) and ``title`` (short, constant per code). Per instance: ``detail`` (a human
+    explanation of this occurrence, free of personal data), ``extra`` (extension members,
+    names must not clash with the standard members) and ``headers`` (added to the response).
+    """
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+    default_headers: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        extra: Mapping[str, JsonValue] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        clash = _RESERVED_MEMBERS.intersection(extra or {})
+        if clash:
+            raise ValueError(f"extension members clash with standard members: {sorted(clash)}")
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.extra: dict[str, JsonValue] = dict(extra or {})
+        self.headers: dict[str, str] = {**self.default_headers, **(headers or {})}
+
+    def to_problem(self, instance: str | None = None) -> dict[str, JsonValue]:
+        """The problem body of this error; ``instance`` is usually the request path."""
+        return _problem(
+            status=self.status,
+            code=self.code,
+            title=self.title,
+            detail=self.detail,
+            instance=instance,
+            extra=self.extra,
+        )
+
+
+class NotAuthenticated(DomainError):
+    """401: no usable credentials. The detail never says which check failed."""
+
+    status = 401
+    code = "not_authenticated"
+    title = "Not authenticated"
+    default_headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class Forbidden(DomainError):
+    """403: authenticated, but not allowed to do this."""
+
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class InsufficientAssurance(Forbidden):
+    """403: the login's level of assurance (``acr``) is too low for this operation.
+
+    Carries the extension member ``required_acr`` so the client can send the user through a
+    stronger login (step-up, RFC 9470 ``acr_values``) and retry.
+    """
+
+    code = "insufficient_assurance"
+    title = "Insufficient level of assurance"
+
+    def __init__(self, required_acr: str, detail: str | None = None) -> None:
+        super().__init__(
+            detail or f"This operation requires level of assurance '{required_acr}'.",
+            extra={"required_acr": required_acr},
+            headers={
+                "WWW-Authenticate": (
+                    f'Bearer error="insufficient_user_authentication", acr_values="{required_acr}"'
+                )
+            },
+        )
+        self.required_acr = required_acr
+
+
+class NotFound(DomainError):
+    """404: the resource does not exist or the caller may not know that it exists."""
+
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    """409: the request conflicts with the current state of the resource."""
+
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class FieldError(BaseModel):
+    """One entry of the ``errors`` extension of a 422: where, what, and the error's kind."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationFailed(DomainError):
+    """422: the request is well-formed but its content is not acceptable.
+
+    Renders with the same ``code`` and ``errors`` shape as request-schema validation, so a
+    client handles both alike.
+    """
+
+    status = 422
+    code = "validation_error"
+    title = "Validation failed"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldError] = (),
+        extra: Mapping[str, JsonValue] | None = None,
+    ) -> None:
+        members: dict[str, JsonValue] = dict(extra or {})
+        if errors:
+            members["errors"] = [e.model_dump() for e in errors]
+        super().__init__(detail, extra=members)
+
+
+class ServiceUnavailable(DomainError):
+    """503: a dependency the request needs is unreachable; the client may retry later."""
+
+    status = 503
+    code = "service_unavailable"
+    title = "Service unavailable"
+
+
+def problem_response(error: DomainError, instance: str | None = None) -> JSONResponse:
+    """Render ``error`` as a problem+json response, e.g. from a middleware, which runs outside
+    the exception handlers installed by :func:`install_error_handlers`."""
+    return JSONResponse(
+        error.to_problem(instance),
+        status_code=error.status,
+        headers=error.headers,
+        media_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status documented with the :class:`Problem` schema."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error the app can raise as problem+json.
+
+    - :class:`DomainError` -> its own status, code, extension members and headers;
+    - request validation -> 422 ``validation_error`` with ``errors: [{loc, msg, type}]`` and
+      never the submitted input;
+    - Starlette ``HTTPException`` (unknown route, wrong method) -> ``not_found`` /
+      ``method_not_allowed`` (other statuses: ``http_<status>``), its headers kept (``Allow``);
+    - anything else -> 500 ``internal_error`` with a generic detail; the exception is logged.
+    """
+    app.add_exception_handler(DomainError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_unhandled)
+
+
+_HTTP_CODES: Mapping[int, str] = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "content_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "service_unavailable",
+}
+
+
+def _problem(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None,
+    instance: str | None,
+    extra: Mapping[str, JsonValue] | None = None,
+) -> dict[str, JsonValue]:
+    body: dict[str, JsonValue] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+    }
+    if detail is not None:
+        body["detail"] = detail
+    if instance is not None:
+        body["instance"] = instance
+    body["code"] = code
+    body.update(extra or {})
+    return body
+
+
+def _respond(
+    body: Mapping[str, JsonValue], status: int, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE)
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(exc, request.url.path)
+
+
+async def _on_request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors: list[JsonValue] = [_field_error(err).model_dump() for err in exc.errors()]
+    body = _problem(
+        status=422,
+        code="validation_error",
+        title=ValidationFailed.title,
+        detail="The request does not match the expected schema.",
+        instance=request.url.path,
+        extra={"errors": errors},
+    )
+    return _respond(body, 422)
+
+
+def _field_error(err: Mapping[str, Any]) -> FieldError:
+    """A pydantic error without its ``input`` and ``ctx``. Built-in messages name only the
+    constraint, but a custom validator's message might quote the value: redact it if it does."""
+    msg = str(err.get("msg", ""))
+    value = err.get("input")
+    if isinstance(value, str) and len(value) >= 3 and value in msg:
+        msg = msg.replace(value, "<redacted>")
+    loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+    return FieldError(loc=loc, msg=msg, type=str(err.get("type", "value_error")))
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    phrase = _phrase(status)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    body = _problem(
+        status=status,
+        code=_HTTP_CODES.get(status, f"http_{status}"),
+        title=phrase,
+        detail=detail,
+        instance=request.url.path,
+    )
+    return _respond(body, status, exc.headers)
+
+
+async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # The message stays out of the log line itself; the traceback goes to the log handler,
+    # whose formatter is responsible for redaction.
+    logger.error(
+        "unhandled %s on %s %s",
+        type(exc).__qualname__,
+        request.method,
+        request.url.path,
+        exc_info=exc,
+    )
+    body = _problem(
+        status=500,
+        code="internal_error",
+        title="Internal server error",
+        detail="An unexpected error occurred. It has been logged.",
+        instance=request.url.path,
+    )
+    return _respond(body, 500)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
