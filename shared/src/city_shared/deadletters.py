@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from city_shared.metrics import DEAD_LETTERS
 from city_shared.relay import make_producer
@@ -137,17 +137,20 @@ def _describe(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
 
 async def read_all(bootstrap_servers: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record currently on ``topic``, read without a consumer group (commits nothing)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        # Without a group the consumer assigns itself every partition once metadata arrived.
+        for _ in range(50):
+            if consumer.assignment():
+                break
+            await asyncio.sleep(0.1)
+        tps = sorted(consumer.assignment())
         if not tps:
             return []
-        consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         records: list[ConsumerRecord[bytes, bytes]] = []
