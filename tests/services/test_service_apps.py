@@ -64,8 +64,8 @@ async def test_migrations_create_the_backbone_and_the_app_serves_its_operational
         assert missing.headers["x-correlation-id"] == "abc-1"
         metrics = (await client.get("/metrics")).text
         assert (
-            f'city_http_request_duration_seconds_count{{service="{service}",method="GET",'
-            'route="/readyz",status="200"}' in metrics
+            'city_http_request_duration_seconds_count{method="GET",route="/readyz",'
+            f'service="{service}",status="200"}}' in metrics
         )
 
 

@@ -51,5 +51,6 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     root.setLevel(level)
     # aiokafka logs connection failures at ERROR with tracebacks every retry; the relay reports.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL if level != "DEBUG" else "DEBUG")
-    # uvicorn's access log would print query strings (they can hold personal data).
+    # Access logs would print URLs and query strings (they can hold personal data).
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
