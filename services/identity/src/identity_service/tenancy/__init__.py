@@ -1,0 +1,1 @@
+"""Tenants (municipalities) and their departments."""
