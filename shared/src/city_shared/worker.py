@@ -13,7 +13,6 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from prometheus_client import start_http_server
 from sqlalchemy import text
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from city_shared.consumer import Consumer, ConsumerConfig, Subscription
 from city_shared.db import asyncpg_dsn, create_engine, create_session_factory
 from city_shared.deadletters import DeadLetterPublisher, dead_letter_topic
+from city_shared.idempotency import purge_expired
 from city_shared.logs import configure_logging
 from city_shared.relay import OutboxRelay, RelayConfig
 from city_shared.settings import ServiceSettings
@@ -34,11 +34,8 @@ log = logging.getLogger(__name__)
 async def _housekeeping(engine: AsyncEngine, stop: asyncio.Event, every: float = 300) -> None:
     """Deletes expired idempotency keys and inbox rows older than 30 days."""
     while not stop.is_set():
+        await purge_expired(engine)
         async with engine.begin() as conn:
-            await conn.execute(
-                text("DELETE FROM idempotency_keys WHERE expires_at < :now"),
-                {"now": datetime.now(UTC)},
-            )
             await conn.execute(
                 text("DELETE FROM inbox WHERE processed_at < now() - interval '30 days'")
             )

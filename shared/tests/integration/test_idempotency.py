@@ -1,0 +1,410 @@
+"""IdempotencyMiddleware against real PostgreSQL: replay, mismatch, in flight under real
+concurrency (with a negative control), per-caller scoping, 5xx, expiry, takeover, purge."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI, Response
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from city_shared.auth import MaybePrincipal
+from city_shared.auth.testing import TokenFactory
+from city_shared.backbone import create_backbone
+from city_shared.db import create_engine
+from city_shared.errors import PROBLEM_CONTENT_TYPE, ServiceUnavailable, install_error_handlers
+from city_shared.idempotency import (
+    IdempotencyMiddleware,
+    purge_expired,
+    require_idempotency_key,
+)
+
+pytestmark = pytest.mark.integration
+
+N_CONCURRENT = 20
+GATE_TIMEOUT = 10.0
+THINGS_DDL = "CREATE TABLE things (id bigserial PRIMARY KEY, name text NOT NULL, owner text)"
+
+
+class ThingCreate(BaseModel):
+    name: str
+
+
+class ThingRead(BaseModel):
+    id: int
+    name: str
+    owner: str | None
+
+
+@dataclass
+class Harness:
+    """A tiny service: ``POST /things`` inserts a row and answers 201 with its id.
+
+    While ``blocking`` is set, the handler waits for ``gate`` after counting itself in
+    ``entered`` (and setting ``changed``); a thing named ``unavailable`` answers 503 and one
+    named ``crash`` raises.
+    """
+
+    app: FastAPI
+    engine: AsyncEngine
+    tokens: TokenFactory
+    gate: asyncio.Event
+    changed: asyncio.Event
+    entered: int = 0
+    blocking: bool = False
+
+    def client(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(self.app, raise_app_exceptions=False)
+        return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+    async def rows(self) -> int:
+        return await _scalar(self.engine, "SELECT count(*) FROM things")
+
+    async def keys(self) -> int:
+        return await _scalar(self.engine, "SELECT count(*) FROM idempotency_keys")
+
+
+def build_harness(engine: AsyncEngine, tokens: TokenFactory, *, idempotent: bool = True) -> Harness:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.state.engine = engine
+    app.state.token_verifier = tokens.verifier()
+    harness = Harness(
+        app=app, engine=engine, tokens=tokens, gate=asyncio.Event(), changed=asyncio.Event()
+    )
+
+    async def insert_thing(payload: ThingCreate, principal: MaybePrincipal) -> ThingRead:
+        harness.entered += 1
+        harness.changed.set()
+        if harness.blocking:
+            # Bounded, so a broken middleware fails the test instead of hanging it.
+            await asyncio.wait_for(harness.gate.wait(), GATE_TIMEOUT)
+        if payload.name == "unavailable":
+            raise ServiceUnavailable("try again")
+        if payload.name == "crash":
+            raise RuntimeError("handler crashed")
+        owner = principal.sub if principal else None
+        async with engine.begin() as conn:
+            thing_id = (
+                await conn.execute(
+                    text("INSERT INTO things (name, owner) VALUES (:name, :owner) RETURNING id"),
+                    {"name": payload.name, "owner": owner},
+                )
+            ).scalar_one()
+        return ThingRead(id=thing_id, name=payload.name, owner=owner)
+
+    @app.post("/things", status_code=201)
+    async def create_thing(
+        payload: ThingCreate, principal: MaybePrincipal, response: Response
+    ) -> ThingRead:
+        thing = await insert_thing(payload, principal)
+        response.headers["Location"] = f"/things/{thing.id}"
+        response.set_cookie("session", "secret")
+        return thing
+
+    @app.post("/payments", status_code=201)
+    async def create_payment(
+        payload: ThingCreate,
+        principal: MaybePrincipal,
+        _key: Annotated[str, Depends(require_idempotency_key)],
+    ) -> ThingRead:
+        return await insert_thing(payload, principal)
+
+    if idempotent:
+        app.add_middleware(IdempotencyMiddleware, ttl_seconds=3600, in_flight_seconds=60)
+    return harness
+
+
+async def _scalar(engine: AsyncEngine, sql: str) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(sql))).scalar_one())
+
+
+async def _execute(engine: AsyncEngine, sql: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(sql))
+
+
+@pytest.fixture(scope="module")
+def tokens() -> TokenFactory:
+    return TokenFactory()
+
+
+@pytest.fixture
+async def engine(database_url: Callable[[], Awaitable[str]]) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(await database_url(), pool_size=5)
+    async with engine.begin() as conn:
+        await conn.run_sync(create_backbone)
+        await conn.execute(text(THINGS_DDL))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def harness(engine: AsyncEngine, tokens: TokenFactory) -> Harness:
+    return build_harness(engine, tokens)
+
+
+def _key(value: str, token: str | None = None) -> dict[str, str]:
+    headers = {"Idempotency-Key": value}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def _assert_problem(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_CONTENT_TYPE
+    body = response.json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert {"type", "title", "detail"} <= body.keys()
+
+
+async def test_replay_returns_the_first_response_byte_for_byte_and_runs_once(
+    harness: Harness,
+) -> None:
+    token = harness.tokens.issue(sub="alice")
+    async with harness.client() as client:
+        first = await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+        again = await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+
+    assert first.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+    assert "set-cookie" in first.headers
+    assert again.status_code == 201
+    assert again.content == first.content
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "set-cookie" not in again.headers
+    assert await harness.rows() == 1
+
+
+async def test_same_key_with_another_request_is_422_and_changes_nothing(
+    harness: Harness,
+) -> None:
+    token = harness.tokens.issue(sub="alice")
+    async with harness.client() as client:
+        first = await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+        other_body = await client.post("/things", json={"name": "b"}, headers=_key("k-1", token))
+        other_query = await client.post(
+            "/things?x=1", json={"name": "a"}, headers=_key("k-1", token)
+        )
+        original = await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+
+    _assert_problem(other_body, 422, "idempotency_key_mismatch")
+    _assert_problem(other_query, 422, "idempotency_key_mismatch")
+    assert original.content == first.content
+    assert original.headers["idempotent-replayed"] == "true"
+    assert await harness.rows() == 1
+
+
+Send = Callable[[], Coroutine[Any, Any, httpx.Response]]
+
+
+async def _wait_for(harness: Harness, condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(GATE_TIMEOUT):
+        while not condition():
+            harness.changed.clear()
+            await harness.changed.wait()
+
+
+async def _fire_concurrently(harness: Harness, send: Send, n: int) -> list[httpx.Response]:
+    """Start ``n`` requests while the handler is blocked; release it once every request either
+    entered the handler or already has its answer; return the responses."""
+    harness.blocking = True
+    tasks = [asyncio.create_task(send()) for _ in range(n)]
+    for task in tasks:
+        task.add_done_callback(lambda _: harness.changed.set())
+    await _wait_for(harness, lambda: harness.entered + sum(t.done() for t in tasks) == n)
+    assert harness.entered >= 1
+    harness.gate.set()
+    return list(await asyncio.gather(*tasks))
+
+
+async def test_concurrent_requests_with_one_key_execute_once_others_get_409(
+    harness: Harness,
+) -> None:
+    token = harness.tokens.issue(sub="alice")
+    async with harness.client() as client:
+
+        async def send() -> httpx.Response:
+            return await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+
+        responses = await _fire_concurrently(harness, send, N_CONCURRENT)
+        retry = await send()
+
+    created = [r for r in responses if r.status_code == 201]
+    busy = [r for r in responses if r.status_code != 201]
+    assert harness.entered == 1
+    assert len(created) == 1
+    assert len(busy) == N_CONCURRENT - 1
+    for response in busy:
+        _assert_problem(response, 409, "idempotency_key_in_flight")
+        assert int(response.headers["retry-after"]) >= 1
+    assert retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.content == created[0].content
+    assert await harness.rows() == 1
+
+
+async def test_negative_control_without_middleware_concurrent_requests_all_execute(
+    engine: AsyncEngine, tokens: TokenFactory
+) -> None:
+    harness = build_harness(engine, tokens, idempotent=False)
+    token = tokens.issue(sub="alice")
+    async with harness.client() as client:
+
+        async def send() -> httpx.Response:
+            return await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+
+        responses = await _fire_concurrently(harness, send, N_CONCURRENT)
+
+    assert [r.status_code for r in responses] == [201] * N_CONCURRENT
+    assert await harness.rows() == N_CONCURRENT
+
+
+async def test_callers_with_the_same_key_never_see_each_others_responses(
+    harness: Harness,
+) -> None:
+    alice = harness.tokens.issue(sub="alice")
+    bob = harness.tokens.issue(sub="bob")
+    alice_elsewhere = harness.tokens.issue(sub="alice", tenant="ulm")
+    callers = [alice, bob, alice_elsewhere, None]
+    async with harness.client() as client:
+        first = [
+            await client.post("/things", json={"name": "a"}, headers=_key("shared", token))
+            for token in callers
+        ]
+        replays = [
+            await client.post("/things", json={"name": "a"}, headers=_key("shared", token))
+            for token in callers
+        ]
+
+    assert [r.status_code for r in first] == [201] * len(callers)
+    assert [r.json()["owner"] for r in first] == ["alice", "bob", "alice", None]
+    assert len({r.json()["id"] for r in first}) == len(callers)
+    for original, replay in zip(first, replays, strict=True):
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.content == original.content
+    assert await harness.rows() == len(callers)
+
+
+async def test_a_token_that_does_not_verify_bypasses_idempotency_and_gets_401(
+    harness: Harness,
+) -> None:
+    expired = harness.tokens.issue(sub="alice", exp_in=-300)
+    async with harness.client() as client:
+        response = await client.post("/things", json={"name": "a"}, headers=_key("k-1", expired))
+
+    _assert_problem(response, 401, "not_authenticated")
+    assert await harness.keys() == 0
+    assert await harness.rows() == 0
+
+
+@pytest.mark.parametrize("name", ["unavailable", "crash"])
+async def test_a_5xx_is_not_stored_and_the_retry_executes(harness: Harness, name: str) -> None:
+    token = harness.tokens.issue(sub="alice")
+    async with harness.client() as client:
+        failed = await client.post("/things", json={"name": name}, headers=_key("k-1", token))
+        assert failed.status_code >= 500
+        assert await harness.keys() == 0
+        retried = await client.post("/things", json={"name": name}, headers=_key("k-1", token))
+
+    assert retried.status_code == failed.status_code
+    assert "idempotent-replayed" not in retried.headers
+    assert harness.entered == 2
+
+
+async def test_an_expired_key_is_executed_again(harness: Harness) -> None:
+    token = harness.tokens.issue(sub="alice")
+    async with harness.client() as client:
+        first = await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+        await _execute(harness.engine, "UPDATE idempotency_keys SET expires_at = now()")
+        second = await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+        replay = await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+
+    assert second.status_code == 201
+    assert "idempotent-replayed" not in second.headers
+    assert second.json()["id"] != first.json()["id"]
+    assert replay.content == second.content
+    assert await harness.rows() == 2
+
+
+async def test_an_abandoned_claim_is_taken_over_and_the_late_response_is_not_stored(
+    harness: Harness,
+) -> None:
+    token = harness.tokens.issue(sub="alice")
+    async with harness.client() as client:
+
+        async def send() -> httpx.Response:
+            return await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+
+        harness.blocking = True
+        stuck = asyncio.create_task(send())
+        await _wait_for(harness, lambda: harness.entered == 1)
+        busy = await send()
+        await _execute(harness.engine, "UPDATE idempotency_keys SET locked_until = now()")
+        harness.blocking = False
+        taken_over = await send()
+        harness.gate.set()
+        late = await stuck
+        replay = await send()
+
+    _assert_problem(busy, 409, "idempotency_key_in_flight")
+    assert taken_over.status_code == 201
+    assert late.status_code == 201
+    assert replay.content == taken_over.content
+    assert replay.content != late.content
+
+
+async def test_invalid_keys_are_rejected_with_400(harness: Harness) -> None:
+    async with harness.client() as client:
+        responses = [
+            await client.post("/things", json={"name": "a"}, headers=_key(value))
+            for value in ("", "has space", "x" * 256)
+        ]
+        non_ascii = [(b"Idempotency-Key", b"caf\xe9")]
+        responses.append(await client.post("/things", json={"name": "a"}, headers=non_ascii))
+        repeated = [(b"Idempotency-Key", b"k-1"), (b"Idempotency-Key", b"k-1")]
+        responses.append(await client.post("/things", json={"name": "a"}, headers=repeated))
+        longest = await client.post("/things", json={"name": "a"}, headers=_key("~" * 255))
+
+    for response in responses:
+        _assert_problem(response, 400, "invalid_idempotency_key")
+    assert longest.status_code == 201
+    assert await harness.rows() == 1
+
+
+async def test_a_route_that_requires_the_key_rejects_a_request_without_it(
+    harness: Harness,
+) -> None:
+    async with harness.client() as client:
+        missing = await client.post("/payments", json={"name": "a"})
+        given = await client.post("/payments", json={"name": "a"}, headers=_key("p-1"))
+
+    _assert_problem(missing, 400, "idempotency_key_required")
+    assert given.status_code == 201
+    assert await harness.rows() == 1
+    parameters = harness.app.openapi()["paths"]["/payments"]["post"]["parameters"]
+    assert {"name": "Idempotency-Key", "in": "header"}.items() <= parameters[0].items()
+
+
+async def test_purge_expired_deletes_only_expired_rows(harness: Harness) -> None:
+    async with harness.client() as client:
+        for key in ("old-1", "old-2", "fresh"):
+            await client.post("/things", json={"name": "a"}, headers=_key(key))
+    await _execute(
+        harness.engine, "UPDATE idempotency_keys SET expires_at = now() WHERE key LIKE 'old-%'"
+    )
+
+    assert await purge_expired(harness.engine, batch_size=1) == 2
+    assert await _scalar(harness.engine, "SELECT count(*) FROM idempotency_keys") == 1
