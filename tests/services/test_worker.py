@@ -1,0 +1,97 @@
+"""A service worker for real: provisions topics, relays its outbox, dead-letters bad commands."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import REGISTRY
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from city_shared import outbox
+from city_shared.db import create_engine, create_session_factory
+from city_shared.deadletters import list_dead_letters
+from city_shared.envelope import new_event, to_kafka
+from city_shared.migrations import upgrade_to_head
+from city_shared.worker import run_worker
+from payment_service.settings import PaymentSettings
+from payment_service.topics import COMMAND_TOPICS, OWNED_TOPICS
+
+pytestmark = pytest.mark.integration
+ALEMBIC_INI = str(Path(__file__).resolve().parents[2] / "services" / "payment" / "alembic.ini")
+
+
+class Probe(BaseModel):
+    note: str
+
+
+async def test_payment_worker_provisions_relays_and_dead_letters_unknown_commands(
+    database_url, kafka_bootstrap: str  # type: ignore[no-untyped-def]
+) -> None:
+    url = await database_url()
+    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
+    settings = PaymentSettings(database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
+                               log_json=False, outbox_poll_interval_seconds=0.2)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(
+        settings, topics=OWNED_TOPICS, owned_topics=COMMAND_TOPICS, stop=stop))
+    engine = create_engine(url)
+    try:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            for _ in range(100):
+                topics = set(await admin.list_topics())
+                if {"payment.payments", "payment.requests", "payment.deadletters"} <= topics:
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+        assert {"payment.payments", "payment.requests", "payment.deadletters"} <= topics
+
+        # An event written to the outbox is published by the worker's relay.
+        async with create_session_factory(engine)() as session, session.begin():
+            await outbox.add(session, "payment.payments", new_event(
+                type="city.payment.payment.probed.v1", source="/payment", subject="p-1",
+                tenant="musterstadt", data=Probe(note="hello")))
+        for _ in range(100):
+            async with engine.connect() as conn:
+                left = (await conn.execute(text(
+                    "SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one()
+            if left == 0:
+                break
+            await asyncio.sleep(0.2)
+        assert left == 0
+
+        # A command nobody handles on the command topic the worker owns is dead-lettered.
+        command = new_event(type="city.payment.request.v1", source="/ticketing",
+                            subject="ticketing/order/1", tenant="musterstadt",
+                            data=Probe(note="collect"))
+        message = to_kafka(command)
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait("payment.requests", value=message.value,
+                                         key=b"ticketing/order/1",
+                                         headers=list(message.headers.items()))
+        finally:
+            await producer.stop()
+        letters = []
+        for _ in range(150):
+            letters = [d for d in await list_dead_letters(kafka_bootstrap, "payment.deadletters")
+                       if d.event_id == str(command.id)]
+            if letters:
+                break
+            await asyncio.sleep(0.2)
+        assert [d.reason for d in letters] == ["unknown_type"]
+        assert REGISTRY.get_sample_value(
+            "city_dead_letters_total", {"group": "payment-worker", "reason": "unknown_type"}
+        ) >= 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, timeout=30)
+        await engine.dispose()
