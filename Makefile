@@ -2,15 +2,13 @@
 # `make test` (lint, types, all tests against real PostgreSQL and Kafka started by the tests).
 SHELL := /bin/bash
 UV_VERSION := 0.9.7
-UV := $(shell command -v uv 2>/dev/null)
-ifeq ($(UV),)
-UV := $(HOME)/.local/bin/uv
-endif
+# uv from PATH if present, else the one `make install` puts into this Python (`python3 -m uv`).
+UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 
 .PHONY: install run up down status test lint typecheck unit bench clean
 
 install:  ## Python toolchain and every workspace package, from the lock file
-	@command -v uv >/dev/null 2>&1 || test -x $(UV) || python3 -m pip install --quiet --user "uv==$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	@$(UV) sync --all-packages --frozen --quiet
 
 run: install  ## PostgreSQL, Kafka, SMTP, every API and worker, demo city; Ctrl-C stops all
