@@ -1,0 +1,1 @@
+"""Accounts: citizens and staff of a tenant, their verified attributes and department roles."""
