@@ -4,4 +4,4 @@ from city_shared.topics import TopicSpec
 
 CASES = "case.cases"
 
-OWNED_TOPICS = (TopicSpec(CASES, retention_ms=-1),)
+OWNED_TOPICS = (TopicSpec(CASES),)

@@ -5,6 +5,6 @@ from city_shared.topics import TopicSpec
 PAYMENTS = "payment.payments"
 REQUESTS = "payment.requests"
 
-OWNED_TOPICS = (TopicSpec(PAYMENTS, retention_ms=-1), TopicSpec(REQUESTS),)
+OWNED_TOPICS = (TopicSpec(PAYMENTS), TopicSpec(REQUESTS))
 #: Command topics this service obeys: a command nobody here handles is dead-lettered.
-COMMAND_TOPICS = (REQUESTS,)
+COMMAND_TOPICS = (REQUESTS)

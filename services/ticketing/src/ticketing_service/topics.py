@@ -5,4 +5,4 @@ from city_shared.topics import TopicSpec
 ORDERS = "ticketing.orders"
 TICKETS = "ticketing.tickets"
 
-OWNED_TOPICS = (TopicSpec(ORDERS, retention_ms=-1), TopicSpec(TICKETS, retention_ms=-1),)
+OWNED_TOPICS = (TopicSpec(ORDERS), TopicSpec(TICKETS))

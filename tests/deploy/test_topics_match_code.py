@@ -1,0 +1,46 @@
+"""The KafkaTopic resources for production say what the workers would create themselves."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from city_shared.deadletters import dead_letter_topic
+
+yaml = pytest.importorskip("yaml")
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("identity", "case", "payment", "notification", "ticketing")
+
+
+def _rendered_topics() -> dict[str, dict[str, Any]]:
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed")
+    out = subprocess.run(
+        ["kubectl", "kustomize", str(ROOT / "deploy/k8s/overlays/production")],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return {
+        doc["metadata"]["name"]: doc["spec"]
+        for doc in yaml.safe_load_all(out)
+        if doc and doc.get("kind") == "KafkaTopic"
+    }
+
+
+def test_every_topic_a_worker_provisions_exists_with_the_same_partitions_and_retention() -> None:
+    rendered = _rendered_topics()
+    expected: dict[str, tuple[int, int]] = {}
+    for service in SERVICES:
+        for spec in importlib.import_module(f"{service}_service.topics").OWNED_TOPICS:
+            expected[spec.name] = (spec.partitions, spec.retention_ms)
+        expected[dead_letter_topic(service)] = (1, -1)
+
+    actual = {
+        name: (spec["partitions"], int(spec["config"]["retention.ms"]))
+        for name, spec in rendered.items()
+    }
+    assert actual == expected
