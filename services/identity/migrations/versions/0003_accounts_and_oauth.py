@@ -153,10 +153,19 @@ def upgrade() -> None:
         sa.Column("jti", sa.String(64), primary_key=True),
         _ts("expires_at", nullable=False),
     )
+    # private_key_jwt client assertions are single use (RFC 7523 section 3, "jti"): the
+    # sha256 of (client_id, jti) is kept until the assertion expires.
+    op.create_table(
+        "used_client_assertions",
+        sa.Column("jti_hash", sa.String(64), primary_key=True),
+        sa.Column("client_id", sa.String(100), sa.ForeignKey("oauth_clients.client_id",
+                  ondelete="CASCADE"), nullable=False),
+        _ts("expires_at", nullable=False),
+    )
 
 
 def downgrade() -> None:
-    for table in ("revoked_access_tokens", "refresh_tokens", "authorization_codes",
-                  "signing_keys", "oauth_clients", "email_verifications", "staff_roles",
-                  "account_attributes", "accounts"):
+    for table in ("used_client_assertions", "revoked_access_tokens", "refresh_tokens",
+                  "authorization_codes", "signing_keys", "oauth_clients", "email_verifications",
+                  "staff_roles", "account_attributes", "accounts"):
         op.drop_table(table)

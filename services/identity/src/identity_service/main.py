@@ -6,7 +6,16 @@ import uvicorn
 from fastapi import FastAPI
 
 from city_shared.app import create_service_app
+from identity_service.accounts.router import router as accounts_router
+from identity_service.accounts.staff.router import router as staff_router
+from identity_service.clients.router import router as clients_router
+from identity_service.keys.router import router as keys_router
+from identity_service.oauth.authorize_router import router as authorize_router
+from identity_service.oauth.router import router as oidc_router
+from identity_service.oauth.startup import start_oauth, stop_oauth
+from identity_service.oauth.token_router import router as token_router
 from identity_service.settings import IdentitySettings
+from identity_service.tenancy.router import router as departments_router
 
 
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
@@ -15,6 +24,10 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         settings or IdentitySettings(),
         title="City platform: identity",
         description="Tenants, departments, accounts, OAuth clients and the token issuer.",
+        routers=[accounts_router, departments_router, staff_router,
+                 oidc_router, keys_router, authorize_router, token_router, clients_router],
+        on_startup=start_oauth,
+        on_shutdown=stop_oauth,
     )
 
 

@@ -1,8 +1,8 @@
 """Seeds the demo city (``../shared/DEMO.md``) into the identity database; safe to run again.
 
 ``python -m identity_service.seed --out .local/demo.json`` upserts the tenants and departments
-and writes what a frontend developer needs to know into the JSON file. Accounts and clients
-join the seed when the identity domain lands (issue 3).
+and the demo accounts (:mod:`identity_service.accounts.demo`) and OAuth clients
+(:func:`seed_clients`), and writes what a frontend developer needs to know into the JSON file.
 """
 
 from __future__ import annotations
@@ -10,11 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from city_shared.db import create_engine
+from identity_service.accounts.demo import DEMO_PASSWORD, seed_accounts
+from identity_service.clients.client_secrets import hash_secret
+from identity_service.clients.models import OAuthClient
 from identity_service.settings import IdentitySettings
 from identity_service.tenancy.models import Department, Tenant
 
@@ -33,8 +38,73 @@ DEPARTMENTS = [
 ]
 
 
+DEMO_REDIRECT_URIS = ("http://127.0.0.1:5173/callback", "http://localhost:5173/callback")
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    """An OAuth client of the demo city: confidential (client credentials, secret) unless
+    ``redirect_uris`` are given, which makes it a public code + PKCE client."""
+
+    client_id: str
+    name: str
+    scopes: tuple[str, ...]
+    redirect_uris: tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return bool(self.redirect_uris)
+
+
+#: One confidential client per service that calls others, the city ERP, the demo frontend.
+DEMO_CLIENTS = (
+    DemoClient("case-service", "Case service", ("payment:write", "notification:send")),
+    DemoClient("payment-service", "Payment service", ("notification:send",)),
+    DemoClient("notification-service", "Notification service", ("case:read", "ticketing:read")),
+    DemoClient("ticketing-service", "Ticketing service", ("payment:write", "notification:send")),
+    DemoClient("city-erp", "City ERP (finance)", ("payment:read", "reports:read")),
+    DemoClient("demo-frontend", "Demo frontend",
+               ("openid", "profile", "email", "case:read", "case:write", "ticketing:read",
+                "ticketing:write", "payment:read"), DEMO_REDIRECT_URIS),
+)
+
+
+def demo_client_secret(client_id: str) -> str:
+    """The deterministic secret of a demo client: public, written to demo.json (local demo)."""
+    return f"{client_id}-demo-secret"
+
+
+async def seed_clients(
+    conn: AsyncConnection, tenant: str = "musterstadt"
+) -> list[dict[str, str | list[str] | None]]:
+    """Upsert :data:`DEMO_CLIENTS` into ``tenant`` (confidential ones with their demo secret;
+    a disabled one is enabled again); returns their demo.json entries, secrets included."""
+    summary: list[dict[str, str | list[str] | None]] = []
+    for demo in DEMO_CLIENTS:
+        secret = None if demo.public else demo_client_secret(demo.client_id)
+        grants = ["authorization_code", "refresh_token"] if demo.public else [
+            "client_credentials"]
+        method = "none" if demo.public else "client_secret_basic"
+        row = {
+            "tenant": tenant, "name": demo.name,
+            "kind": "public" if demo.public else "confidential", "auth_method": method,
+            "secret_hash": await hash_secret(secret) if secret else None, "jwks": None,
+            "redirect_uris": list(demo.redirect_uris), "allowed_scopes": list(demo.scopes),
+            "grant_types": grants, "disabled_at": None,
+        }
+        stmt = insert(OAuthClient).values(client_id=demo.client_id, **row)
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=[OAuthClient.client_id], set_={k: stmt.excluded[k] for k in row},
+        ))
+        summary.append({"client_id": demo.client_id, "tenant": tenant, "client_secret": secret,
+                        "auth_method": method, "grant_types": grants,
+                        "scope": " ".join(demo.scopes), "redirect_uris": list(demo.redirect_uris)})
+    return summary
+
+
 async def seed(database_url: str) -> dict[str, object]:
-    """Upsert the demo tenants and departments; returns the summary written to demo.json."""
+    """Upsert the demo tenants, departments and accounts; returns the summary written to
+    demo.json (with the demo accounts' password: a local demo)."""
     engine = create_engine(database_url, pool_size=1)
     try:
         async with engine.begin() as conn:
@@ -50,6 +120,8 @@ async def seed(database_url: str) -> dict[str, object]:
                     index_elements=[Department.tenant, Department.slug],
                     set_={"name": stmt.excluded.name, "cost_centre": stmt.excluded.cost_centre},
                 ))
+            accounts = await seed_accounts(conn)
+            clients = await seed_clients(conn)
     finally:
         await engine.dispose()
     return {
@@ -60,6 +132,9 @@ async def seed(database_url: str) -> dict[str, object]:
             ]}
             for tenant in TENANTS
         ],
+        "demo_password": DEMO_PASSWORD,
+        "accounts": accounts,
+        "clients": clients,
     }
 
 

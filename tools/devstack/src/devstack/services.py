@@ -54,6 +54,8 @@ def base_env(environ: Mapping[str, str], config: StackConfig) -> dict[str, str]:
     )
     env.setdefault("CITY_LOG_JSON", "false")  # people read these logs; override to get JSON
     env.setdefault("CITY_LOG_LEVEL", "INFO")
+    # The local demo may log in at level `substantial` through the sandbox eID provider.
+    env.setdefault("CITY_SANDBOX_EID_ENABLED", "true")
     return env
 
 

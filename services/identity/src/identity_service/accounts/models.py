@@ -28,6 +28,9 @@ class Account(Base):
     """A person with a login in one tenant: a citizen or a staff member (maybe an admin)."""
 
     __tablename__ = "accounts"
+    # Fetch server-side values (created_at, updated_at) with RETURNING on every flush, so they
+    # never need a lazy load (which async sessions cannot do).
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
                                           default=uuid.uuid4)
@@ -55,6 +58,27 @@ class Account(Base):
     roles: Mapped[list[StaffRole]] = relationship(
         back_populates="account", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    def is_locked(self, now: datetime) -> bool:
+        """True while a lockout after failed logins lasts."""
+        return self.locked_until is not None and self.locked_until > now
+
+    def erase(self, now: datetime) -> None:
+        """Remove every piece of personal data this row and its attributes hold; the bare row
+        (id, tenant, kind, status ``erased``) stays so references remain consistent."""
+        self.email = None
+        self.password_hash = None
+        self.given_name = None
+        self.family_name = None
+        self.admin = None
+        self.email_verified_at = None
+        self.last_login_at = None
+        self.failed_logins = 0
+        self.locked_until = None
+        self.status = "erased"
+        self.erased_at = now
+        self.attributes.clear()
+        self.roles.clear()
 
     def roles_by_department(self) -> dict[str, list[str]]:
         """``{"museum": ["cashier", "manager"]}``: the shape of the ``roles`` token claim."""

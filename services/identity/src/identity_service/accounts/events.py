@@ -1,0 +1,167 @@
+"""The contracts the accounts slice publishes: events on ``identity.accounts`` and the
+e-mail verification command on ``notification.requests``.
+
+Events carry as little personal data as their consumers need: ``registered`` and ``updated``
+carry the e-mail address (notification must reach the person), ``roles_changed`` and
+``erased`` carry none.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, Field
+
+from city_shared.envelope import Event, new_event
+from identity_service.accounts.models import Account
+
+__all__ = [
+    "ERASED",
+    "NOTIFICATION_REQUEST",
+    "NOTIFICATION_REQUESTS_TOPIC",
+    "REGISTERED",
+    "ROLES_CHANGED",
+    "UPDATED",
+    "VERIFICATION_TEMPLATE",
+    "AccountErasedData",
+    "AccountRegisteredData",
+    "AccountRolesChangedData",
+    "AccountUpdatedData",
+    "NotificationRequestData",
+    "Recipient",
+    "email_verification_request",
+    "erased",
+    "registered",
+    "roles_changed",
+    "updated",
+]
+
+SOURCE = "/identity"
+REGISTERED = "city.identity.account.registered.v1"
+UPDATED = "city.identity.account.updated.v1"
+ROLES_CHANGED = "city.identity.account.roles_changed.v1"
+ERASED = "city.identity.account.erased.v1"
+
+# The command topic belongs to notification; services never import each other, so the name is
+# repeated here (it is part of the architecture contract).
+NOTIFICATION_REQUESTS_TOPIC = "notification.requests"
+NOTIFICATION_REQUEST = "city.notification.request.v1"
+VERIFICATION_TEMPLATE = "account-email-verification"
+
+
+class AccountRegisteredData(BaseModel):
+    """``city.identity.account.registered.v1``: an account was created (citizen or staff)."""
+
+    account_id: uuid.UUID
+    tenant: str
+    kind: str
+    email: str
+    locale: str
+
+
+class AccountUpdatedData(BaseModel):
+    """``city.identity.account.updated.v1``: profile fields changed; ``changed`` names them
+    (``email``, ``email_verified``, ``given_name``, ``family_name``, ``locale``)."""
+
+    account_id: uuid.UUID
+    tenant: str
+    kind: str
+    changed: list[str]
+    email: str | None
+    email_verified: bool
+    locale: str
+
+
+class AccountRolesChangedData(BaseModel):
+    """``city.identity.account.roles_changed.v1``: a staff member's roles after the change."""
+
+    account_id: uuid.UUID
+    tenant: str
+    roles: dict[str, list[str]]
+
+
+class AccountErasedData(BaseModel):
+    """``city.identity.account.erased.v1``: delete or pseudonymise this person's data."""
+
+    account_id: uuid.UUID
+    tenant: str
+
+
+class Recipient(BaseModel):
+    """Who a notification is for."""
+
+    account_id: uuid.UUID
+    email: str
+
+
+class NotificationRequestData(BaseModel):
+    """``city.notification.request.v1`` (command): "please tell this person this"."""
+
+    request_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    tenant: str
+    recipient: Recipient
+    template: str
+    locale: str
+    params: dict[str, str]
+    legally_required: bool
+
+
+def _event(type_: str, account: Account, data: BaseModel) -> Event:
+    return new_event(
+        type=type_, source=SOURCE, subject=str(account.id), tenant=account.tenant, data=data
+    )
+
+
+def registered(account: Account) -> Event:
+    """The registered event of a freshly created account (which has an e-mail address)."""
+    assert account.email is not None
+    data = AccountRegisteredData(
+        account_id=account.id,
+        tenant=account.tenant,
+        kind=account.kind,
+        email=account.email,
+        locale=account.locale,
+    )
+    return _event(REGISTERED, account, data)
+
+
+def updated(account: Account, changed: list[str]) -> Event:
+    """The updated event, with the account's state after the change."""
+    data = AccountUpdatedData(
+        account_id=account.id,
+        tenant=account.tenant,
+        kind=account.kind,
+        changed=sorted(changed),
+        email=account.email,
+        email_verified=account.email_verified_at is not None,
+        locale=account.locale,
+    )
+    return _event(UPDATED, account, data)
+
+
+def roles_changed(account: Account) -> Event:
+    """The roles-changed event with the complete roles after the change."""
+    data = AccountRolesChangedData(
+        account_id=account.id, tenant=account.tenant, roles=account.roles_by_department()
+    )
+    return _event(ROLES_CHANGED, account, data)
+
+
+def erased(account: Account) -> Event:
+    """The erased event; identifiers only."""
+    return _event(ERASED, account, AccountErasedData(account_id=account.id, tenant=account.tenant))
+
+
+def email_verification_request(account: Account, verification_url: str) -> Event:
+    """The command asking notification to send the verification link. Legally required: it is
+    sent regardless of the person's contact preferences."""
+    assert account.email is not None
+    data = NotificationRequestData(
+        tenant=account.tenant,
+        recipient=Recipient(account_id=account.id, email=account.email),
+        template=VERIFICATION_TEMPLATE,
+        locale=account.locale,
+        params={"verification_url": verification_url},
+        legally_required=True,
+    )
+    return _event(NOTIFICATION_REQUEST, account, data)

@@ -1,0 +1,1 @@
+"""Staff administration: tenant admins and department managers manage staff and their roles."""

@@ -1,0 +1,1 @@
+"""OAuth clients: registration by tenant admins, secrets, redirect URIs, scopes, grant types."""
