@@ -11,6 +11,9 @@ Contract for every record:
    is kept); after ``max_attempts``, or at once for a :class:`PermanentFailure` or a data
    validation error, the record goes to the dead-letter topic with the error in headers and
    consumption continues. Nothing is acked and dropped.
+For throughput, the records of one poll share a transaction per partition with a savepoint per
+record (one commit instead of one per record); a failing record rolls back to its savepoint
+alone, so the guarantees above hold per record. Partitions are processed concurrently.
 Well-formed events of types nobody here handles, on topics owned by others, are skipped: a
 tolerant reader ignores what it does not need.
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -60,6 +63,15 @@ class Subscription:
 
     topic: str
     event_type: str
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A parsed record with the handler it goes to."""
+
+    record: ConsumerRecord[bytes, bytes]
+    event: Event
     handler: Handler
 
 
@@ -112,7 +124,11 @@ class Consumer:
         return list(self._topics)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; commits offsets only after database commits."""
+        """Consume until ``stop`` is set; commits offsets only after database commits.
+
+        The partitions of one poll are processed concurrently (order only matters within a
+        partition); their offsets are committed together once all of them are done.
+        """
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._config.bootstrap_servers,
@@ -131,45 +147,65 @@ class Consumer:
                 )
                 if consumer.assignment():
                     self.ready.set()
-                for tp, records in batches.items():
-                    await self._process_partition(consumer, tp, records, stop)
+                if batches:
+                    await self._process_poll(consumer, batches, stop)
         finally:
             await consumer.stop()
 
-    async def _process_partition(
+    async def _process_poll(
         self,
         consumer: AIOKafkaConsumer,
-        tp: TopicPartition,
-        records: Iterable[ConsumerRecord[bytes, bytes]],
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
         stop: asyncio.Event,
     ) -> None:
-        last_offset: int | None = None
-        for record in records:
-            if stop.is_set():
-                break
-            await self._process(record)
-            last_offset = record.offset
-        if last_offset is None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = {
+                    tp: group.create_task(self._process_partition(records, stop))
+                    for tp, records in batches.items()
+                }
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # the worker stops; nothing was committed
+        offsets = {tp: task.result() + 1 for tp, task in tasks.items() if task.result() >= 0}
+        if not offsets:
             return
         try:
-            await consumer.commit({tp: last_offset + 1})
+            await consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
             # A rebalance took the partition away; its new owner re-reads and the inbox dedupes.
             log.warning("offset commit failed", extra={"error": type(exc).__name__})
-        highwater = consumer.highwater(tp)
-        if highwater is not None:
-            CONSUMER_LAG.labels(self._config.group_id, tp.topic, str(tp.partition)).set(
-                max(highwater - last_offset - 1, 0)
-            )
+        for tp, next_offset in offsets.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                CONSUMER_LAG.labels(self._config.group_id, tp.topic, str(tp.partition)).set(
+                    max(highwater - next_offset, 0)
+                )
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _process_partition(
+        self, records: Sequence[ConsumerRecord[bytes, bytes]], stop: asyncio.Event
+    ) -> int:
+        """Process one partition's records in order; returns the last offset done (or -1)."""
+        work: list[_Work] = []
+        last = -1
+        for record in records:
+            if stop.is_set():
+                break
+            item = await self._classify(record)
+            if item is not None:
+                work.append(item)
+            last = record.offset
+        await self._handle_in_batches(work)
+        return last
+
+    async def _classify(self, record: ConsumerRecord[bytes, bytes]) -> _Work | None:
+        """Parse a record; dead-letter or skip it (None) or return the work to do."""
         group = self._config.group_id
         try:
             event = from_kafka(list(record.headers or ()), record.key, record.value)
         except MalformedEvent as exc:
             await self._dead_letter(record, exc, attempts=1, reason="malformed")
             EVENTS_HANDLED.labels(group, "unknown", "dead_lettered").inc()
-            return
+            return None
         handler = self._handlers.get((record.topic, event.type))
         if handler is None:
             if record.topic in self._config.owned_topics:
@@ -179,71 +215,114 @@ class Consumer:
                 EVENTS_HANDLED.labels(group, event.type, "dead_lettered").inc()
             else:
                 EVENTS_HANDLED.labels(group, event.type, "ignored").inc()
-            return
-        await self._handle_with_retries(record, event, handler)
+            return None
+        return _Work(record, event, handler)
 
-    async def _handle_with_retries(
-        self, record: ConsumerRecord[bytes, bytes], event: Event, handler: Handler
-    ) -> None:
-        group = self._config.group_id
-        backoff = self._config.backoff_initial
+    async def _handle_in_batches(self, work: Sequence[_Work]) -> None:
+        """Handle ``work`` in order, many records per transaction (one savepoint each).
+
+        A record whose handler fails is rolled back to its savepoint; the records before it are
+        committed, it is retried alone (:meth:`_retry`), and batching resumes after it.
+        """
+        start = 0
+        while start < len(work):
+            done, failure = await self._handle_batch(work[start:])
+            await self._after_commit(done)
+            if failure is None:
+                return
+            index, error = failure
+            await self._retry(work[start + index], error)
+            start += index + 1
+
+    async def _handle_batch(
+        self, work: Sequence[_Work]
+    ) -> tuple[list[tuple[_Work, str]], tuple[int, Exception] | None]:
+        done: list[tuple[_Work, str]] = []
+        failure: tuple[int, Exception] | None = None
+        async with self._sessions() as session, session.begin():
+            for index, item in enumerate(work):
+                try:
+                    async with session.begin_nested():
+                        outcome = await self._apply(session, item)
+                except Exception as exc:
+                    failure = (index, exc)
+                    break
+                done.append((item, outcome))
+        return done, failure
+
+    async def _after_commit(self, done: Sequence[tuple[_Work, str]]) -> None:
+        for item, outcome in done:
+            EVENTS_HANDLED.labels(self._config.group_id, item.event.type, outcome).inc()
+            if self._after_db_commit is not None:
+                await self._after_db_commit(item.record)
+
+    async def _retry(self, item: _Work, first_error: Exception) -> None:
+        """Handle one record alone after its first failure: bounded backoff, then dead letters.
+
+        Data validation errors and :class:`PermanentFailure` go to the dead letters at once.
+        """
+        group, event = self._config.group_id, item.event
+        error, backoff = first_error, self._config.backoff_initial
+        for attempt in range(1, self._config.max_attempts + 1):
+            if attempt > 1:
+                try:
+                    async with self._sessions() as session, session.begin():
+                        outcome = await self._apply(session, item)
+                except Exception as exc:
+                    error = exc
+                else:
+                    await self._after_commit([(item, outcome)])
+                    return
+            if isinstance(error, PermanentFailure | ValidationError):
+                await self._dead_letter(item.record, error, attempt, "rejected")
+                EVENTS_HANDLED.labels(group, event.type, "dead_lettered").inc()
+                return
+            log.warning(
+                "event handler failed",
+                extra={"event_type": event.type, "attempt": attempt,
+                       "error": type(error).__name__},
+            )
+            if attempt == self._config.max_attempts:
+                break
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self._config.backoff_max)
+        await self._dead_letter(item.record, error, self._config.max_attempts, "handler_failed")
+        EVENTS_HANDLED.labels(group, event.type, "dead_lettered").inc()
+
+    async def _apply(self, session: AsyncSession, item: _Work) -> str:
+        """Claim the inbox row and run the handler, in the caller's transaction, inside a span
+        that continues the event's trace. Returns ``handled`` or ``duplicate``."""
+        record, event = item.record, item.event
         parent = _PROPAGATOR.extract({"traceparent": event.traceparent or ""})
         token = otel_context.attach(parent)
         set_correlation_id(event.correlationid)
         set_event_id(str(event.id))
+        started = time.perf_counter()
         try:
-            for attempt in range(1, self._config.max_attempts + 1):
-                started = time.perf_counter()
-                try:
-                    outcome = await self._handle_once(record, event, handler)
-                except (PermanentFailure, ValidationError) as exc:
-                    await self._dead_letter(record, exc, attempt, "rejected")
-                    EVENTS_HANDLED.labels(group, event.type, "dead_lettered").inc()
-                    return
-                except Exception as exc:
-                    log.warning(
-                        "event handler failed",
-                        extra={"event_type": event.type, "attempt": attempt,
-                               "error": type(exc).__name__},
-                    )
-                    if attempt == self._config.max_attempts:
-                        await self._dead_letter(record, exc, attempt, "handler_failed")
-                        EVENTS_HANDLED.labels(group, event.type, "dead_lettered").inc()
-                        return
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, self._config.backoff_max)
-                    continue
-                HANDLER_SECONDS.labels(group, event.type).observe(time.perf_counter() - started)
-                EVENTS_HANDLED.labels(group, event.type, outcome).inc()
-                if self._after_db_commit is not None:
-                    await self._after_db_commit(record)
-                return
-        finally:
-            set_event_id(None)
-            otel_context.detach(token)
-
-    async def _handle_once(
-        self, record: ConsumerRecord[bytes, bytes], event: Event, handler: Handler
-    ) -> str:
-        with _tracer.start_as_current_span(
-            f"{record.topic} process",
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": record.topic,
-                "messaging.consumer.group.name": self._config.group_id,
-                "messaging.message.id": str(event.id),
-                "cloudevents.event_type": event.type,
-            },
-        ):
-            async with self._sessions() as session, session.begin():
+            with _tracer.start_as_current_span(
+                f"{record.topic} process",
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": record.topic,
+                    "messaging.consumer.group.name": self._config.group_id,
+                    "messaging.message.id": str(event.id),
+                    "cloudevents.event_type": event.type,
+                },
+            ):
                 claimed = await session.execute(
                     _CLAIM, {"group": self._config.group_id, "id": event.id, "type": event.type}
                 )
                 if claimed.first() is None:
                     return "duplicate"
-                await handler(session, event)
-            return "handled"
+                await item.handler(session, event)
+                return "handled"
+        finally:
+            HANDLER_SECONDS.labels(self._config.group_id, event.type).observe(
+                time.perf_counter() - started
+            )
+            set_event_id(None)
+            otel_context.detach(token)
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], error: BaseException, attempts: int,

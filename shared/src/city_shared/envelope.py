@@ -11,7 +11,7 @@ import builtins
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from city_shared.context import current_correlation_id
 
 EVENT_TYPE_PATTERN = r"^city\.[a-z][a-z0-9-]*(\.[a-z][a-z0-9_-]*){1,3}\.v[1-9][0-9]*$"
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
+_CORE = ("id", "type", "source", "subject", "time")
 _EXTENSIONS = ("tenant", "department", "correlationid", "causationid", "traceparent")
 _REQUIRED_HEADERS = (
     "ce_specversion", "ce_id", "ce_type", "ce_source", "ce_subject", "ce_time",
@@ -116,21 +117,29 @@ def current_traceparent() -> str | None:
 
 def to_kafka(event: Event) -> KafkaMessage:
     """The binary-mode Kafka record (headers, key, value) of an event."""
-    attributes: dict[str, Any] = {
-        "id": str(event.id),
-        "type": event.type,
-        "source": event.source,
-        "subject": event.subject,
-        "time": event.time.isoformat(),
+    attributes = event.model_dump(mode="json", exclude={"data"}, exclude_none=True)
+    return _binary(attributes, event.data, _dump_json)
+
+
+def stored_to_kafka(attributes: dict[str, Any], data_json: str) -> KafkaMessage:
+    """The Kafka record of an event stored by the outbox, without parsing its data again.
+
+    ``attributes`` are the event's attributes as :func:`city_shared.outbox.add` stored them
+    (validated then) and ``data_json`` the stored JSON text of its data, sent as the value.
+    """
+    return _binary(attributes, data_json, _encode_text)
+
+
+def _binary(
+    attributes: dict[str, Any], data: Any, marshaller: Callable[[Any], bytes]
+) -> KafkaMessage:
+    cloud_attributes = {
+        **{name: attributes[name] for name in _CORE if name in attributes},
+        **{name: attributes[name] for name in _EXTENSIONS if attributes.get(name) is not None},
         "datacontenttype": "application/json",
-        "partitionkey": event.subject,
+        "partitionkey": attributes["subject"],
     }
-    for name in _EXTENSIONS:
-        value = getattr(event, name)
-        if value is not None:
-            attributes[name] = value
-    cloud_event = CloudEvent.create(attributes, event.data)
-    return to_binary(cloud_event, data_marshaller=_dump_json)
+    return to_binary(CloudEvent.create(cloud_attributes, data), data_marshaller=marshaller)
 
 
 def from_kafka(
@@ -166,6 +175,10 @@ def from_kafka(
     except ValidationError as exc:
         names = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()})
         raise MalformedEvent(f"invalid attributes: {', '.join(names)}") from exc
+
+
+def _encode_text(data: Any) -> bytes:
+    return str(data).encode()
 
 
 def _dump_json(data: Any) -> bytes:

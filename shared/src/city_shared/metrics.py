@@ -34,7 +34,7 @@ EVENTS_HANDLED = Counter(
     ["group", "type", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
-    "city_event_handler_duration_seconds", "Handler time including its transaction.",
+    "city_event_handler_duration_seconds", "Time of the inbox claim and the handler, per record.",
     ["group", "type"],
 )
 DEAD_LETTERS = Counter(

@@ -28,7 +28,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from city_shared.backbone import OUTBOX_CHANNEL
-from city_shared.envelope import Event, to_kafka
+from city_shared.envelope import stored_to_kafka
 from city_shared.metrics import (
     OUTBOX_BACKLOG,
     OUTBOX_PUBLISH_FAILURES,
@@ -41,7 +41,7 @@ _tracer = trace.get_tracer("city_shared.relay")
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 _FETCH = """
-SELECT id, topic, attributes, data FROM outbox
+SELECT id, topic, key, attributes, data::text AS data FROM outbox
 WHERE published_at IS NULL ORDER BY id LIMIT $1
 """
 _MARK = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
@@ -187,10 +187,9 @@ class OutboxRelay:
         futures = []
         for row in rows:
             attributes = json.loads(row["attributes"])
-            event = Event.model_validate({**attributes, "data": json.loads(row["data"])})
-            message = to_kafka(event)
+            message = stored_to_kafka(attributes, row["data"])
             # The publish span continues the trace of the request that wrote the event.
-            parent = _PROPAGATOR.extract({"traceparent": event.traceparent or ""})
+            parent = _PROPAGATOR.extract({"traceparent": attributes.get("traceparent") or ""})
             with _tracer.start_as_current_span(
                 f"{row['topic']} publish",
                 context=parent,
@@ -198,14 +197,14 @@ class OutboxRelay:
                 attributes={
                     "messaging.system": "kafka",
                     "messaging.destination.name": row["topic"],
-                    "messaging.message.id": str(event.id),
+                    "messaging.message.id": attributes["id"],
                 },
             ):
                 futures.append(
                     await producer.send(
                         row["topic"],
                         value=message.value,
-                        key=event.subject.encode(),
+                        key=row["key"].encode(),
                         headers=list(message.headers.items()),
                     )
                 )

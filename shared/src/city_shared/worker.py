@@ -48,7 +48,7 @@ async def run_worker(
     *,
     topics: Sequence[TopicSpec],
     subscriptions: Sequence[Subscription] = (),
-    owned_topics: Sequence[str] = (),
+    owned_topics: tuple[str, ...] = (),
     stop: asyncio.Event,
 ) -> None:
     """Provision ``topics`` and the dead-letter topic, then relay and consume until ``stop``."""
@@ -114,7 +114,7 @@ def main_loop(
     *,
     topics: Sequence[TopicSpec],
     subscriptions: Sequence[Subscription] = (),
-    owned_topics: Sequence[str] = (),
+    owned_topics: tuple[str, ...] = (),
 ) -> None:
     """Entry point body of ``<service>-worker``: logging, tracing, metrics port, signals."""
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)

@@ -7,4 +7,4 @@ REQUESTS = "notification.requests"
 
 OWNED_TOPICS = (TopicSpec(DELIVERIES), TopicSpec(REQUESTS))
 #: Command topics this service obeys: a command nobody here handles is dead-lettered.
-COMMAND_TOPICS = (REQUESTS)
+COMMAND_TOPICS: tuple[str, ...] = (REQUESTS,)

@@ -7,4 +7,4 @@ REQUESTS = "payment.requests"
 
 OWNED_TOPICS = (TopicSpec(PAYMENTS), TopicSpec(REQUESTS))
 #: Command topics this service obeys: a command nobody here handles is dead-lettered.
-COMMAND_TOPICS = (REQUESTS)
+COMMAND_TOPICS: tuple[str, ...] = (REQUESTS,)
