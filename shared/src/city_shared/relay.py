@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from city_shared.backbone import OUTBOX_CHANNEL
@@ -39,6 +39,7 @@ from city_shared.metrics import (
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("city_shared.relay")
 _PROPAGATOR = TraceContextTextMapPropagator()
+_MAX_LINKS = 128  # the SDK's default span limit
 
 _FETCH = """
 SELECT id, topic, key, attributes, data::text AS data FROM outbox
@@ -184,22 +185,25 @@ class OutboxRelay:
                 await _stop_quietly(producer)
 
     async def _publish(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> None:
+        """Send a batch and wait for every ack. One PRODUCER span per batch, linked to the trace
+        of each event's request (OpenTelemetry's batch-publish convention; a span per record
+        cost a third of the relay's CPU). The consumer continues each event's own trace."""
         futures = []
-        for row in rows:
-            attributes = json.loads(row["attributes"])
-            message = stored_to_kafka(attributes, row["data"])
-            # The publish span continues the trace of the request that wrote the event.
-            parent = _PROPAGATOR.extract({"traceparent": attributes.get("traceparent") or ""})
-            with _tracer.start_as_current_span(
-                f"{row['topic']} publish",
-                context=parent,
-                kind=SpanKind.PRODUCER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": row["topic"],
-                    "messaging.message.id": attributes["id"],
-                },
-            ):
+        links: list[Link] = []
+        with _tracer.start_as_current_span(
+            "outbox publish",
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "messaging.batch.message_count": len(rows)},
+        ) as span:
+            for row in rows:
+                attributes = json.loads(row["attributes"])
+                message = stored_to_kafka(attributes, row["data"])
+                traceparent = attributes.get("traceparent")
+                if traceparent and len(links) < _MAX_LINKS:
+                    context = trace.get_current_span(
+                        _PROPAGATOR.extract({"traceparent": traceparent})
+                    ).get_span_context()
+                    links.append(Link(context, {"messaging.message.id": attributes["id"]}))
                 futures.append(
                     await producer.send(
                         row["topic"],
@@ -208,6 +212,8 @@ class OutboxRelay:
                         headers=list(message.headers.items()),
                     )
                 )
+            for link in links:
+                span.add_link(link.context, link.attributes)
         await asyncio.gather(*futures)
         for row in rows:
             OUTBOX_PUBLISHED.labels(self._config.service, row["topic"]).inc()
