@@ -19,7 +19,7 @@ from identity_service.tenancy.router import router as departments_router
 
 
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
-    """The ASGI app; later issues add accounts, tenants and the OAuth2 endpoints."""
+    """The ASGI app: accounts, departments, staff, OAuth clients, keys and the OIDC issuer."""
     return create_service_app(
         settings or IdentitySettings(),
         title="City platform: identity",
