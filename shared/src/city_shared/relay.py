@@ -47,6 +47,7 @@ WHERE published_at IS NULL ORDER BY id LIMIT $1
 """
 _MARK = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 _BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+_BACKLOG_COUNT_INTERVAL = 5.0
 _PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)"
 
 
@@ -71,7 +72,7 @@ class RelayConfig:
     service: str
     dsn: str
     bootstrap_servers: str
-    batch_size: int = 500
+    batch_size: int = 1000
     poll_interval: float = 1.0
     backoff_initial: float = 0.2
     backoff_max: float = 10.0
@@ -142,14 +143,18 @@ class OutboxRelay:
         backoff = self._config.backoff_initial
         purge_every = 600
         rounds = 0
+        backlog_counted_at = 0.0
+        loop = asyncio.get_running_loop()
         try:
             while not stop.is_set():
                 self._wakeup.clear()
                 rows = await conn.fetch(_FETCH, self._config.batch_size)
-                OUTBOX_BACKLOG.labels(self._config.service).set(
-                    await conn.fetchval(_BACKLOG) if len(rows) == self._config.batch_size
-                    else len(rows)
-                )
+                if len(rows) < self._config.batch_size:
+                    OUTBOX_BACKLOG.labels(self._config.service).set(len(rows))
+                elif loop.time() - backlog_counted_at > _BACKLOG_COUNT_INTERVAL:
+                    # Counting a large backlog is a scan: at most every few seconds.
+                    backlog_counted_at = loop.time()
+                    OUTBOX_BACKLOG.labels(self._config.service).set(await conn.fetchval(_BACKLOG))
                 if not rows:
                     rounds += 1
                     if rounds % purge_every == 1:

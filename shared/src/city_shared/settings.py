@@ -35,7 +35,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     outbox_poll_interval_seconds: float = 1.0
-    outbox_batch_size: int = 500
+    outbox_batch_size: int = 1000
     consumer_max_attempts: int = 5
     consumer_backoff_initial_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 5.0
