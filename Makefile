@@ -27,7 +27,7 @@ lint: install
 	@$(UV) run --frozen ruff check .
 
 typecheck: install
-	@$(UV) run --frozen mypy shared/src tools/devstack/src services/*/src
+	@$(UV) run --frozen mypy shared/src tools/devstack/src services/*/src bench
 
 test: install lint typecheck  ## everything CI runs
 	@$(UV) run --frozen pytest -q

@@ -48,6 +48,7 @@ WHERE published_at IS NULL ORDER BY id LIMIT $1
 _MARK = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 _BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 _BACKLOG_COUNT_INTERVAL = 5.0
+DEFAULT_BATCH_SIZE = 1000
 _PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)"
 
 
@@ -72,7 +73,7 @@ class RelayConfig:
     service: str
     dsn: str
     bootstrap_servers: str
-    batch_size: int = 1000
+    batch_size: int = DEFAULT_BATCH_SIZE
     poll_interval: float = 1.0
     backoff_initial: float = 0.2
     backoff_max: float = 10.0
