@@ -62,7 +62,7 @@ DEMO_CLIENTS = (
     DemoClient("payment-service", "Payment service", ("notification:send",)),
     DemoClient("notification-service", "Notification service", ("case:read", "ticketing:read")),
     DemoClient("ticketing-service", "Ticketing service", ("payment:write", "notification:send")),
-    DemoClient("city-erp", "City ERP (finance)", ("payment:read", "reports:read")),
+    DemoClient("city-erp", "City ERP (finance)", ("payment:read", "payment:reports")),
     DemoClient("demo-frontend", "Demo frontend",
                ("openid", "profile", "email", "case:read", "case:write", "ticketing:read",
                 "ticketing:write", "payment:read"), DEMO_REDIRECT_URIS),

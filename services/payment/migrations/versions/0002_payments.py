@@ -57,6 +57,9 @@ def upgrade() -> None:
     op.create_index("ix_payments_payer", "payments", ["payer_account_id"])
     op.create_index("ix_payments_open_expiry", "payments", ["expires_at"],
                     postgresql_where=sa.text("status IN ('created', 'started')"))
+    # Webhooks find the payment by the provider's id; a provider id names one payment.
+    op.create_index("uq_payments_provider_payment", "payments",
+                    ["provider", "provider_payment_id"], unique=True)
     op.create_table(
         "payment_line_items",
         sa.Column("payment_id", UUID(as_uuid=True),

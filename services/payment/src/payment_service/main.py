@@ -6,15 +6,43 @@ import uvicorn
 from fastapi import FastAPI
 
 from city_shared.app import create_service_app
+from payment_service.ledger.router import router as ledger_router
+from payment_service.payments.router import router as payments_router
+from payment_service.providers.dispatcher import WebhookDispatcher
+from payment_service.providers.registry import build_providers
+from payment_service.providers.sandbox_page import router as sandbox_page_router
+from payment_service.providers.webhooks import router as webhooks_router
+from payment_service.refunds.router import router as refunds_router
+from payment_service.reports.router import router as reports_router
 from payment_service.settings import PaymentSettings
 
 
 def create_app(settings: PaymentSettings | None = None) -> FastAPI:
-    """The ASGI app; later issues add its domain."""
+    """The ASGI app: payments, the sandbox provider's pay page and webhooks, refunds, the
+    ledger and the reconciliation report."""
+    settings = settings or PaymentSettings()
+
+    async def start(app: FastAPI) -> None:
+        settings.warn_if_insecure()
+        app.state.providers = build_providers(settings, app.state.session_factory)
+        app.state.sandbox_dispatcher = WebhookDispatcher(
+            settings.webhook_url,
+            [secret.get_secret_value() for secret in settings.sandbox_webhook_secrets],
+            app.state.http,
+            attempts=settings.sandbox_webhook_attempts,
+        )
+
+    async def stop(app: FastAPI) -> None:
+        await app.state.sandbox_dispatcher.close()
+
     return create_service_app(
-        settings or PaymentSettings(),
+        settings,
         title="City platform: payment",
         description="Payments, refunds and the revenue ledger per department.",
+        routers=[payments_router, webhooks_router, sandbox_page_router, refunds_router,
+                 ledger_router, reports_router],
+        on_startup=start,
+        on_shutdown=stop,
     )
 
 

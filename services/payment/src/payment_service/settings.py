@@ -1,10 +1,87 @@
 """Settings of the payment service (environment prefix ``CITY_``)."""
 
+from __future__ import annotations
+
+import logging
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
 from city_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+#: Published development secret of the sandbox webhooks; never use it outside a local demo.
+DEV_SANDBOX_WEBHOOK_SECRET = "sandbox-development-webhook-secret-do-not-use"  # noqa: S105
 
 
 class PaymentSettings(ServiceSettings):
-    """The payment service's settings; its API listens on port 8003 by default."""
+    """The payment service's settings; its API listens on port 8003 by default.
+
+    Lists and maps come from the environment as JSON, e.g.
+    ``CITY_SANDBOX_WEBHOOK_SECRETS='["new-secret", "old-secret"]'``.
+    """
+
+    # Validation errors must not echo secrets (webhook secrets, the database URL).
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
 
     service_name: str = "payment"
     http_port: int = 8003
+    public_base_url: str | None = None
+    """Where browsers and providers reach this service (``next_url``, links, webhooks).
+    Unset: ``http://<http_host>:<http_port>``."""
+    payment_expiry_seconds: int = Field(default=90 * 60, ge=60)
+    """A payment not paid this long after its creation expires (the worker enforces it)."""
+    expiry_interval_seconds: float = Field(default=30.0, gt=0)
+    expiry_batch_size: int = Field(default=100, ge=1, le=10_000)
+    default_provider: str = "sandbox"
+    client_sources: dict[str, str] = Field(default_factory=lambda: {
+        "case-service": "case",
+        "ticketing-service": "ticketing",
+        "notification-service": "notification",
+        "identity-service": "identity",
+    })
+    """Machine client id -> the service name it acts for, so a payment created over REST by
+    ``ticketing-service`` and one requested by a ``/ticketing`` command share one source (and
+    so one payment per reference). A client not listed acts under its own client id."""
+    sandbox_enabled: bool = True
+    """Serve the sandbox provider's hosted page and accept its webhooks."""
+    sandbox_webhook_secrets: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr(DEV_SANDBOX_WEBHOOK_SECRET)], min_length=1
+    )
+    """Active webhook secrets: the sandbox signs with the first, the endpoint accepts any
+    (rotation: put the new one first, remove the old one once no webhook signed with it can
+    still arrive)."""
+    sandbox_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    sandbox_webhook_url: str | None = None
+    """Where the sandbox sends its webhooks. Unset: this service's own endpoint."""
+    sandbox_webhook_attempts: int = Field(default=5, ge=1, le=20)
+
+    @field_validator("sandbox_webhook_secrets")
+    @classmethod
+    def _secrets_are_long(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(len(secret.get_secret_value()) < 16 for secret in value):
+            raise ValueError("every sandbox webhook secret needs at least 16 characters")
+        return value
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL without a trailing slash."""
+        url = self.public_base_url or f"http://{self.http_host}:{self.http_port}"
+        return url.rstrip("/")
+
+    @property
+    def webhook_url(self) -> str:
+        """The URL the sandbox posts its webhooks to."""
+        return self.sandbox_webhook_url or f"{self.base_url}/providers/sandbox/webhooks"
+
+    def source_of_client(self, client_id: str) -> str:
+        """The payment ``source`` of a machine client (see :attr:`client_sources`)."""
+        return self.client_sources.get(client_id, client_id)
+
+    def warn_if_insecure(self) -> None:
+        """Log a warning when the published development webhook secret is active."""
+        if any(s.get_secret_value() == DEV_SANDBOX_WEBHOOK_SECRET
+               for s in self.sandbox_webhook_secrets):
+            log.warning("the sandbox webhooks use the published development secret; "
+                        "set CITY_SANDBOX_WEBHOOK_SECRETS outside a local demo")

@@ -1,0 +1,2 @@
+"""The revenue ledger: double-entry bookings per line item into the departments'
+accounts, balances and invariants."""

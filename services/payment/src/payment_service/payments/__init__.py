@@ -1,0 +1,1 @@
+"""Payments: create, read, list, cancel, their state machine and history, provider outcomes."""

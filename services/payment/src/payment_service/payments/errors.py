@@ -1,0 +1,71 @@
+"""The domain errors of the payments slice, each with its HTTP status and stable ``code``.
+
+``InvalidTransition`` lives with the state machine in :mod:`.models`. Details never quote
+submitted values.
+"""
+
+from __future__ import annotations
+
+from city_shared.errors import Conflict, DomainError, NotFound
+from payment_service.payments.models import InvalidTransition
+
+__all__ = [
+    "InvalidCursor",
+    "InvalidTransition",
+    "LineItemsMismatch",
+    "PaymentNotFound",
+    "ReferenceConflict",
+    "UnknownProvider",
+]
+
+
+class PaymentNotFound(NotFound):
+    """404: no such payment, or the caller may not see it (another tenant, another payer)."""
+
+    code = "payment_not_found"
+    title = "Payment not found"
+
+
+class LineItemsMismatch(DomainError):
+    """422: the line items do not add up to the payment's amount."""
+
+    status = 422
+    code = "line_items_mismatch"
+    title = "Line items do not add up to the amount"
+
+    def __init__(self, amount: int, total: int) -> None:
+        super().__init__(
+            "The sum of the line items must equal the amount.",
+            extra={"amount": amount, "line_items_total": total},
+        )
+
+
+class ReferenceConflict(Conflict):
+    """409: this source already has a payment with this reference, for other terms (amount,
+    currency or line items). The same terms return the existing payment instead."""
+
+    code = "reference_conflict"
+    title = "Reference already used for a different payment"
+
+    def __init__(self, payment_id: str) -> None:
+        super().__init__(
+            "A payment with this reference exists with a different amount, currency or line "
+            "items.",
+            extra={"payment_id": payment_id},
+        )
+
+
+class InvalidCursor(DomainError):
+    """422: the pagination cursor was not issued by this service (or was altered)."""
+
+    status = 422
+    code = "invalid_cursor"
+    title = "Invalid cursor"
+
+
+class UnknownProvider(DomainError):
+    """503: the payment's provider is not configured in this deployment."""
+
+    status = 503
+    code = "provider_unavailable"
+    title = "Payment provider unavailable"

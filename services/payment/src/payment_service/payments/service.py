@@ -1,0 +1,250 @@
+"""Use cases on payments: create (idempotent on tenant + source + reference), get, list,
+cancel, history, and the status changes the state machine allows. Flushes and writes outbox
+rows, never commits.
+
+Every status change goes through :func:`change_status`: it locks nothing itself (callers hold
+the payment row ``FOR UPDATE``), checks the transition, appends a history entry and writes the
+event to the outbox, all in the caller's transaction. A success books the payment into the
+ledger through :func:`payment_service.ledger.hooks.on_payment_succeeded`, in the same
+transaction, exactly once per payment (the state machine allows ``succeeded`` once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from city_shared import outbox
+from city_shared.envelope import Event
+from city_shared.errors import Conflict
+from payment_service.ledger.hooks import on_payment_succeeded
+from payment_service.payments import events, repository
+from payment_service.payments.access import Visibility
+from payment_service.payments.cursor import Cursor
+from payment_service.payments.errors import LineItemsMismatch, PaymentNotFound, ReferenceConflict
+from payment_service.payments.models import Payment, PaymentHistory, PaymentStatus
+from payment_service.payments.repository import PaymentFilters
+from payment_service.payments.schemas import PaymentCreate
+from payment_service.providers.base import PaymentProvider
+from payment_service.settings import PaymentSettings
+from payment_service.topics import PAYMENTS
+
+__all__ = [
+    "CANCELLED_BY_SERVICE",
+    "EXPIRED",
+    "PaymentConfig",
+    "cancel_payment",
+    "change_status",
+    "create_payment",
+    "forget_payer",
+    "get_payment",
+    "list_payments",
+    "payment_history",
+    "start_payment",
+]
+
+CANCELLED_BY_SERVICE = "cancelled_by_service"
+EXPIRED = "expired"
+
+
+def now_utc() -> datetime:
+    """The current time (UTC)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PaymentConfig:
+    """The payments slice's tunables: expiry after creation and the public base URL."""
+
+    expiry: timedelta = timedelta(minutes=90)
+    base_url: str = "http://127.0.0.1:8003"
+
+    @classmethod
+    def from_settings(cls, settings: PaymentSettings) -> PaymentConfig:
+        """``payment_expiry_seconds`` and the public base URL."""
+        return cls(timedelta(seconds=settings.payment_expiry_seconds), settings.base_url)
+
+
+def _terms(amount: int, currency: str, items: list[tuple[str, str, int]]) -> tuple[object, ...]:
+    return (amount, currency, tuple(items))
+
+
+def _same_terms(payment: Payment, data: PaymentCreate) -> bool:
+    stored = _terms(payment.amount, payment.currency,
+                    [(i.department, i.cost_centre, i.amount) for i in payment.line_items])
+    wanted = _terms(data.amount, data.currency,
+                    [(i.department, i.cost_centre, i.amount) for i in data.line_items])
+    return stored == wanted
+
+
+def _existing(payment: Payment, data: PaymentCreate) -> tuple[Payment, bool]:
+    if not _same_terms(payment, data):
+        raise ReferenceConflict(str(payment.id))
+    return payment, False
+
+
+async def create_payment(
+    session: AsyncSession,
+    data: PaymentCreate,
+    *,
+    tenant: str,
+    source: str,
+    provider: PaymentProvider,
+    config: PaymentConfig,
+    now: datetime | None = None,
+    caused_by: Event | None = None,
+) -> tuple[Payment, bool]:
+    """Create the payment, or return the one ``source`` already has for ``data.reference``.
+
+    Returns ``(payment, created)``. Concurrent creates of one reference yield one payment: the
+    unique constraint decides, the losers read the winner's row. Only a new payment is opened
+    at the provider and announced (``created`` event, caused by ``caused_by`` if given).
+
+    :raises LineItemsMismatch: (422) the line items do not add up to the amount.
+    :raises ReferenceConflict: (409) the reference exists with another amount, currency or
+        line items.
+    """
+    total = sum(item.amount for item in data.line_items)
+    if total != data.amount:
+        raise LineItemsMismatch(data.amount, total)
+    found = await repository.get_by_reference(session, tenant, source, data.reference)
+    if found is not None:
+        return _existing(found, data)
+    now = now or now_utc()
+    payer = data.payer
+    new_id = await repository.insert_payment(
+        session,
+        {
+            "id": uuid.uuid4(), "tenant": tenant, "source": source, "reference": data.reference,
+            "amount": data.amount, "currency": data.currency, "description": data.description,
+            "return_url": data.return_url, "metadata_": dict(data.metadata),
+            "payer_account_id": payer.account_id if payer else None,
+            "payer_email": payer.email if payer else None,
+            "payer_name": payer.name if payer else None,
+            "status": "created", "provider": provider.name,
+            "expires_at": now + config.expiry, "created_at": now, "updated_at": now,
+        },
+        [item.model_dump() for item in data.line_items],
+    )
+    if new_id is None:
+        found = await repository.get_by_reference(session, tenant, source, data.reference)
+        if found is None:  # the conflicting row vanished again; the client may retry
+            raise Conflict("A concurrent request for this reference did not finish; retry.")
+        return _existing(found, data)
+    payment = await session.get(Payment, new_id)
+    assert payment is not None
+    hosted = await provider.create_hosted_payment(payment)
+    payment.provider_payment_id = hosted.provider_payment_id
+    payment.next_url = hosted.next_url
+    await repository.add_history(session, payment, events.CREATED, now,
+                                 {"amount": payment.amount, "currency": payment.currency})
+    await outbox.add(session, PAYMENTS, events.payment_event(events.CREATED, payment,
+                                                             caused_by=caused_by))
+    await session.flush()
+    return payment, True
+
+
+async def get_payment(session: AsyncSession, v: Visibility, payment_id: uuid.UUID) -> Payment:
+    """The payment, if the caller may see it.
+
+    :raises PaymentNotFound: (404) no such payment for this caller (incl. another tenant's).
+    """
+    payment = await repository.get(session, v, payment_id)
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+async def list_payments(
+    session: AsyncSession, v: Visibility, filters: PaymentFilters, *, cursor: str | None,
+    limit: int,
+) -> tuple[list[Payment], str | None]:
+    """One page of visible payments, newest first, and the cursor of the next page (None on
+    the last page).
+
+    :raises InvalidCursor: (422) ``cursor`` was not issued by this service.
+    """
+    after = Cursor.decode(cursor) if cursor is not None else None
+    rows = await repository.list_page(session, v, filters, after, limit + 1)
+    page = rows[:limit]
+    more = len(rows) > limit
+    next_cursor = Cursor(page[-1].created_at, page[-1].id).encode() if more and page else None
+    return page, next_cursor
+
+
+async def payment_history(
+    session: AsyncSession, v: Visibility, payment_id: uuid.UUID
+) -> list[PaymentHistory]:
+    """The history of a payment the caller may see, oldest first.
+
+    :raises PaymentNotFound: (404) no such payment for this caller.
+    """
+    await get_payment(session, v, payment_id)
+    return await repository.history(session, payment_id)
+
+
+async def change_status(
+    session: AsyncSession,
+    payment: Payment,
+    status: PaymentStatus,
+    reason: str | None,
+    now: datetime,
+    *,
+    caused_by: Event | None = None,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """Move a locked payment to ``status``: history entry, outbox event, and for a success the
+    ledger booking, all in the caller's transaction.
+
+    :raises InvalidTransition: (409) the state machine forbids the change.
+    """
+    payment.transition(status, reason, now)
+    type_ = events.BY_STATUS[status]
+    await repository.add_history(session, payment, type_, now, detail)
+    await outbox.add(session, PAYMENTS, events.payment_event(type_, payment, caused_by=caused_by))
+    if status == "succeeded":
+        await on_payment_succeeded(session, payment)
+    await session.flush()
+
+
+async def start_payment(session: AsyncSession, payment: Payment, now: datetime) -> bool:
+    """Mark a locked ``created`` payment ``started`` (the person opened the pay page);
+    False if it was not ``created`` (nothing changes)."""
+    if payment.status != "created":
+        return False
+    await change_status(session, payment, "started", None, now)
+    return True
+
+
+async def cancel_payment(
+    session: AsyncSession, v: Visibility, payment_id: uuid.UUID, *, now: datetime | None = None
+) -> Payment:
+    """Cancel an open payment (reason ``cancelled_by_service``). Cancelling a cancelled
+    payment changes nothing and returns it.
+
+    :raises PaymentNotFound: (404) no such payment for this caller.
+    :raises InvalidTransition: (409) the payment succeeded, failed or expired.
+    """
+    payment = await repository.get_for_update(session, v, payment_id)
+    if payment is None:
+        raise PaymentNotFound()
+    if payment.status == "cancelled":
+        return payment
+    await change_status(session, payment, "cancelled", CANCELLED_BY_SERVICE, now or now_utc())
+    return payment
+
+
+async def forget_payer(session: AsyncSession, tenant: str, account_id: uuid.UUID) -> int:
+    """Pseudonymise the payer of every payment of ``account_id`` in ``tenant``: account id,
+    e-mail address and name are removed, the payments and their bookings stay. Idempotent;
+    returns how many payments changed."""
+    changed = 0
+    for payment in await repository.lock_of_payer(session, tenant, account_id):
+        if payment.forget_payer():
+            payment.version += 1
+            changed += 1
+    await session.flush()
+    return changed

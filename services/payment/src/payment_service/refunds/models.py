@@ -1,0 +1,61 @@
+"""ORM model of refunds (migration 0002) with their state machine::
+
+    submitted -> succeeded | failed
+
+A refund holds its amount against the payment from the moment it is submitted, so the amount
+still refundable is ``payment.amount - payment.refunded_amount - <submitted refunds>``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Final, Literal
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, String, func
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from payment_service.payments.models import Base, InvalidTransition
+
+__all__ = ["REFUND_FINAL", "Refund", "RefundStatus"]
+
+RefundStatus = Literal["submitted", "succeeded", "failed"]
+REFUND_FINAL: Final = frozenset({"succeeded", "failed"})
+
+
+class Refund(Base):
+    """Money paid back for (part of) one payment."""
+
+    __tablename__ = "refunds"
+    __mapper_args__ = {"eager_defaults": True}
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
+                                          default=uuid.uuid4)
+    payment_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("payments.id", ondelete="CASCADE")
+    )
+    tenant: Mapped[str] = mapped_column(String(63))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    requested_by: Mapped[str] = mapped_column(String(100))
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def finished(self) -> bool:
+        """True once the provider confirmed or rejected the refund."""
+        return self.status in REFUND_FINAL
+
+    def finish(self, status: RefundStatus, now: datetime) -> None:
+        """Move a submitted refund to ``succeeded`` or ``failed``.
+
+        :raises InvalidTransition: (409) the refund is already final.
+        """
+        if self.finished or status not in REFUND_FINAL:
+            raise InvalidTransition(self.status, status)
+        self.status = status
+        self.finished_at = now

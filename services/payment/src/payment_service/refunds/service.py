@@ -1,0 +1,236 @@
+"""Refund use cases: request (guarded), hand to the provider, finish, read. Flushes and writes
+outbox rows, never commits.
+
+A refund is requested and handed to the provider in two transactions. :func:`request_refund`
+records it as ``submitted`` under the payment's row lock; the amount it holds counts against
+what is still refundable from then on, so concurrent requests can never together exceed the
+payment. Only after that is committed does :func:`submit_refund` call the provider, with the
+refund id as the provider's idempotency key: a retry after a crash asks for the same refund,
+never for a second one. :func:`finish_refund` applies the provider's answer (also one that
+arrives later) once: books the ledger, raises ``refunded_amount`` and publishes the event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from city_shared import outbox
+from payment_service.ledger import service as ledger
+from payment_service.payments import events as payment_events
+from payment_service.payments import repository as payments
+from payment_service.payments.models import Payment, PaymentHistory
+from payment_service.providers.registry import Providers
+from payment_service.refunds import events, repository
+from payment_service.refunds.errors import (
+    PaymentNotFound,
+    PaymentNotRefundable,
+    PreconditionFailed,
+    RefundExceedsAvailable,
+    RefundNotFound,
+)
+from payment_service.refunds.models import Refund, RefundStatus
+from payment_service.topics import PAYMENTS
+
+__all__ = [
+    "Refundable",
+    "finish_refund",
+    "get_refund",
+    "list_refunds",
+    "refundable",
+    "request_refund",
+    "submit_refund",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Refundable:
+    """What a payment holds for refunds: its amount, what was paid back, what refunds in
+    progress hold, and whether it took money at all."""
+
+    amount: int
+    refunded: int
+    pending: int
+    took_money: bool = True
+
+    @property
+    def available(self) -> int:
+        """``amount - refunded - pending`` (0 for a payment that took no money)."""
+        return max(0, self.amount - self.refunded - self.pending) if self.took_money else 0
+
+
+async def refundable(session: AsyncSession, payment: Payment) -> Refundable:
+    """The refund figures of ``payment`` as of now (no lock: for display)."""
+    pending = await repository.pending_amount(session, payment.id)
+    took_money = payment.status == "succeeded" or await _captured_late(session, payment.id)
+    return Refundable(payment.amount, payment.refunded_amount, pending, took_money)
+
+
+async def _captured_late(session: AsyncSession, payment_id: uuid.UUID) -> bool:
+    stmt = select(
+        select(PaymentHistory.id)
+        .where(PaymentHistory.payment_id == payment_id,
+               PaymentHistory.event_type == payment_events.LATE_SUCCEEDED)
+        .exists()
+    )
+    return bool((await session.execute(stmt)).scalar())
+
+
+async def request_refund(
+    session: AsyncSession,
+    payment: Payment,
+    amount: int,
+    *,
+    reason: str | None,
+    requested_by: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Refund:
+    """Record a refund of ``amount`` of ``payment`` as ``submitted`` (nothing is paid yet; see
+    :func:`submit_refund`), in the caller's transaction.
+
+    Locks the payment row (flushing the session's pending changes first), so concurrent
+    requests for one payment are decided one after the other on fresh figures. Refundable are
+    succeeded payments and money captured after the payment had closed (a ``late_succeeded``
+    entry in its history; that capture is booked to the ledger here, as the money did arrive).
+    Raises the payment's version (its ETag).
+
+    :raises PaymentNotFound: (404) the payment vanished.
+    :raises PreconditionFailed: (412) ``expected_version`` is not the payment's version.
+    :raises PaymentNotRefundable: (409) the payment did not take any money.
+    :raises RefundExceedsAvailable: (409) ``amount`` is more than still refundable.
+    """
+    if amount <= 0:
+        raise ValueError("a refund needs a positive amount")
+    now = now or _now()
+    locked = await repository.lock_payment(session, payment.id)
+    if locked is None:
+        raise PaymentNotFound()
+    if expected_version is not None and locked.version != expected_version:
+        raise PreconditionFailed(
+            "The payment changed since it was read; read it again and decide anew.",
+            extra={"version": locked.version},
+        )
+    if locked.status != "succeeded":
+        if not await _captured_late(session, locked.id):
+            raise PaymentNotRefundable("Only a payment that took money can be refunded.",
+                                       extra={"payment_status": locked.status})
+        await ledger.book_payment(session, locked, at=now)
+    figures = Refundable(locked.amount, locked.refunded_amount,
+                         await repository.pending_amount(session, locked.id))
+    if amount > figures.available:
+        raise RefundExceedsAvailable(figures.available)
+    refund = Refund(id=uuid.uuid4(), payment_id=locked.id, tenant=locked.tenant, amount=amount,
+                    reason=reason, status="submitted", requested_by=requested_by[:100],
+                    created_at=now)
+    session.add(refund)
+    locked.version += 1
+    locked.updated_at = now
+    await session.flush()
+    return refund
+
+
+async def submit_refund(
+    session: AsyncSession, refund_id: uuid.UUID, providers: Providers,
+    *, now: datetime | None = None,
+) -> Refund:
+    """Hand a committed, submitted refund to the payment's provider and apply its answer.
+
+    Idempotent: a refund already taken by the provider (it has a provider refund id) or
+    final is returned unchanged. The provider is called with the refund id as idempotency key
+    while the payment row is locked. Exceptions of the provider propagate; the refund then
+    stays ``submitted`` and may be submitted again.
+
+    :raises RefundNotFound: (404) no such refund.
+    :raises UnknownProvider: (503) the payment's provider is not configured here.
+    """
+    found = await session.get(Refund, refund_id)
+    if found is None:
+        raise RefundNotFound()
+    payment = await repository.lock_payment(session, found.payment_id)
+    refund = await repository.lock_refund(session, refund_id)
+    if payment is None or refund is None:
+        raise RefundNotFound()
+    if refund.finished or refund.provider_refund_id is not None:
+        return refund
+    provider = providers.get(payment.provider)
+    answer = await provider.refund(payment, refund.amount, idempotency_key=str(refund.id))
+    refund.provider_refund_id = answer.provider_refund_id
+    if answer.status != "submitted":
+        await _finish(session, payment, refund, answer.status, now or _now())
+    await session.flush()
+    return refund
+
+
+async def finish_refund(
+    session: AsyncSession,
+    refund_id: uuid.UUID,
+    status: RefundStatus,
+    *,
+    provider_refund_id: str | None = None,
+    now: datetime | None = None,
+) -> Refund:
+    """Apply the provider's final answer (``succeeded`` or ``failed``) to a refund, e.g. from
+    a provider's notification. Idempotent: a refund already final stays as it is.
+
+    :raises RefundNotFound: (404) no such refund.
+    """
+    found = await session.get(Refund, refund_id)
+    if found is None:
+        raise RefundNotFound()
+    payment = await repository.lock_payment(session, found.payment_id)
+    refund = await repository.lock_refund(session, refund_id)
+    if payment is None or refund is None:
+        raise RefundNotFound()
+    if refund.finished:
+        return refund
+    if provider_refund_id is not None:
+        refund.provider_refund_id = provider_refund_id
+    await _finish(session, payment, refund, status, now or _now())
+    await session.flush()
+    return refund
+
+
+async def _finish(
+    session: AsyncSession, payment: Payment, refund: Refund, status: RefundStatus,
+    now: datetime,
+) -> None:
+    """Both rows locked by the caller: finish the refund, book it, record and announce it."""
+    refund.finish(status, now)
+    if status == "succeeded":
+        payment.refunded_amount += refund.amount
+        await ledger.book_refund(session, payment, refund, at=now)
+        type_ = events.REFUND_SUCCEEDED
+    else:
+        type_ = events.REFUND_FAILED
+    payment.version += 1
+    payment.updated_at = now
+    await payments.add_history(session, payment, type_, now, {
+        "refund_id": str(refund.id), "amount": refund.amount,
+        "refunded_amount": payment.refunded_amount,
+    })
+    await outbox.add(session, PAYMENTS, events.refund_event(type_, payment, refund))
+
+
+async def get_refund(session: AsyncSession, payment: Payment, refund_id: uuid.UUID) -> Refund:
+    """The refund ``refund_id`` of ``payment`` (which the caller may see).
+
+    :raises RefundNotFound: (404) the payment has no such refund.
+    """
+    refund = await repository.get(session, payment.id, refund_id)
+    if refund is None:
+        raise RefundNotFound()
+    return refund
+
+
+async def list_refunds(session: AsyncSession, payment: Payment) -> list[Refund]:
+    """The refunds of ``payment`` (which the caller may see), oldest first."""
+    return await repository.list_for_payment(session, payment.id)

@@ -1,0 +1,1 @@
+"""Reports: the daily reconciliation of the ledger against the providers' settlements."""
