@@ -116,7 +116,7 @@ async def test_the_worker_expires_payments_on_its_own(
         stop = asyncio.Event()
         worker = asyncio.create_task(run_payment_worker(settings, stop))
         try:
-            for _ in range(150):
+            for _ in range(300):  # up to 60 s: the worker provisions topics first
                 if (await payments.row(created["payment_id"])).status == "expired":
                     break
                 assert not worker.done(), worker

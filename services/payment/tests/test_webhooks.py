@@ -74,7 +74,7 @@ async def test_a_wrong_signature_is_rejected_and_changes_nothing(
     await _unchanged(payments, created)
 
 
-@pytest.mark.parametrize("offset", [-301, -3600, 301])
+@pytest.mark.parametrize("offset", [-301, -3600, 330])  # future: margin for a slow machine
 async def test_a_stale_or_future_timestamp_is_rejected_and_changes_nothing(
     payments: Any, offset: int
 ) -> None:
