@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from prometheus_client import start_http_server
 from sqlalchemy import text
@@ -29,6 +30,9 @@ from city_shared.telemetry import instrument_engine, setup_tracing
 from city_shared.topics import TopicSpec, ensure_topics
 
 log = logging.getLogger(__name__)
+
+#: A periodic job of a service's worker: runs until the ``stop`` event is set.
+Job = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 async def _housekeeping(engine: AsyncEngine, stop: asyncio.Event, every: float = 300) -> None:
@@ -49,9 +53,11 @@ async def run_worker(
     topics: Sequence[TopicSpec],
     subscriptions: Sequence[Subscription] = (),
     owned_topics: tuple[str, ...] = (),
+    jobs: Sequence[Job] = (),
     stop: asyncio.Event,
 ) -> None:
-    """Provision ``topics`` and the dead-letter topic, then relay and consume until ``stop``."""
+    """Provision ``topics`` and the dead-letter topic, then relay, consume and run the
+    service's own periodic ``jobs`` (each gets ``stop``) until ``stop`` is set."""
     service = settings.service_name
     dlq = dead_letter_topic(service)
     await ensure_topics(
@@ -92,6 +98,8 @@ async def run_worker(
             dead_letters=dead_letters,
         )
         tasks.append(asyncio.create_task(consumer.run(stop), name="consumer"))
+    for job in jobs:
+        tasks.append(asyncio.create_task(job(stop), name=getattr(job, "__name__", "job")))
     log.info("worker started", extra={"tasks": [t.get_name() for t in tasks]})
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -109,14 +117,9 @@ async def run_worker(
         log.info("worker stopped")
 
 
-def main_loop(
-    settings: ServiceSettings,
-    *,
-    topics: Sequence[TopicSpec],
-    subscriptions: Sequence[Subscription] = (),
-    owned_topics: tuple[str, ...] = (),
-) -> None:
-    """Entry point body of ``<service>-worker``: logging, tracing, metrics port, signals."""
+def run_process(settings: ServiceSettings, body: Job) -> None:
+    """Run ``body`` as a worker process: logging, tracing, the metrics port, and SIGTERM/SIGINT
+    setting the ``stop`` event ``body`` receives."""
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     setup_tracing(settings.service_name, otlp_endpoint=settings.otlp_endpoint)
     if settings.worker_metrics_port:
@@ -127,9 +130,24 @@ def main_loop(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        await body(stop)
+
+    asyncio.run(_main())
+
+
+def main_loop(
+    settings: ServiceSettings,
+    *,
+    topics: Sequence[TopicSpec],
+    subscriptions: Sequence[Subscription] = (),
+    owned_topics: tuple[str, ...] = (),
+) -> None:
+    """Entry point body of a ``<service>-worker`` that needs nothing beyond the backbone."""
+
+    async def body(stop: asyncio.Event) -> None:
         await run_worker(
             settings, topics=topics, subscriptions=subscriptions, owned_topics=owned_topics,
             stop=stop,
         )
 
-    asyncio.run(_main())
+    run_process(settings, body)
