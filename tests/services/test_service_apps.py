@@ -6,12 +6,12 @@ import asyncio
 import importlib
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import text
 
 from city_shared.db import create_engine
 from city_shared.migrations import upgrade_to_head
+from city_shared.testing import serve_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -49,9 +49,7 @@ async def test_migrations_create_the_backbone_and_the_app_serves_its_operational
     assert {"outbox", "inbox", "idempotency_keys", "alembic_version"} <= tables
 
     app = importlib.import_module(f"{service}_service.main").create_app(_settings(service, url))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as client:
+    async with serve_in_process(app, base_url="http://test") as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert ready.status_code == 200
@@ -77,9 +75,7 @@ async def test_readiness_fails_when_the_database_is_unreachable() -> None:
         database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none", log_json=False
     )
     app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as client:
+    async with serve_in_process(app, base_url="http://test") as client:
         assert (await client.get("/healthz")).status_code == 200
         ready = await client.get("/readyz")
         assert ready.status_code == 503

@@ -36,6 +36,7 @@ from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
 from city_shared.db import create_engine
 from city_shared.migrations import upgrade_to_head
+from city_shared.testing import serve_in_process
 from identity_service.accounts.models import Account, StaffRole
 from identity_service.accounts.passwords import hash_password
 from identity_service.clients.client_secrets import hash_secret
@@ -71,12 +72,8 @@ async def running_app(
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The identity app with its lifespan started; with ``tokens`` it trusts that factory."""
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        if tokens is not None:
-            app.state.token_verifier = tokens.verifier()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            yield app, client
+    async with serve_in_process(app, base_url=BASE_URL, tokens=tokens) as client:
+        yield app, client
 
 
 async def seed_tenancy(engine: AsyncEngine) -> None:

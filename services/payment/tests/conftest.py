@@ -39,6 +39,7 @@ from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
 from city_shared.db import create_engine, create_session_factory
 from city_shared.migrations import upgrade_to_head
+from city_shared.testing import serve_in_process
 from payment_service.main import create_app
 from payment_service.payments import outcomes
 from payment_service.providers.dispatcher import WebhookDispatcher
@@ -87,12 +88,9 @@ async def running_app(
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The payment app with its lifespan started, trusting ``tokens``."""
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        app.state.token_verifier = tokens.verifier()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            app.state.sandbox_dispatcher.http = client
-            yield app, client
+    async with serve_in_process(app, base_url=BASE_URL, tokens=tokens) as client:
+        app.state.sandbox_dispatcher.http = client
+        yield app, client
 
 
 def line_item(department: str = "museum", amount: int = 800, **overrides: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import httpx
 import pytest
 from fastapi import APIRouter, Request
 from opentelemetry import trace
@@ -19,6 +18,7 @@ from city_shared.context import current_correlation_id
 from city_shared.envelope import Event, new_event
 from city_shared.settings import ServiceSettings
 from city_shared.telemetry import setup_tracing
+from city_shared.testing import serve_in_process
 
 from .backbone_kit import Seq, make_consumer, migrated_db, new_topic, running_relay, wait_until
 
@@ -58,9 +58,8 @@ async def test_the_consumer_continues_the_trace_and_correlation_of_the_request(
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as client, running_relay(db, kafka_bootstrap):
+        async with serve_in_process(app, base_url="http://test") as client, \
+                running_relay(db, kafka_bootstrap):
             response = await client.post("/things", headers={"X-Correlation-ID": "journey-7"})
             assert response.status_code == 201
             await wait_until(lambda: _nonempty(seen), timeout=60)
