@@ -6,15 +6,27 @@ import uvicorn
 from fastapi import FastAPI
 
 from city_shared.app import create_service_app
+from ticketing_service.catalogue.router import router as catalogue_router
+from ticketing_service.orders.router import router as orders_router
+from ticketing_service.reports.router import router as reports_router
 from ticketing_service.settings import TicketingSettings
+from ticketing_service.tickets.router import router as tickets_router
 
 
 def create_app(settings: TicketingSettings | None = None) -> FastAPI:
-    """The ASGI app; later issues add its domain."""
+    """The ASGI app: catalogue and availability, orders, tickets and check-in, reports."""
+    settings = settings or TicketingSettings()
+
+    async def start(app: FastAPI) -> None:
+        settings.warn_if_insecure()
+
     return create_service_app(
-        settings or TicketingSettings(),
+        settings,
         title="City platform: ticketing",
-        description="Offerings, time slots, capacity, orders, tickets, passes and check-ins.",
+        description="Offerings, time slots, capacity, orders, tickets, passes and check-ins "
+                    "for every department of a city.",
+        routers=[catalogue_router, orders_router, tickets_router, reports_router],
+        on_startup=start,
     )
 
 

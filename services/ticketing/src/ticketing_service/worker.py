@@ -1,11 +1,37 @@
-"""The ticketing worker: relays the outbox and runs the consumers."""
+"""The ticketing worker: the shared backbone (topics, outbox relay, consumers of payment outcomes
+and account erasures) plus the job that expires holds. Runs until SIGTERM/SIGINT."""
 
-from city_shared.worker import main_loop
+from __future__ import annotations
+
+import asyncio
+
+from city_shared.db import create_engine, create_session_factory
+from city_shared.worker import run_process, run_worker
+from ticketing_service.orders.expiry import run_hold_expiry
 from ticketing_service.settings import TicketingSettings
-from ticketing_service.subscriptions import SUBSCRIPTIONS
+from ticketing_service.subscriptions import build_subscriptions
 from ticketing_service.topics import OWNED_TOPICS
+
+__all__ = ["main", "run_ticketing_worker"]
+
+
+async def run_ticketing_worker(settings: TicketingSettings, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set; a crashed task stops the others and is re-raised."""
+    settings.warn_if_insecure()
+    engine = create_engine(settings.database_url.get_secret_value(), pool_size=2)
+    sessions = create_session_factory(engine)
+
+    async def expire_holds(stop: asyncio.Event) -> None:
+        await run_hold_expiry(sessions, settings, stop)
+
+    try:
+        await run_worker(settings, topics=OWNED_TOPICS, subscriptions=build_subscriptions(settings),
+                         jobs=(expire_holds,), stop=stop)
+    finally:
+        await engine.dispose()
 
 
 def main() -> None:
     """Entry point of ``ticketing-worker``."""
-    main_loop(TicketingSettings(), topics=OWNED_TOPICS, subscriptions=SUBSCRIPTIONS)
+    settings = TicketingSettings()
+    run_process(settings, lambda stop: run_ticketing_worker(settings, stop))

@@ -1,0 +1,109 @@
+"""Who may do what in ticketing; every slice asks here instead of reading roles itself.
+
+- Catalogue (venues, offerings, ticket types, quotas, rules, slots) and reports of a department:
+  its staff with the role ``manager``, a tenant admin, or a machine client with
+  ``ticketing:write`` (catalogue) / ``ticketing:read`` (reports).
+- Orders: citizens place and see their own; staff see orders with a line of a department where
+  they hold any role (and only those lines); a tenant admin and clients with
+  ``ticketing:read`` see all of the tenant.
+- Check-in: staff with ``gatekeeper`` or ``manager`` in the scanning department.
+- Always within the principal's tenant: another tenant's rows are "not found".
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Final
+
+from city_shared.auth import Principal
+from city_shared.errors import Forbidden
+
+__all__ = [
+    "GATE_ROLES",
+    "READ_SCOPE",
+    "WRITE_SCOPE",
+    "OrderVisibility",
+    "may_manage",
+    "order_visibility",
+    "require_gate",
+    "require_manager",
+    "require_report_reader",
+]
+
+READ_SCOPE: Final = "ticketing:read"
+WRITE_SCOPE: Final = "ticketing:write"
+GATE_ROLES: Final = frozenset({"gatekeeper", "manager"})
+
+
+def may_manage(principal: Principal, department: str) -> bool:
+    """True if ``principal`` may change ``department``'s catalogue (its own tenant assumed)."""
+    if principal.kind == "client":
+        return principal.has_scope(WRITE_SCOPE)
+    if principal.kind != "staff":
+        return False
+    return principal.is_admin("tenant") or principal.has_role(department, "manager")
+
+
+def require_manager(principal: Principal, department: str) -> None:
+    """:raises Forbidden: (403) ``principal`` may not change ``department``'s catalogue."""
+    if not may_manage(principal, department):
+        raise Forbidden(f"Only managers of '{department}' change its catalogue.",
+                        extra={"department": department})
+
+
+def require_report_reader(principal: Principal, department: str) -> None:
+    """:raises Forbidden: (403) ``principal`` may not read ``department``'s reports."""
+    if principal.kind == "client" and principal.has_scope(READ_SCOPE):
+        return
+    if principal.kind == "staff" and (principal.is_admin("tenant")
+                                      or principal.has_role(department, "manager")
+                                      or principal.has_role(department, "cashier")):
+        return
+    raise Forbidden(f"Reports of '{department}' are for its managers and cashiers.",
+                    extra={"department": department})
+
+
+def require_gate(principal: Principal, department: str) -> None:
+    """:raises Forbidden: (403) ``principal`` does not work the gates of ``department``."""
+    if principal.kind == "staff" and any(principal.has_role(department, role)
+                                         for role in GATE_ROLES):
+        return
+    raise Forbidden(f"Only gate staff of '{department}' check tickets in there.",
+                    extra={"department": department})
+
+
+@dataclass(frozen=True)
+class OrderVisibility:
+    """The orders a caller may see: always one tenant, optionally narrowed to one buyer or to
+    some departments (whose lines alone are shown). ``nothing`` matches no order."""
+
+    tenant: str
+    account_id: uuid.UUID | None = None
+    departments: frozenset[str] | None = None
+    nothing: bool = False
+
+
+def order_visibility(principal: Principal) -> OrderVisibility:
+    """What ``principal`` may read of orders and tickets.
+
+    :raises Forbidden: (403) a client without ``ticketing:read``, or staff without any role
+        who is no tenant admin.
+    """
+    tenant = principal.tenant
+    if principal.kind == "client":
+        if principal.has_scope(READ_SCOPE):
+            return OrderVisibility(tenant)
+        raise Forbidden(f"The access token lacks the scope '{READ_SCOPE}'.",
+                        extra={"required_scope": READ_SCOPE})
+    if principal.kind == "citizen":
+        try:
+            return OrderVisibility(tenant, account_id=uuid.UUID(principal.sub))
+        except ValueError:
+            return OrderVisibility(tenant, nothing=True)
+    if principal.is_admin("tenant"):
+        return OrderVisibility(tenant)
+    departments = principal.departments_with()
+    if not departments:
+        raise Forbidden("Orders are visible to staff with a role in a department.")
+    return OrderVisibility(tenant, departments=departments)

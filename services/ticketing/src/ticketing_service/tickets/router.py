@@ -1,0 +1,5 @@
+"""HTTP routes of the tickets slice (filled in by its use cases)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,316 @@
+"""Shared fixtures of the ticketing tests: a migrated database, the app running on it, tokens the
+app trusts, and a demo catalogue written straight through the ORM (so order and ticket tests do
+not depend on the catalogue API).
+
+- ``migrated_url``: a fresh PostgreSQL database migrated to head; its URL.
+- ``token_factory``: a :class:`TokenFactory` for tenant ``musterstadt``.
+- ``ticketing_app(**overrides)``: ``async with`` a :class:`TicketingHarness` with other settings;
+  ``ticketing``: one with the default test settings.
+- ``harness.demo()``: the demo city's catalogue (museum, pools, 10-visit card, Kulturpass) as a
+  :class:`DemoCatalogue` of ids; ``harness.add_slot(offering_id, starts_at=, capacity=)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from city_shared.auth import AdminLevel
+from city_shared.auth.testing import TokenFactory
+from city_shared.db import create_engine, create_session_factory
+from city_shared.migrations import upgrade_to_head
+from city_shared.testing import serve_in_process
+from ticketing_service.catalogue.models import (
+    ComboComponent,
+    Offering,
+    Quota,
+    Slot,
+    SlotRule,
+    TicketType,
+    Venue,
+)
+from ticketing_service.main import create_app
+from ticketing_service.settings import TicketingSettings
+
+ALEMBIC_INI = str(Path(__file__).resolve().parents[1] / "alembic.ini")
+BASE_URL = "http://ticketing.test"
+TENANT = "musterstadt"
+OTHER_TENANT = "beispielhausen"
+ERIKA = uuid.UUID("6f1c0c52-3f0e-4a55-9d0e-2b7c1f6b8a10")
+MAX = uuid.UUID("0b7a4f7e-55e4-4c0c-9a57-3f3f0d1f2a21")
+#: base64url seeds of two Ed25519 test keys (signing, previous).
+SIGNING_KEY = "dGVzdC10aWNrZXQtc2lnbmluZy1rZXktbnVtYmVyLTE"
+OLD_SIGNING_KEY = "dGVzdC10aWNrZXQtc2lnbmluZy1rZXktbnVtYmVyLTI"
+
+
+@pytest.fixture
+async def migrated_url(database_url) -> str:  # type: ignore[no-untyped-def]
+    """A fresh database of its own for the test, migrated to head."""
+    url: str = await database_url()
+    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
+    return url
+
+
+@pytest.fixture
+def token_factory() -> TokenFactory:
+    """Mints access tokens (tenant ``musterstadt`` unless told otherwise)."""
+    return TokenFactory(tenant=TENANT)
+
+
+def ticketing_settings(url: str, **overrides: Any) -> TicketingSettings:
+    """Settings for a test app on ``url``."""
+    values: dict[str, Any] = {
+        "database_url": url, "log_json": False, "public_base_url": BASE_URL,
+        "ticket_signing_keys": [SIGNING_KEY, OLD_SIGNING_KEY], "database_pool_size": 10,
+        **overrides,
+    }
+    return TicketingSettings(**values)
+
+
+def next_weekday_at(hour: int, minute: int = 0, *, days_ahead: int = 1) -> datetime:
+    """A UTC instant ``days_ahead`` days from now at ``hour:minute`` UTC."""
+    day = datetime.now(UTC).date() + timedelta(days=days_ahead)
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DemoCatalogue:
+    """Ids of the demo city's catalogue (tenant musterstadt) as :meth:`TicketingHarness.demo`
+    writes it. Slots start tomorrow; prices as in the demo city."""
+
+    museum_venue: uuid.UUID
+    pools_venue: uuid.UUID
+    exhibition: uuid.UUID          # museum, timed; adult 800, reduced 500, child 0
+    exhibition_slot: uuid.UUID     # 40 places
+    museum_adult: uuid.UUID
+    museum_reduced: uuid.UUID
+    museum_child: uuid.UUID
+    reduced_quota: uuid.UUID       # "Ermäßigt": reduced + child, 10 per slot
+    indoor_pool: uuid.UUID         # pools, timed; adult 450, reduced 300, family 1100 (4 places)
+    pool_slot: uuid.UUID           # 120 places
+    pool_adult: uuid.UUID
+    pool_reduced: uuid.UUID
+    pool_family: uuid.UUID
+    ten_visit_card: uuid.UUID      # pools, pass offering, valid 365 days
+    ten_visit_type: uuid.UUID      # 4000, 10 visits
+    kulturpass: uuid.UUID          # combo offering owned by the museum
+    kulturpass_type: uuid.UUID     # 1000 = museum 600 + pools 400
+
+
+@dataclass
+class TicketingHarness:
+    """A running ticketing app on its own database, and the means to drive it. Constants are
+    reachable through it (test modules cannot import conftest)."""
+
+    BASE_URL = BASE_URL
+    TENANT = TENANT
+    OTHER_TENANT = OTHER_TENANT
+    ERIKA = ERIKA
+    MAX = MAX
+    next_weekday_at = staticmethod(next_weekday_at)
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    url: str
+    tokens: TokenFactory
+    engine: AsyncEngine
+    settings: TicketingSettings
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return create_session_factory(self.engine)
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def bearer(self, **claims: Any) -> dict[str, str]:
+        """An ``Authorization`` header with a token of ``claims``."""
+        return {"Authorization": f"Bearer {self.tokens.issue(**claims)}"}
+
+    def citizen_headers(self, account_id: uuid.UUID = ERIKA, tenant: str = TENANT,
+                        acr: str = "basic") -> dict[str, str]:
+        return self.bearer(sub=str(account_id), kind="citizen", tenant=tenant, acr=acr)
+
+    def staff_headers(
+        self, roles: Mapping[str, Iterable[str]] | None = None, *, tenant: str = TENANT,
+        admin: AdminLevel | None = None, sub: str | None = None,
+    ) -> dict[str, str]:
+        return self.bearer(sub=sub or str(uuid.uuid4()), kind="staff", roles=roles,
+                           admin=admin, tenant=tenant)
+
+    def manager_headers(self, department: str = "museum") -> dict[str, str]:
+        return self.staff_headers({department: ["manager"]})
+
+    def gatekeeper_headers(self, department: str = "pools") -> dict[str, str]:
+        return self.staff_headers({department: ["gatekeeper"]})
+
+    def client_headers(self, scope: str | None = "ticketing:read ticketing:write",
+                       client_id: str = "city-erp", tenant: str = TENANT) -> dict[str, str]:
+        return self.bearer(sub=client_id, client_id=client_id, kind="client", scope=scope,
+                           tenant=tenant)
+
+    # -- database ----------------------------------------------------------------------------
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(text(sql), params)).scalar_one()
+
+    async def rows(self, sql: str, **params: Any) -> list[Any]:
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(text(sql), params)).all())
+
+    async def outbox(self, event_type: str | None = None) -> list[Any]:
+        """Outbox rows (topic, key, event_type, attributes, data) in insertion order."""
+        query = "SELECT topic, key, event_type, attributes, data FROM outbox"
+        params: dict[str, str] = {}
+        if event_type is not None:
+            query += " WHERE event_type = :type"
+            params["type"] = event_type
+        return await self.rows(query + " ORDER BY id", **params)
+
+    # -- catalogue ---------------------------------------------------------------------------
+
+    async def add_slot(self, offering_id: uuid.UUID, *, starts_at: datetime,
+                       minutes: int = 60, capacity: int = 40) -> uuid.UUID:
+        """A new open slot of a timed offering."""
+        async with self.sessions() as session, session.begin():
+            offering = await session.get(Offering, offering_id)
+            assert offering is not None
+            slot = Slot(offering_id=offering_id, tenant=offering.tenant,
+                        department=offering.department, starts_at=starts_at,
+                        ends_at=starts_at + timedelta(minutes=minutes), capacity=capacity)
+            session.add(slot)
+            await session.flush()
+            return slot.id
+
+    async def demo(self, *, tenant: str = TENANT, slot_starts_at: datetime | None = None,
+                   published: bool = True) -> DemoCatalogue:
+        """Write the demo city's catalogue for ``tenant`` (one slot per timed offering)."""
+        starts = slot_starts_at or next_weekday_at(10)
+        status = "published" if published else "draft"
+        async with self.sessions() as session, session.begin():
+            museum = Venue(tenant=tenant, department="museum", name="Stadtmuseum")
+            pools = Venue(tenant=tenant, department="pools", name="Hallenbad Mitte",
+                          max_occupancy=300)
+            session.add_all([museum, pools])
+            await session.flush()
+            exhibition = Offering(
+                tenant=tenant, department="museum", cost_centre="MUS-4100", venue_id=museum.id,
+                kind="timed", name="Dauerausstellung", status=status,
+                cancellable_until_hours=24)
+            quota = Quota(name="Ermäßigt", capacity=10)
+            exhibition.quotas.append(quota)
+            session.add(exhibition)
+            await session.flush()
+            adult = TicketType(offering_id=exhibition.id, code="adult", name="Erwachsene",
+                               price=800, position=0)
+            reduced = TicketType(offering_id=exhibition.id, code="reduced", name="Ermäßigt",
+                                 price=500, quota_id=quota.id, position=1)
+            child = TicketType(offering_id=exhibition.id, code="child", name="Kinder",
+                               price=0, quota_id=quota.id, position=2)
+            session.add_all([adult, reduced, child])
+            session.add(SlotRule(offering_id=exhibition.id, weekdays=[2, 3, 4, 5, 6, 7],
+                                 opens_at=time(10), closes_at=time(18), slot_minutes=30,
+                                 capacity=40, valid_from=date.today()))
+            pool = Offering(
+                tenant=tenant, department="pools", cost_centre="BAD-5700", venue_id=pools.id,
+                kind="timed", name="Hallenbad", status=status, cancellable_until_hours=24)
+            session.add(pool)
+            await session.flush()
+            p_adult = TicketType(offering_id=pool.id, code="adult", name="Erwachsene",
+                                 price=450, position=0)
+            p_reduced = TicketType(offering_id=pool.id, code="reduced", name="Ermäßigt",
+                                   price=300, position=1)
+            p_family = TicketType(offering_id=pool.id, code="family", name="Familie",
+                                  price=1100, places=4, position=2)
+            session.add_all([p_adult, p_reduced, p_family])
+            session.add(SlotRule(offering_id=pool.id, weekdays=[1, 2, 3, 4, 5, 6, 7],
+                                 opens_at=time(7), closes_at=time(21), slot_minutes=120,
+                                 capacity=120, valid_from=date.today()))
+            card = Offering(
+                tenant=tenant, department="pools", cost_centre="BAD-5700", venue_id=pools.id,
+                kind="pass", name="10er-Karte Hallenbad", status=status, valid_days=365,
+                cancellable_until_hours=0)
+            session.add(card)
+            await session.flush()
+            card_type = TicketType(offering_id=card.id, code="ten-visits", name="10er-Karte",
+                                   price=4000, visits=10)
+            session.add(card_type)
+            kulturpass = Offering(
+                tenant=tenant, department="museum", cost_centre="MUS-4100",
+                venue_id=museum.id, kind="combo", name="Kulturpass", status=status,
+                valid_days=365)
+            session.add(kulturpass)
+            await session.flush()
+            kp_type = TicketType(offering_id=kulturpass.id, code="kulturpass",
+                                 name="Kulturpass", price=1000)
+            kp_type.components.extend([
+                ComboComponent(position=0, offering_id=exhibition.id, department="museum",
+                               cost_centre="MUS-4100", visits=1, share=600),
+                ComboComponent(position=1, offering_id=pool.id, department="pools",
+                               cost_centre="BAD-5700", visits=1, share=400),
+            ])
+            session.add(kp_type)
+            await session.flush()
+            ex_slot = Slot(offering_id=exhibition.id, tenant=tenant, department="museum",
+                           starts_at=starts, ends_at=starts + timedelta(minutes=30),
+                           capacity=40)
+            pool_slot = Slot(offering_id=pool.id, tenant=tenant, department="pools",
+                             starts_at=starts, ends_at=starts + timedelta(hours=2),
+                             capacity=120)
+            session.add_all([ex_slot, pool_slot])
+            await session.flush()
+            return DemoCatalogue(
+                museum_venue=museum.id, pools_venue=pools.id, exhibition=exhibition.id,
+                exhibition_slot=ex_slot.id, museum_adult=adult.id, museum_reduced=reduced.id,
+                museum_child=child.id, reduced_quota=quota.id, indoor_pool=pool.id,
+                pool_slot=pool_slot.id, pool_adult=p_adult.id, pool_reduced=p_reduced.id,
+                pool_family=p_family.id, ten_visit_card=card.id, ten_visit_type=card_type.id,
+                kulturpass=kulturpass.id, kulturpass_type=kp_type.id,
+            )
+
+
+@asynccontextmanager
+async def running_app(
+    settings: TicketingSettings, tokens: TokenFactory
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The ticketing app with its lifespan started, trusting ``tokens``."""
+    app = create_app(settings)
+    async with serve_in_process(app, base_url=BASE_URL, tokens=tokens) as client:
+        yield app, client
+
+
+@pytest.fixture
+def ticketing_app(migrated_url: str, token_factory: TokenFactory) -> Any:
+    """``async with ticketing_app(**settings) as harness``: the app with other settings."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[TicketingHarness]:
+        settings = ticketing_settings(migrated_url, **overrides)
+        engine = create_engine(migrated_url, pool_size=5)
+        try:
+            async with running_app(settings, token_factory) as (app, client):
+                yield TicketingHarness(app, client, migrated_url, token_factory, engine,
+                                       settings)
+        finally:
+            await engine.dispose()
+
+    return start
+
+
+@pytest.fixture
+async def ticketing(ticketing_app: Any) -> AsyncIterator[TicketingHarness]:
+    """The app with default test settings."""
+    async with ticketing_app() as harness:
+        yield harness
