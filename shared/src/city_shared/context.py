@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 _CORRELATION_ID: ContextVar[str | None] = ContextVar("correlation_id", default=None)
@@ -24,6 +26,18 @@ def set_correlation_id(value: str | None) -> str:
     cid = value if value is not None and _VALID.match(value) else str(uuid.uuid4())
     _CORRELATION_ID.set(cid)
     return cid
+
+
+@contextmanager
+def correlation_scope(value: str | None) -> Iterator[str]:
+    """Within the block the task's correlation id is ``value`` (kept as it is when None, a new
+    one when there is none); the previous value is restored afterwards."""
+    chosen = value or current_correlation_id()
+    token = _CORRELATION_ID.set(chosen if chosen and _VALID.match(chosen) else str(uuid.uuid4()))
+    try:
+        yield _CORRELATION_ID.get() or ""
+    finally:
+        _CORRELATION_ID.reset(token)
 
 
 _EVENT_ID: ContextVar[str | None] = ContextVar("event_id", default=None)

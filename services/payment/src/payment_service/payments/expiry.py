@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.journey import resume
 from payment_service.payments import repository, service
 
 __all__ = ["expire_due", "expire_overdue", "run_expiry"]
@@ -28,7 +29,8 @@ async def expire_due(session: AsyncSession, now: datetime, limit: int) -> int:
     ``expired``, history entry, ``expired`` event each); returns how many."""
     due = await repository.lock_overdue(session, now, limit)
     for payment in due:
-        await service.change_status(session, payment, "expired", service.EXPIRED, now)
+        with resume("payment expiry", payment.journey):
+            await service.change_status(session, payment, "expired", service.EXPIRED, now)
     return len(due)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from city_shared.errors import Conflict
+from city_shared.journey import JourneyContext
 from payment_service.db import metadata
 
 __all__ = [
@@ -89,6 +90,8 @@ class Payment(Base):
     provider_payment_id: Mapped[str | None] = mapped_column(String(255))
     next_url: Mapped[str | None] = mapped_column(Text)
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
+    traceparent: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
@@ -101,6 +104,11 @@ class Payment(Base):
         order_by="PaymentLineItem.position", cascade="all, delete-orphan", lazy="selectin",
         passive_deletes=True,
     )
+
+    @property
+    def journey(self) -> JourneyContext:
+        """The journey the payment was created in (events it causes later stay in it)."""
+        return JourneyContext(self.correlation_id, self.traceparent)
 
     @property
     def finished(self) -> bool:

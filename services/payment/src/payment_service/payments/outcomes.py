@@ -23,6 +23,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared import outbox
+from city_shared.journey import resume
 from payment_service.payments import events, repository, service
 from payment_service.payments.models import Payment
 from payment_service.providers.base import ProviderOutcome
@@ -58,9 +59,10 @@ async def apply_notification(
         return "already_processed"
     if payment is None:
         return "unknown_payment"
-    if outcome.kind == "payment.succeeded":
-        return await _succeeded(session, payment, outcome, now)
-    return await _failed(session, payment, outcome, now)
+    with resume("payment notification", payment.journey):
+        if outcome.kind == "payment.succeeded":
+            return await _succeeded(session, payment, outcome, now)
+        return await _failed(session, payment, outcome, now)
 
 
 async def _succeeded(

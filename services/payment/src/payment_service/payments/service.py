@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from city_shared import outbox
 from city_shared.envelope import Event
 from city_shared.errors import Conflict
+from city_shared.journey import capture
 from payment_service.ledger.hooks import on_payment_succeeded
 from payment_service.payments import events, repository
 from payment_service.payments.access import Visibility
@@ -115,6 +116,7 @@ async def create_payment(
         return _existing(found, data)
     now = now or now_utc()
     payer = data.payer
+    journey = capture()  # the request's or the command's journey (the consumer sets it)
     new_id = await repository.insert_payment(
         session,
         {
@@ -126,6 +128,7 @@ async def create_payment(
             "payer_name": payer.name if payer else None,
             "status": "created", "provider": provider.name,
             "expires_at": now + config.expiry, "created_at": now, "updated_at": now,
+            "correlation_id": journey.correlation_id, "traceparent": journey.traceparent,
         },
         [item.model_dump() for item in data.line_items],
     )

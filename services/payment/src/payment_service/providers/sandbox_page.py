@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from city_shared.dependencies import SessionDep
+from city_shared.journey import resume
 from payment_service.payments import repository, service
 from payment_service.payments.models import Payment
 from payment_service.providers.dispatcher import WebhookDispatcher
@@ -154,7 +155,8 @@ async def show_pay_page(
     if not _payable(payment):
         return _page(settings, locale, payment=payment, provider_id=provider_payment_id,
                      message=payment.status if payment.finished else "expired")
-    await service.start_payment(session, payment, service.now_utc())
+    with resume("payment page opened", payment.journey):
+        await service.start_payment(session, payment, service.now_utc())
     await session.commit()
     token = _issue_csrf(_csrf_key(settings), provider_payment_id)
     return _page(settings, locale, payment=payment, provider_id=provider_payment_id,

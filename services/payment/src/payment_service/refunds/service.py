@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared import outbox
+from city_shared.journey import resume
 from payment_service.ledger import service as ledger
 from payment_service.payments import events as payment_events
 from payment_service.payments import repository as payments
@@ -162,11 +163,12 @@ async def submit_refund(
     if refund.finished or refund.provider_refund_id is not None:
         return refund
     provider = providers.get(payment.provider)
-    answer = await provider.refund(payment, refund.amount, idempotency_key=str(refund.id))
-    refund.provider_refund_id = answer.provider_refund_id
-    if answer.status != "submitted":
-        await _finish(session, payment, refund, answer.status, now or _now())
-    await session.flush()
+    with resume("refund submission", payment.journey):
+        answer = await provider.refund(payment, refund.amount, idempotency_key=str(refund.id))
+        refund.provider_refund_id = answer.provider_refund_id
+        if answer.status != "submitted":
+            await _finish(session, payment, refund, answer.status, now or _now())
+        await session.flush()
     return refund
 
 
