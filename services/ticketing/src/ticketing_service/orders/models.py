@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from city_shared.errors import Conflict
+from city_shared.journey import JourneyContext
 from ticketing_service.db import Base
 
 __all__ = [
@@ -82,7 +83,8 @@ class Order(Base):
     checkout_url: Mapped[str | None] = mapped_column(Text)
     return_url: Mapped[str | None] = mapped_column(Text)
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
-    correlation_id: Mapped[str | None] = mapped_column(String(100))
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
+    traceparent: Mapped[str | None] = mapped_column(String(64))
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
     hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -101,6 +103,11 @@ class Order(Base):
         order_by="OrderPaymentItem.position", cascade="all, delete-orphan", lazy="selectin",
         passive_deletes=True,
     )
+
+    @property
+    def journey(self) -> JourneyContext:
+        """The journey the order was placed in (the hold expiry job resumes it)."""
+        return JourneyContext(self.correlation_id, self.traceparent)
 
     @property
     def departments(self) -> list[str]:
