@@ -37,6 +37,7 @@ unit: install
 
 bench: install  ## benchmarks (not tests); results go to docs/benchmarks.md
 	@$(UV) run --frozen python -m bench.run
+	@$(UV) run --frozen python -m bench.ticketing
 
 clean:
 	rm -rf .local/run .local/test
