@@ -1,0 +1,130 @@
+"""ORM models of messages and their deliveries (migration 0002), with the delivery state
+machine::
+
+    created -> sending -> delivered
+                       -> temporary_failure -> sending -> ... (bounded attempts)
+                       -> permanent_failure
+    created -> permanent_failure        (nothing to send to, template cannot render)
+    skipped_opted_out                   (final at once: the person opted out of the channel)
+
+A message is one thing to tell one person (from an event and a rule, a command, or the REST
+API); it has one delivery per channel. ``dedup_key`` makes a message unique per tenant: the
+same event and rule, the same request id, or the same client and idempotency key never make a
+second message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Final, Literal, get_args
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from city_shared.errors import Conflict
+from notification_service.db import Base
+
+__all__ = ["FINAL_STATUSES", "OPEN_STATUSES", "Delivery", "DeliveryStatus", "InvalidTransition",
+           "Message", "Origin"]
+
+DeliveryStatus = Literal["created", "sending", "delivered", "temporary_failure",
+                         "permanent_failure", "skipped_opted_out"]
+Origin = Literal["event", "request", "api"]
+STATUSES: Final[tuple[str, ...]] = get_args(DeliveryStatus)
+OPEN_STATUSES: Final = frozenset({"created", "sending", "temporary_failure"})
+FINAL_STATUSES: Final = frozenset({"delivered", "permanent_failure", "skipped_opted_out"})
+_ALLOWED: Final[dict[str, frozenset[str]]] = {
+    "created": frozenset({"sending", "permanent_failure"}),
+    "sending": frozenset({"sending", "delivered", "temporary_failure", "permanent_failure"}),
+    "temporary_failure": frozenset({"sending", "permanent_failure"}),
+}
+
+
+class InvalidTransition(Conflict):
+    """409: the delivery's status does not allow this change (a programming error)."""
+
+    code = "invalid_transition"
+    title = "Invalid status transition"
+
+
+class Message(Base):
+    """One thing to tell one person, rendered from one template version."""
+
+    __tablename__ = "messages"
+    __mapper_args__ = {"eager_defaults": True}
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
+                                          default=uuid.uuid4)
+    tenant: Mapped[str] = mapped_column(String(63))
+    department: Mapped[str | None] = mapped_column(String(63))
+    dedup_key: Mapped[str] = mapped_column(String(400))
+    origin: Mapped[str] = mapped_column(String(16))
+    source_event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    event_type: Mapped[str | None] = mapped_column(String(200))
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    client_id: Mapped[str | None] = mapped_column(String(255))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    template_key: Mapped[str] = mapped_column(String(100))
+    template_version: Mapped[int | None] = mapped_column(Integer)
+    locale: Mapped[str] = mapped_column(String(8))
+    recipient_account_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    legally_required: Mapped[bool] = mapped_column(Boolean)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="message", order_by="Delivery.channel", lazy="selectin",
+        cascade="all, delete-orphan", passive_deletes=True,
+    )
+
+
+class Delivery(Base):
+    """One message on one channel. ``address`` (e-mail or phone) and ``content`` (the rendered
+    texts) are personal data, removed when the account is erased. While ``sending``,
+    ``next_attempt_at`` is the end of the sender's lease."""
+
+    __tablename__ = "deliveries"
+    __mapper_args__ = {"eager_defaults": True}
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
+                                          default=uuid.uuid4)
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("messages.id", ondelete="CASCADE"))
+    tenant: Mapped[str] = mapped_column(String(63))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    address: Mapped[str | None] = mapped_column(String(320))
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    message: Mapped[Message] = relationship(back_populates="deliveries", lazy="selectin")
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def transition(self, status: DeliveryStatus, now: datetime, *, reason: str | None = None,
+                   next_attempt_at: datetime | None = None) -> None:
+        """Change the status as the state machine allows.
+
+        :raises InvalidTransition: it does not (e.g. a delivered delivery sent again).
+        """
+        if status not in _ALLOWED.get(self.status, frozenset()):
+            raise InvalidTransition(f"A delivery in status '{self.status}' cannot become "
+                                    f"'{status}'.")
+        self.status = status
+        self.reason = reason
+        self.updated_at = now
+        self.next_attempt_at = next_attempt_at
+        if status == "delivered":
+            self.delivered_at = now

@@ -1,0 +1,33 @@
+"""FastAPI dependencies shared by the slices: the app's settings and the caller's
+:class:`~notification_service.access.StaffScope`. Read per request from ``app.state``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from city_shared.auth import CurrentPrincipal
+from notification_service.access import StaffScope, staff_scope
+from notification_service.settings import NotificationSettings
+
+__all__ = ["SettingsDep", "StaffScopeDep", "get_settings"]
+
+
+async def get_settings(request: Request) -> NotificationSettings:
+    """A dependency: the app's :class:`NotificationSettings`."""
+    settings = request.app.state.settings
+    if not isinstance(settings, NotificationSettings):
+        raise RuntimeError("the notification app must be built with NotificationSettings")
+    return settings
+
+
+SettingsDep = Annotated[NotificationSettings, Depends(get_settings)]
+
+
+async def _staff_scope(principal: CurrentPrincipal) -> StaffScope:
+    return staff_scope(principal)
+
+
+StaffScopeDep = Annotated[StaffScope, Depends(_staff_scope)]
+"""Staff or tenant admin of the caller's tenant (else 403)."""

@@ -1,0 +1,82 @@
+"""Use cases of the rules slice: create, change, delete. Flushes, never commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from city_shared.auth import Principal
+from city_shared.errors import Conflict, NotFound
+from notification_service.access import StaffScope, check_manage
+from notification_service.rules import repository
+from notification_service.rules.models import Rule
+from notification_service.rules.schemas import RuleCreate, RuleUpdate
+
+__all__ = ["RuleExists", "RuleNotFound", "create_rule", "delete_rule", "get_rule",
+           "update_rule"]
+
+
+class RuleNotFound(NotFound):
+    """404: no such rule, or the caller may not see it."""
+
+    code = "rule_not_found"
+    title = "Rule not found"
+
+
+class RuleExists(Conflict):
+    """409: the scope already has a rule for this event type."""
+
+    code = "rule_exists"
+    title = "Rule exists"
+
+
+async def create_rule(session: AsyncSession, principal: Principal, data: RuleCreate) -> Rule:
+    """A new rule. The template key need not exist yet (a missing template dead-letters the
+    event until it is created)."""
+    check_manage(principal, data.department)
+    if await repository.find_exact(session, principal.tenant, data.department, data.event_type):
+        raise RuleExists("This scope already has a rule for this event type.")
+    rule = Rule(id=uuid.uuid4(), tenant=principal.tenant, department=data.department,
+                event_type=data.event_type, template_key=data.template_key,
+                channels=list(data.channels), legally_required=data.legally_required,
+                enabled=data.enabled)
+    session.add(rule)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise RuleExists("This scope already has a rule for this event type.") from exc
+    return rule
+
+
+async def get_rule(session: AsyncSession, scope: StaffScope, rule_id: uuid.UUID) -> Rule:
+    rule = await repository.get(session, scope.tenant, rule_id)
+    if rule is None or not scope.sees(rule.department):
+        raise RuleNotFound()
+    return rule
+
+
+async def update_rule(
+    session: AsyncSession, principal: Principal, scope: StaffScope, rule_id: uuid.UUID,
+    data: RuleUpdate,
+) -> Rule:
+    rule = await get_rule(session, scope, rule_id)
+    check_manage(principal, rule.department)
+    rule.template_key = data.template_key
+    rule.channels = list(data.channels)
+    rule.legally_required = data.legally_required
+    rule.enabled = data.enabled
+    rule.updated_at = datetime.now(UTC)
+    await session.flush()
+    return rule
+
+
+async def delete_rule(
+    session: AsyncSession, principal: Principal, scope: StaffScope, rule_id: uuid.UUID
+) -> None:
+    rule = await get_rule(session, scope, rule_id)
+    check_manage(principal, rule.department)
+    await session.delete(rule)
+    await session.flush()

@@ -1,0 +1,74 @@
+"""The domain errors of the templates slice, each with its HTTP status and stable ``code``.
+Details never quote params (they may hold personal data)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from city_shared.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
+
+__all__ = [
+    "MissingPersonalisation",
+    "TemplateExists",
+    "TemplateInvalid",
+    "TemplateNotFound",
+    "TemplateRenderFailed",
+    "UnknownTemplate",
+]
+
+
+class TemplateNotFound(NotFound):
+    """404: no such template (or version), or the caller may not see it."""
+
+    code = "template_not_found"
+    title = "Template not found"
+
+
+class TemplateExists(Conflict):
+    """409: the key is already used in this scope (tenant, department)."""
+
+    code = "template_exists"
+    title = "Template exists"
+
+
+class TemplateInvalid(ValidationFailed):
+    """422: a text does not parse or uses variables the template does not declare.
+
+    Extension members: ``variables`` (undeclared names, sorted), ``errors`` (one per text).
+    """
+
+    code = "template_invalid"
+    title = "Template invalid"
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldError],
+                 variables: Sequence[str] = ()) -> None:
+        super().__init__(detail, errors=errors, extra={"variables": list(variables)})
+
+
+class MissingPersonalisation(ValidationFailed):
+    """422: required variables were not given; ``missing`` names them."""
+
+    code = "missing_personalisation"
+    title = "Missing personalisation"
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        super().__init__(f"Required variables missing: {', '.join(missing)}.",
+                         extra={"missing": list(missing)})
+        self.missing = list(missing)
+
+
+class TemplateRenderFailed(DomainError):
+    """422: the template failed at run time with these params (e.g. an attribute of a
+    param that is not there, or an unsafe access refused by the sandbox)."""
+
+    status = 422
+    code = "template_render_failed"
+    title = "Template could not be rendered"
+
+
+class UnknownTemplate(DomainError):
+    """422: a notification names a template key the tenant does not have."""
+
+    status = 422
+    code = "unknown_template"
+    title = "Unknown template"

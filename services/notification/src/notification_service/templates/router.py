@@ -1,0 +1,122 @@
+"""The templates API: create, list, read (any version), save a new version, preview. Staff of
+the tenant read; tenant admins and department managers write. Each route parses, makes one
+service call, commits and responds."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+
+from city_shared.auth import CurrentPrincipal
+from city_shared.dependencies import SessionDep
+from city_shared.errors import problem_responses
+from city_shared.idempotency import accept_idempotency_key
+from notification_service.dependencies import SettingsDep, StaffScopeDep
+from notification_service.templates import repository, service
+from notification_service.templates.schemas import (
+    PreviewRead,
+    PreviewRequest,
+    TemplateCreate,
+    TemplateRead,
+    TemplateUpdate,
+)
+from notification_service.types import Slug, TemplateKey
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/templates", tags=["templates"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a template (version 1)",
+    responses=problem_responses(401, 403, 409, 422),
+    dependencies=[Depends(accept_idempotency_key)],
+)
+async def create_template(
+    data: TemplateCreate, response: Response, session: SessionDep,
+    principal: CurrentPrincipal, _scope: StaffScopeDep,
+) -> TemplateRead:
+    """Tenant admins (any scope) and managers of ``department``. 422 ``template_invalid``
+    names undeclared variables and syntax errors; 409 ``template_exists``."""
+    template, version = await service.create_template(session, principal, data)
+    await session.commit()
+    response.headers["Location"] = f"/templates/{template.id}"
+    return TemplateRead.of(template, version)
+
+
+@router.get("", summary="List templates", responses=problem_responses(401, 403, 422))
+async def list_templates(
+    session: SessionDep, scope: StaffScopeDep,
+    department: Annotated[Slug | None, Query()] = None,
+    key: Annotated[TemplateKey | None, Query()] = None,
+) -> list[TemplateRead]:
+    """The tenant's templates the caller may see, each with its current version."""
+    templates = await repository.list_templates(session, scope.tenant, scope.departments,
+                                                department, key)
+    result = []
+    for template in templates:
+        version = await repository.get_version(session, template.id, template.current_version)
+        if version is not None:
+            result.append(TemplateRead.of(template, version))
+    return result
+
+
+@router.get("/{template_id}", summary="Get a template",
+            responses=problem_responses(401, 403, 404, 422))
+async def get_template(
+    template_id: uuid.UUID, session: SessionDep, scope: StaffScopeDep,
+) -> TemplateRead:
+    """404 ``template_not_found`` also for templates the caller may not see."""
+    template, version = await service.get_template(session, scope, template_id)
+    return TemplateRead.of(template, version)
+
+
+@router.get("/{template_id}/versions/{version}", summary="Get one version of a template",
+            responses=problem_responses(401, 403, 404, 422))
+async def get_template_version(
+    template_id: uuid.UUID, version: Annotated[int, Path(ge=1, le=1_000_000)],
+    session: SessionDep, scope: StaffScopeDep,
+) -> TemplateRead:
+    """The template with ``current`` set to the requested (immutable) version."""
+    template, found = await service.get_template(session, scope, template_id, version)
+    return TemplateRead.of(template, found)
+
+
+@router.put(
+    "/{template_id}",
+    summary="Save a new version of a template",
+    responses=problem_responses(401, 403, 404, 422),
+    dependencies=[Depends(accept_idempotency_key)],
+)
+async def save_template(
+    template_id: uuid.UUID, data: TemplateUpdate, session: SessionDep,
+    principal: CurrentPrincipal, scope: StaffScopeDep,
+) -> TemplateRead:
+    """Every save is a new version (the previous ones stay readable); deliveries record the
+    version they used."""
+    template, version = await service.save_version(session, principal, scope, template_id,
+                                                   data)
+    await session.commit()
+    return TemplateRead.of(template, version)
+
+
+@router.post(
+    "/{template_id}/preview",
+    summary="Render a template version with params",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def preview_template(
+    template_id: uuid.UUID, data: PreviewRequest, session: SessionDep, scope: StaffScopeDep,
+    settings: SettingsDep,
+) -> PreviewRead:
+    """Nothing is sent. 422 ``missing_personalisation`` (``missing``: the names) or
+    ``template_render_failed``."""
+    template, version = await service.get_template(session, scope, template_id, data.version)
+    rendered = service.render(version, data.locale, data.params,
+                              fallback_locale=settings.default_locale)
+    return PreviewRead(template_id=template.id, key=template.key, version=version.version,
+                       **rendered.model_dump())

@@ -1,0 +1,18 @@
+"""Constrained field types shared by the HTTP models and the event readers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
+
+__all__ = ["Channel", "EventType", "Locale", "Slug", "TemplateKey"]
+
+Channel = Literal["email", "inbox", "sms"]
+Locale = Literal["de", "en"]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
+TemplateKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,99}$")]
+EventType = Annotated[
+    str, StringConstraints(max_length=200,
+                           pattern=r"^city\.[a-z][a-z0-9-]*(\.[a-z][a-z0-9_-]*){1,3}\.v[1-9][0-9]*$"),
+]

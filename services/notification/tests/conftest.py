@@ -1,0 +1,263 @@
+"""Shared fixtures of the notification tests: a migrated database, the app running on it,
+tokens the app trusts, the real SMTP sink, and helpers to feed events and run the delivery job.
+
+- ``migrated_url``: a fresh PostgreSQL database migrated to head; its URL.
+- ``token_factory``: a :class:`TokenFactory` for tenant ``musterstadt``.
+- ``notify``: a :class:`NotificationHarness` on ``migrated_url`` (demo templates and rules
+  seeded for both tenants); ``notify_app(**settings)``: ``async with`` one with other settings.
+
+The harness makes headers, builds events like ticketing and identity publish them, runs
+handlers the way the shared consumer does (one transaction each), runs delivery rounds against
+an SMTP server, and reads mail, rows and the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from city_shared.auth import AdminLevel
+from city_shared.auth.testing import TokenFactory
+from city_shared.consumer import Handler
+from city_shared.db import create_engine, create_session_factory
+from city_shared.envelope import Event
+from city_shared.migrations import upgrade_to_head
+from city_shared.testing import serve_in_process
+from devstack.smtp import SmtpServer
+from notification_service.channels.email import SmtpSender
+from notification_service.channels.sms import SandboxSmsProvider
+from notification_service.deliveries.sending import Channels, DeliveryConfig, deliver_due
+from notification_service.main import create_app
+from notification_service.seed import DEMO_TENANTS, seed_tenant
+from notification_service.settings import NotificationSettings
+from notification_service.subscriptions import build_subscriptions
+
+ALEMBIC_INI = str(Path(__file__).resolve().parents[1] / "alembic.ini")
+BASE_URL = "http://notification.test"
+TENANT = "musterstadt"
+OTHER_TENANT = "beispielhausen"
+CONFIRMED = "city.ticketing.order.confirmed.v1"
+CANCELLED = "city.ticketing.order.cancelled.v1"
+EXPIRED = "city.ticketing.order.expired.v1"
+REFUNDED = "city.ticketing.order.refunded.v1"
+REQUEST = "city.notification.request.v1"
+CLOSED_PORT = 9  # discard: nothing listens there on the test machines
+
+
+@pytest.fixture
+async def migrated_url(database_url) -> str:  # type: ignore[no-untyped-def]
+    """A fresh database of its own for the test, migrated to head."""
+    url: str = await database_url()
+    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
+    return url
+
+
+@pytest.fixture
+def token_factory() -> TokenFactory:
+    return TokenFactory(tenant=TENANT)
+
+
+def notification_settings(url: str, smtp: SmtpServer | None = None,
+                          **overrides: Any) -> NotificationSettings:
+    values: dict[str, Any] = {
+        "database_url": url, "log_json": False, "database_pool_size": 5,
+        "delivery_backoff_initial_seconds": 60.0, "delivery_max_attempts": 3,
+        **({"smtp_host": smtp.host, "smtp_port": smtp.port} if smtp else {}),
+        **overrides,
+    }
+    return NotificationSettings(**values)
+
+
+def ticket(code: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A ticket as ``order.confirmed`` carries it."""
+    code = code or f"MUS-{uuid.uuid4().hex[:6].upper()}"
+    return {"ticket_id": str(uuid.uuid4()), "code": code, "department": "museum",
+            "offering_name": "Dauerausstellung", "ticket_type_name": "Erwachsene",
+            "starts_at": "2026-03-12T09:30:00+00:00", "ends_at": "2026-03-12T10:00:00+00:00",
+            "valid_until": "2026-03-12T17:00:00+00:00", "visits": 1,
+            "qr_payload": f"CT1.{code}.signature-{uuid.uuid4().hex}",
+            "page_url": f"https://tickets.musterstadt.example/t/{code}", **overrides}
+
+
+def new_address(name: str = "erika") -> str:
+    """A unique address (the SMTP sink is shared by the whole test session)."""
+    return f"{name}-{uuid.uuid4().hex[:10]}@example.org"
+
+
+@dataclass
+class NotificationHarness:
+    """A running notification app on its own database, and the means to drive it."""
+
+    TENANT = TENANT
+    OTHER_TENANT = OTHER_TENANT
+    CONFIRMED = CONFIRMED
+    CANCELLED = CANCELLED
+    EXPIRED = EXPIRED
+    REFUNDED = REFUNDED
+    REQUEST = REQUEST
+    CLOSED_PORT = CLOSED_PORT
+    ticket = staticmethod(ticket)
+    new_address = staticmethod(new_address)
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    url: str
+    tokens: TokenFactory
+    engine: AsyncEngine
+    settings: NotificationSettings
+    smtp: SmtpServer
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return create_session_factory(self.engine)
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def bearer(self, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens.issue(**claims)}"}
+
+    def admin_headers(self, tenant: str = TENANT) -> dict[str, str]:
+        return self.bearer(sub=str(uuid.uuid4()), kind="staff", admin="tenant", tenant=tenant)
+
+    def staff_headers(self, roles: Mapping[str, Iterable[str]] | None = None, *,
+                      tenant: str = TENANT, admin: AdminLevel | None = None) -> dict[str, str]:
+        return self.bearer(sub=str(uuid.uuid4()), kind="staff", roles=roles, admin=admin,
+                           tenant=tenant)
+
+    def citizen_headers(self, account_id: uuid.UUID, tenant: str = TENANT) -> dict[str, str]:
+        return self.bearer(sub=str(account_id), kind="citizen", tenant=tenant)
+
+    def client_headers(self, client_id: str = "case-service", scope: str | None =
+                       "notification:send", tenant: str = TENANT) -> dict[str, str]:
+        return self.bearer(sub=client_id, client_id=client_id, kind="client", scope=scope,
+                           tenant=tenant)
+
+    # -- events -------------------------------------------------------------------------------
+
+    def event(self, type_: str, data: dict[str, Any], *, tenant: str = TENANT,
+              department: str | None = None, source: str = "/ticketing",
+              subject: str | None = None) -> Event:
+        return Event(type=type_, source=source, subject=subject or str(uuid.uuid4()),
+                     time=datetime.now(UTC), tenant=tenant, department=department,
+                     correlationid=str(uuid.uuid4()), data=data)
+
+    def order_event(self, type_: str = CONFIRMED, *, account_id: uuid.UUID,
+                    email: str | None = None, locale: str | None = "de",
+                    tickets: list[dict[str, Any]] | None = None, tenant: str = TENANT,
+                    department: str | None = "museum", **extra: Any) -> Event:
+        """An order event as ticketing publishes it."""
+        order_id = str(uuid.uuid4())
+        recipient: dict[str, Any] = {"account_id": str(account_id)}
+        if email is not None:
+            recipient["email"] = email
+        if locale is not None:
+            recipient["locale"] = locale
+        data: dict[str, Any] = {
+            "order_id": order_id, "tenant": tenant, "account_id": str(account_id),
+            "status": "confirmed", "total": 1300, "currency": "EUR", "recipient": recipient,
+            **extra,
+        }
+        if type_ == CONFIRMED:
+            data["tickets"] = tickets if tickets is not None else [ticket(), ticket()]
+        return self.event(type_, data, tenant=tenant, department=department, subject=order_id)
+
+    def handler(self, event_type: str) -> Handler:
+        """The worker's handler for ``event_type``."""
+        for sub in build_subscriptions(self.settings):
+            if sub.event_type == event_type:
+                return sub.handler
+        raise KeyError(event_type)
+
+    async def handle(self, event: Event) -> None:
+        """Run the worker's handler in one transaction, as the consumer does (without its
+        inbox: a second call shows the service's own idempotency)."""
+        async with self.sessions() as session:
+            await self.handler(event.type)(session, event)
+            await session.commit()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def channels(self, smtp_port: int | None = None) -> Channels:
+        return Channels(
+            email=SmtpSender(self.smtp.host, smtp_port or self.smtp.port,
+                             self.settings.smtp_from,
+                             message_id_domain=self.settings.message_id_domain, timeout=5),
+            sms=SandboxSmsProvider(self.sessions))
+
+    async def deliver(self, *, smtp_port: int | None = None,
+                      now: datetime | None = None) -> dict[str, int]:
+        """One round of the delivery job."""
+        return await deliver_due(self.sessions, self.channels(smtp_port),
+                                 DeliveryConfig.from_settings(self.settings), now=now)
+
+    def mails_to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.smtp.messages() if m["To"] == address]
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def rows(self, sql: str, **params: Any) -> list[Any]:
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(text(sql), params)).all())
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(text(sql), params)).scalar_one()
+
+    async def deliveries(self, source_event_id: uuid.UUID | None = None) -> list[Any]:
+        """``(channel, status, reason, attempts, address, id)`` of deliveries, by channel."""
+        rows = await self.rows(
+            "SELECT d.channel, d.status, d.reason, d.attempts, d.address, d.id, "
+            "d.next_attempt_at, m.template_version, m.source_event_id FROM deliveries d "
+            "JOIN messages m ON m.id = d.message_id ORDER BY d.channel, d.created_at")
+        return [r for r in rows if source_event_id is None or r.source_event_id == source_event_id]
+
+    async def outbox(self, event_type: str | None = None) -> list[Any]:
+        rows = await self.rows("SELECT topic, key, event_type, attributes, data FROM outbox "
+                               "ORDER BY id")
+        return [r for r in rows if event_type is None or r.event_type == event_type]
+
+    async def inbox(self, account_id: uuid.UUID, tenant: str = TENANT) -> httpx.Response:
+        return await self.client.get("/inbox", headers=self.citizen_headers(account_id, tenant))
+
+
+@pytest.fixture
+def notify_app(migrated_url: str, token_factory: TokenFactory, smtp_server: SmtpServer) -> Any:
+    """``async with notify_app(**settings) as harness``: the app with other settings."""
+
+    @asynccontextmanager
+    async def start(*, seed: bool = True, **overrides: Any) -> AsyncIterator[NotificationHarness]:
+        settings = notification_settings(migrated_url, smtp_server, **overrides)
+        engine = create_engine(migrated_url, pool_size=5)
+        try:
+            if seed:
+                async with create_session_factory(engine)() as session:
+                    for tenant in DEMO_TENANTS:
+                        await seed_tenant(session, tenant)
+                    await session.commit()
+            app = create_app(settings)
+            async with serve_in_process(app, base_url=BASE_URL, tokens=token_factory) as client:
+                yield NotificationHarness(app, client, migrated_url, token_factory, engine,
+                                          settings, smtp_server)
+        finally:
+            await engine.dispose()
+
+    return start
+
+
+@pytest.fixture
+async def notify(notify_app: Any) -> AsyncIterator[NotificationHarness]:
+    async with notify_app() as harness:
+        yield harness

@@ -1,0 +1,59 @@
+"""The real worker on real Kafka: an order confirmation published on ``ticketing.orders`` ends
+as an e-mail at the SMTP server and in the inbox; the delivery events are relayed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from city_shared.envelope import to_kafka
+from city_shared.topics import TopicSpec, ensure_topics
+from notification_service.worker import run_notification_worker
+
+ERIKA = uuid.UUID("6f1c0c52-3f0e-4a55-9d0e-2b7c1f6b8a10")
+
+
+async def test_an_event_on_kafka_becomes_an_email(notify: Any, kafka_bootstrap: str) -> None:
+    # ticketing's and identity's workers provision their topics; the shared consumer does not
+    # start before every topic it subscribes to exists.
+    await ensure_topics(kafka_bootstrap, [TopicSpec("ticketing.orders"),
+                                          TopicSpec("identity.accounts")])
+    address = notify.new_address()
+    event = notify.order_event(account_id=ERIKA, email=address,
+                               tickets=[notify.ticket("MUS-KAFKA1")])
+    settings = notify.settings.model_copy(update={
+        "kafka_bootstrap_servers": kafka_bootstrap, "delivery_interval_seconds": 0.2,
+        "outbox_poll_interval_seconds": 0.2})
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for _ in range(2):  # the second one is a redelivery
+            message = to_kafka(event)
+            await producer.send_and_wait("ticketing.orders", value=message.value,
+                                         key=event.subject.encode(),
+                                         headers=list(message.headers.items()))
+    finally:
+        await producer.stop()
+
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_notification_worker(settings, stop))
+    try:
+        for _ in range(300):  # up to 60 s: the worker provisions topics and joins the group
+            published = await notify.scalar(
+                "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL "
+                "AND event_type = 'city.notification.delivery.delivered.v1'")
+            if notify.mails_to(address) and published == 2:
+                break
+            assert not worker.done(), worker
+            await asyncio.sleep(0.2)
+        [mail] = notify.mails_to(address)
+        assert [p.get_filename() for p in mail.iter_attachments()] == ["ticket-MUS-KAFKA1.png"]
+        assert published == 2
+        assert len((await notify.inbox(ERIKA)).json()["items"]) == 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, timeout=30)
+    assert len(notify.mails_to(address)) == 1
