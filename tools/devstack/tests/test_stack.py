@@ -175,6 +175,8 @@ def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStac
         assert httpx.get(f"{service.base_url}/readyz", timeout=5).status_code == 200
     demo = json.loads(config.demo_file.read_text())
     assert {t["slug"] for t in demo["tenants"]} >= {"musterstadt"}
+    ticketing = demo["ticketing"]["tenants"]["musterstadt"]["offerings"]
+    assert ticketing["hallenbad"]["first_slot_today"]["id"]
 
     state = read_state(config.state_file)
     assert state is not None

@@ -1,8 +1,11 @@
 """Who may do what in ticketing; every slice asks here instead of reading roles itself.
 
-- Catalogue (venues, offerings, ticket types, quotas, rules, slots) and reports of a department:
+- Catalogue (venues, offerings, ticket types, quotas, rules, slots) of a department: changed by
   its staff with the role ``manager``, a tenant admin, or a machine client with
-  ``ticketing:write`` (catalogue) / ``ticketing:read`` (reports).
+  ``ticketing:write``; read by anyone with a role there, a tenant admin, or a client with a
+  ticketing scope. Its public view needs no token.
+- Reports of a department: its managers and cashiers, a tenant admin, clients with
+  ``ticketing:read``.
 - Orders: citizens place and see their own; staff see orders with a line of a department where
   they hold any role (and only those lines); a tenant admin and clients with
   ``ticketing:read`` see all of the tenant.
@@ -26,6 +29,8 @@ __all__ = [
     "OrderVisibility",
     "may_manage",
     "order_visibility",
+    "readable_catalogue_departments",
+    "require_catalogue_reader",
     "require_gate",
     "require_manager",
     "require_report_reader",
@@ -50,6 +55,40 @@ def require_manager(principal: Principal, department: str) -> None:
     if not may_manage(principal, department):
         raise Forbidden(f"Only managers of '{department}' change its catalogue.",
                         extra={"department": department})
+
+
+def require_catalogue_reader(principal: Principal, department: str) -> None:
+    """Staff views of ``department``'s catalogue: any role there, a tenant admin, a client with
+    ``ticketing:read`` (or ``ticketing:write``).
+
+    :raises Forbidden: (403) anyone else, e.g. a citizen or staff of another department.
+    """
+    if may_manage(principal, department):
+        return
+    if principal.kind == "client" and principal.has_scope(READ_SCOPE):
+        return
+    if principal.kind == "staff" and department in principal.departments_with():
+        return
+    raise Forbidden(f"The catalogue of '{department}' is for its staff.",
+                    extra={"department": department})
+
+
+def readable_catalogue_departments(principal: Principal) -> frozenset[str] | None:
+    """The departments whose catalogue ``principal`` may list; None for all of its tenant.
+
+    :raises Forbidden: (403) a citizen, staff without any role, a client without a ticketing
+        scope.
+    """
+    if principal.kind == "client":
+        if principal.has_scope(READ_SCOPE) or principal.has_scope(WRITE_SCOPE):
+            return None
+    elif principal.kind == "staff":
+        if principal.is_admin("tenant"):
+            return None
+        departments = principal.departments_with()
+        if departments:
+            return departments
+    raise Forbidden("The catalogue is for staff with a role in a department.")
 
 
 def require_report_reader(principal: Principal, department: str) -> None:

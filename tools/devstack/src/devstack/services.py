@@ -1,4 +1,4 @@
-"""The service steps of the stack: migrations, API and worker processes, the demo seed.
+"""The service steps of the stack: migrations, API and worker processes, the demo seeds.
 
 Contract: every service process gets its settings from `service_env` (its own database, the
 stack's Kafka, its port on 127.0.0.1, identity as token issuer), runs from the repository root,
@@ -158,4 +158,16 @@ async def seed(config: StackConfig, env: Mapping[str, str]) -> None:
         log_file=config.logs_dir / "seed.log",
         cwd=config.repo,
         what="the identity seed",
+    )
+
+
+async def seed_ticketing(config: StackConfig, env: Mapping[str, str]) -> None:
+    """Upsert the demo catalogue and slots into ticketing's database and merge their ids into
+    the demo file under `ticketing` (idempotent; runs after `seed`, which writes the file)."""
+    await run_command(
+        [sys.executable, "-m", "ticketing_service.seed", "--demo-file", str(config.demo_file)],
+        env=env,
+        log_file=config.logs_dir / "seed-ticketing.log",
+        cwd=config.repo,
+        what="the ticketing seed",
     )

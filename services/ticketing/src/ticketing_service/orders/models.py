@@ -36,6 +36,8 @@ __all__ = [
 
 OrderStatus = Literal["awaiting_payment", "confirmed", "cancellation_requested", "cancelled",
                       "expired", "refunded"]
+ERASED_PLACED_BY: Final = "erased-account"
+"""What ``placed_by`` says instead of an erased buyer's account id."""
 CLOSED_STATUSES: Final = frozenset({"cancelled", "expired", "refunded"})
 _ALLOWED: Final[dict[str, frozenset[str]]] = {
     "awaiting_payment": frozenset({"confirmed", "cancelled", "expired"}),
@@ -141,8 +143,11 @@ class Order(Base):
             self.checkout_url = None
 
     def forget_buyer(self) -> bool:
-        """Remove the buyer's personal data, keeping the sale; True if anything changed."""
+        """Remove the buyer's personal data, keeping the sale; True if anything changed.
+        ``placed_by`` loses the account id too when the buyer placed the order themselves."""
         changed = self.account_id is not None or self.contact_email is not None
+        if self.account_id is not None and self.placed_by == str(self.account_id):
+            self.placed_by = ERASED_PLACED_BY
         self.account_id = None
         self.contact_email = None
         self.erased = True

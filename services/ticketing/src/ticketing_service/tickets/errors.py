@@ -1,0 +1,48 @@
+"""Domain errors of the tickets slice (rendered as problem+json)."""
+
+from __future__ import annotations
+
+from city_shared.errors import NotFound, ValidationFailed
+
+__all__ = ["InvalidCursor", "ScanIdReused", "TicketNotFound", "VenueNotFound"]
+
+
+class TicketNotFound(NotFound):
+    """404: no such ticket, or not one the caller may see."""
+
+    code = "ticket_not_found"
+    title = "Ticket not found"
+
+    def __init__(self) -> None:
+        super().__init__("No such ticket.")
+
+
+class VenueNotFound(NotFound):
+    """404: no such venue in the caller's tenant."""
+
+    code = "venue_not_found"
+    title = "Venue not found"
+
+    def __init__(self) -> None:
+        super().__init__("No such venue.")
+
+
+class ScanIdReused(ValidationFailed):
+    """422: the scan id was already used for a different scan."""
+
+    code = "scan_id_reused"
+    title = "Scan id reused"
+
+    def __init__(self) -> None:
+        super().__init__("This scan_id was already used for a different scan; a retry must "
+                         "send the same body, a new scan a new scan_id.")
+
+
+class InvalidCursor(ValidationFailed):
+    """422: the list cursor is not one this API handed out."""
+
+    code = "invalid_cursor"
+    title = "Invalid cursor"
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is malformed; use next_cursor as returned.")
