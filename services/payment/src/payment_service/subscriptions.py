@@ -15,6 +15,7 @@ from payment_service.payments.handlers import (
 )
 from payment_service.payments.service import PaymentConfig
 from payment_service.providers.registry import Providers
+from payment_service.refunds.handlers import REFUND_REQUEST, on_refund_requested
 from payment_service.settings import PaymentSettings
 from payment_service.topics import REQUESTS
 
@@ -24,10 +25,12 @@ __all__ = ["build_subscriptions"]
 def build_subscriptions(
     settings: PaymentSettings, providers: Providers
 ) -> tuple[Subscription, ...]:
-    """The payment worker's subscriptions: payment requests (command) and account erasures."""
+    """The payment worker's subscriptions: payment and refund requests (commands) and account
+    erasures."""
     config = PaymentConfig.from_settings(settings)
     return (
         Subscription(REQUESTS, PAYMENT_REQUEST,
                      payment_requested_handler(providers.default, config)),
+        Subscription(REQUESTS, REFUND_REQUEST, on_refund_requested),
         Subscription(IDENTITY_ACCOUNTS_TOPIC, ACCOUNT_ERASED, on_account_erased),
     )

@@ -1,13 +1,58 @@
-"""The hold-expiry job (filled in by the orders slice)."""
+"""The hold-expiry job: unpaid orders whose hold ran out become ``expired`` (reason
+``hold_expired``), their places are released and ``order.expired`` is published.
+
+Sweepers may run in several workers at once: each batch locks its orders ``FOR UPDATE SKIP
+LOCKED``, so no order is expired twice, and an order whose payment answer is being applied at
+that moment is simply left for the next round (by then it is confirmed or closed).
+"""
+
+from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.journey import resume
+from ticketing_service.orders import repository, service
 from ticketing_service.settings import TicketingSettings
+
+__all__ = ["HOLD_EXPIRED", "expire_due_holds", "run_hold_expiry"]
+
+log = logging.getLogger(__name__)
+
+HOLD_EXPIRED = "hold_expired"
+
+
+async def expire_due_holds(session: AsyncSession, now: datetime, limit: int) -> int:
+    """Expire up to ``limit`` orders whose hold ran out by ``now``, in the caller's transaction
+    (which the caller commits); returns how many."""
+    due = await repository.due_holds(session, now, limit)
+    for order in due:
+        # The expiry belongs to the buyer's journey: its event carries that correlation id
+        # and continues that trace.
+        with resume("order hold expired", order.journey):
+            await service.close_unpaid_order(session, order, "expired", HOLD_EXPIRED, now=now)
+    return len(due)
 
 
 async def run_hold_expiry(sessions: async_sessionmaker[AsyncSession],
                           settings: TicketingSettings, stop: asyncio.Event) -> None:
-    """Expire orders whose hold ran out, releasing their capacity, until ``stop``."""
-    await stop.wait()
+    """Expire orders whose hold ran out, releasing their capacity, until ``stop``: one batch
+    per transaction, batches back to back while they come full, then a pause of
+    ``hold_sweep_interval_seconds``. A failed round is logged and tried again next time."""
+    while not stop.is_set():
+        try:
+            while not stop.is_set():
+                async with sessions() as session, session.begin():
+                    expired = await expire_due_holds(session, datetime.now(UTC),
+                                                     settings.hold_sweep_batch_size)
+                if expired < settings.hold_sweep_batch_size:
+                    break
+        except Exception as exc:  # logged without its message: it may quote row values
+            log.warning("hold expiry round failed; retrying after the interval",
+                        extra={"error": type(exc).__name__})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.hold_sweep_interval_seconds)

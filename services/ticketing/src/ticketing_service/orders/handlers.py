@@ -1,9 +1,225 @@
-"""Inbound payment events of the orders slice (filled in by the orders slice)."""
+"""Inbound events of the orders slice: payment's answers on ``payment.payments``, with narrow
+models of what they read (payment owns the contract; the names are repeated here, services
+never import each other).
 
-from city_shared.consumer import Subscription
+- ``payment.created``: remember the payment and its checkout page (``next_url``).
+- ``payment.succeeded``: confirm the unpaid order (places sold, tickets issued). For an order
+  already closed (the hold ran out first) the order stays closed and the money is paid back:
+  the refund command is sent once (the order's ``reason`` becomes ``late_payment_refunded``).
+- ``payment.failed`` / ``payment.cancelled`` / ``payment.expired``: close the unpaid order and
+  release its places.
+- ``refund.succeeded``: a pending citizen cancellation ends ``refunded`` (tickets voided, places
+  released); otherwise only ``refunded_amount`` is recorded.
+- ``refund.failed``: a pending citizen cancellation goes back to ``confirmed``.
+
+``payment.payments`` carries every service's payments: events whose ``source`` is not
+``ticketing`` are skipped, and so are references no order has. Every handler locks the order and
+decides by its status, so a second delivery (or a second answer of the same kind) changes
+nothing. Invalid data raises ``ValidationError`` or :class:`PermanentFailure`: dead letters.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from city_shared import outbox
+from city_shared.consumer import Handler, PermanentFailure, Subscription
+from city_shared.envelope import Event
+from ticketing_service.orders import repository, service
+from ticketing_service.orders.models import Order
+from ticketing_service.orders.payments import LATE_PAYMENT_REFUND, REQUESTS_TOPIC, refund_request
 from ticketing_service.settings import TicketingSettings
+
+__all__ = [
+    "LATE_PAYMENT_REFUNDED",
+    "PAYMENTS_TOPIC",
+    "PAYMENT_CANCELLED",
+    "PAYMENT_CREATED",
+    "PAYMENT_EXPIRED",
+    "PAYMENT_FAILED",
+    "PAYMENT_SUCCEEDED",
+    "REFUND_FAILED",
+    "REFUND_SUCCEEDED",
+    "build_order_subscriptions",
+    "on_payment_created",
+    "on_refund_failed",
+    "on_refund_succeeded",
+    "payment_closed_handler",
+    "payment_succeeded_handler",
+]
+
+log = logging.getLogger(__name__)
+
+PAYMENTS_TOPIC: Final = "payment.payments"
+PAYMENT_CREATED: Final = "city.payment.payment.created.v1"
+PAYMENT_SUCCEEDED: Final = "city.payment.payment.succeeded.v1"
+PAYMENT_FAILED: Final = "city.payment.payment.failed.v1"
+PAYMENT_CANCELLED: Final = "city.payment.payment.cancelled.v1"
+PAYMENT_EXPIRED: Final = "city.payment.payment.expired.v1"
+REFUND_SUCCEEDED: Final = "city.payment.refund.succeeded.v1"
+REFUND_FAILED: Final = "city.payment.refund.failed.v1"
+#: Payment's ``source`` of payments this service requested.
+OUR_SOURCE: Final = "ticketing"
+#: The reason of a closed order whose late payment is being paid back.
+LATE_PAYMENT_REFUNDED: Final = "late_payment_refunded"
+
+
+class _Answer(BaseModel):
+    """What every payment and refund event carries that ticketing reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tenant: str
+    source: str
+    reference: str
+
+
+class _PaymentData(_Answer):
+    payment_id: uuid.UUID
+    amount: int
+    currency: str
+
+
+class _PaymentCreatedData(_PaymentData):
+    next_url: str | None = None
+
+
+class _RefundData(_Answer):
+    amount: int
+    refunded_amount: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _order(session: AsyncSession, event: Event, data: _Answer) -> Order | None:
+    """The order the answer is about, row locked; None if it is not one of ours."""
+    if data.source != OUR_SOURCE:
+        return None
+    if data.tenant != event.tenant:
+        raise PermanentFailure("data.tenant differs from the event's tenant")
+    order = await repository.lock_by_reference(session, data.tenant, data.reference)
+    if order is None:
+        log.warning("payment answer for an unknown order reference",
+                    extra={"event_id": str(event.id), "event_type": event.type})
+    return order
+
+
+def _touch(order: Order, now: datetime) -> None:
+    order.version += 1
+    order.updated_at = now
+
+
+async def on_payment_created(session: AsyncSession, event: Event) -> None:
+    """Remember the payment id and, while unpaid, the checkout page. Idempotent."""
+    data = event.parse(_PaymentCreatedData)
+    order = await _order(session, event, data)
+    if order is None:
+        return
+    changed = False
+    if order.payment_id is None:
+        order.payment_id = data.payment_id
+        changed = True
+    if order.status == "awaiting_payment" and data.next_url and order.checkout_url is None:
+        order.checkout_url = data.next_url
+        changed = True
+    if changed:
+        _touch(order, _now())
+
+
+def payment_succeeded_handler(settings: TicketingSettings) -> Handler:
+    """The handler of ``payment.succeeded`` (issuing tickets needs the signing keys)."""
+
+    async def on_payment_succeeded(session: AsyncSession, event: Event) -> None:
+        data = event.parse(_PaymentData)
+        order = await _order(session, event, data)
+        if order is None:
+            return
+        now = _now()
+        if order.payment_id is None:
+            order.payment_id = data.payment_id
+        if order.status == "awaiting_payment":
+            if (data.amount, data.currency) != (order.total, order.currency):
+                raise PermanentFailure("the amount paid is not the order's total")
+            await service.confirm_order(session, order, settings=settings, now=now,
+                                        caused_by=event)
+        elif order.status in ("expired", "cancelled") and order.reason != LATE_PAYMENT_REFUNDED:
+            # The hold ran out before the money came: keep the order closed, pay it back once.
+            await outbox.add(session, REQUESTS_TOPIC, refund_request(
+                order, data.amount, reason=LATE_PAYMENT_REFUND,
+                occasion=f"late:{data.payment_id}", caused_by=event))
+            order.reason = LATE_PAYMENT_REFUNDED
+            _touch(order, now)
+
+    return on_payment_succeeded
+
+
+def payment_closed_handler(
+    status: Literal["cancelled", "expired"], reason: str
+) -> Callable[[AsyncSession, Event], Awaitable[None]]:
+    """The handler of a payment that ended without money: the unpaid order becomes
+    ``status`` with ``reason`` and its places are released; any other order stays as it is."""
+
+    async def on_payment_closed(session: AsyncSession, event: Event) -> None:
+        data = event.parse(_PaymentData)
+        order = await _order(session, event, data)
+        if order is None:
+            return
+        if order.payment_id is None:
+            order.payment_id = data.payment_id
+        if order.status == "awaiting_payment":
+            await service.close_unpaid_order(session, order, status, reason, now=_now(),
+                                             caused_by=event)
+
+    return on_payment_closed
+
+
+async def on_refund_succeeded(session: AsyncSession, event: Event) -> None:
+    """A pending cancellation ends ``refunded``; otherwise the amount paid back so far is
+    recorded (a late payment's refund, a refund staff made at payment). Idempotent."""
+    data = event.parse(_RefundData)
+    order = await _order(session, event, data)
+    if order is None:
+        return
+    now = _now()
+    if order.status == "cancellation_requested":
+        await service.finish_cancellation(session, order, data.refunded_amount, now=now,
+                                          caused_by=event)
+    elif data.refunded_amount > order.refunded_amount:
+        order.refunded_amount = data.refunded_amount
+        _touch(order, now)
+
+
+async def on_refund_failed(session: AsyncSession, event: Event) -> None:
+    """A pending cancellation goes back to ``confirmed`` (the tickets stayed valid throughout);
+    the citizen may try again. Idempotent."""
+    data = event.parse(_RefundData)
+    order = await _order(session, event, data)
+    if order is None:
+        return
+    if order.status == "cancellation_requested":
+        order.transition("confirmed", "refund_failed", _now())
 
 
 def build_order_subscriptions(settings: TicketingSettings) -> tuple[Subscription, ...]:
-    """The orders slice's subscriptions."""
-    return ()
+    """The orders slice's subscriptions: payment's answers on ``payment.payments``."""
+    return (
+        Subscription(PAYMENTS_TOPIC, PAYMENT_CREATED, on_payment_created),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_SUCCEEDED, payment_succeeded_handler(settings)),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_FAILED,
+                     payment_closed_handler("cancelled", "payment_failed")),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_CANCELLED,
+                     payment_closed_handler("cancelled", "payment_cancelled")),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_EXPIRED,
+                     payment_closed_handler("expired", "payment_expired")),
+        Subscription(PAYMENTS_TOPIC, REFUND_SUCCEEDED, on_refund_succeeded),
+        Subscription(PAYMENTS_TOPIC, REFUND_FAILED, on_refund_failed),
+    )

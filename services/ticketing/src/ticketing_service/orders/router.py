@@ -1,5 +1,131 @@
-"""HTTP routes of the orders slice (filled in by its use cases)."""
+"""The orders API: place an order, list and read orders, cancel one (citizen). Each route
+parses, makes one service call, commits and responds.
 
-from fastapi import APIRouter
+A failed placement rolls back at once (nothing held stays held) and every route ends its
+transaction before answering, so the connection is back in the pool before the
+``Idempotency-Key`` middleware stores the response.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from city_shared.auth import CurrentPrincipal
+from city_shared.dependencies import SessionDep
+from city_shared.errors import DomainError, problem_responses
+from city_shared.idempotency import IdempotencyKey
+from ticketing_service.access import OrderVisibility
+from ticketing_service.dependencies import OrderVisibilityDep, SettingsDep
+from ticketing_service.orders import service
+from ticketing_service.orders.models import OrderStatus
+from ticketing_service.orders.schemas import OrderCreate, OrderList, OrderRead
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Place an order (capacity is held until it is paid or the hold runs out)",
+    responses=problem_responses(400, 401, 403, 409, 422),
+)
+async def place_order(
+    data: OrderCreate,
+    response: Response,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    _key: IdempotencyKey,
+) -> OrderRead:
+    """Citizens order for themselves; machine clients with ``ticketing:write`` for the citizen
+    in ``account_id``; staff tokens are refused (403). ``Idempotency-Key`` required.
+
+    201 ``awaiting_payment`` with ``hold_expires_at``: payment is requested and
+    ``checkout_url`` appears on ``GET /orders/{id}`` once payment answered. A free order is
+    ``confirmed`` at once. 409 ``sold_out`` (with ``slot_id``, ``places_left``; nothing is
+    held), ``not_on_sale``, ``sales_closed``; 422 ``unknown_ticket_type``, ``unknown_slot``,
+    ``slot_required``, ``slot_not_allowed``, ``too_many_tickets``, ``mixed_currencies``,
+    ``account_id_required``."""
+    try:
+        order = await service.place_order(session, data, principal, settings=settings,
+                                          now=datetime.now(UTC))
+    except DomainError:
+        await session.rollback()
+        raise
+    # Read back before the commit: one connection checkout per request (under a rush for
+    # one slot, a second checkout would queue behind every other buyer).
+    buyer = OrderVisibility(order.tenant, account_id=order.account_id)
+    result = await service.order_view(session, buyer, order, settings)
+    await session.commit()
+    response.headers["Location"] = f"{settings.base_url}/orders/{order.id}"
+    return result
+
+
+@router.get(
+    "",
+    summary="List orders, newest first",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_orders(
+    session: SessionDep,
+    v: OrderVisibilityDep,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    cursor: Annotated[str | None, Query(max_length=200,
+                                        description="From `next_cursor`.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> OrderList:
+    """Citizens see their own orders; staff orders with a line of their departments (only
+    those lines, no contact data); tenant admins and clients with ``ticketing:read`` all of
+    the tenant. 422 ``invalid_cursor``."""
+    result = await service.list_orders(session, v, status=status_, cursor=cursor, limit=limit)
+    await session.commit()
+    return result
+
+
+@router.get(
+    "/{order_id}",
+    summary="One order, with its checkout page while unpaid and its tickets once confirmed",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_order(
+    order_id: uuid.UUID, session: SessionDep, v: OrderVisibilityDep, settings: SettingsDep,
+) -> OrderRead:
+    """404 ``order_not_found`` also for an order the caller may not see."""
+    result = await service.read_order(session, v, order_id, settings)
+    await session.commit()
+    return result
+
+
+@router.post(
+    "/{order_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Cancel a confirmed order and get the money back (citizen)",
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
+)
+async def cancel_order(
+    order_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    _key: IdempotencyKey,
+) -> OrderRead:
+    """The citizen who bought the order; ``Idempotency-Key`` required. 202
+    ``cancellation_requested``: the refund is requested from payment; the tickets stay valid
+    until it succeeded (then ``refunded``, tickets voided) and the order is ``confirmed`` again
+    if it fails. 409 ``cancellation_not_allowed`` (with ``deadline``), ``tickets_used``,
+    ``invalid_transition``."""
+    try:
+        order = await service.cancel_order(session, principal, order_id, now=datetime.now(UTC))
+    except DomainError:
+        await session.rollback()
+        raise
+    owner = OrderVisibility(order.tenant, account_id=order.account_id)
+    result = await service.order_view(session, owner, order, settings)
+    await session.commit()
+    return result

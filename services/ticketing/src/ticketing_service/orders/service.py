@@ -1,0 +1,426 @@
+"""Use cases of orders: place (capacity held atomically, payment requested), read, list, cancel
+by the citizen, and the status changes the payment saga and the hold expiry make. Flushes and
+writes outbox rows, never commits.
+
+Every status change of an existing order happens with the order's row locked (the caller
+locks it: :mod:`ticketing_service.orders.repository`), goes through the state machine of
+:class:`~ticketing_service.orders.models.Order` and moves the order's places between the
+counters of :mod:`ticketing_service.capacity` in the same transaction, so an order holds its
+places exactly while ``awaiting_payment`` and has them sold exactly while ``confirmed`` or
+``cancellation_requested``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from city_shared import outbox
+from city_shared.auth import Principal
+from city_shared.envelope import Event
+from city_shared.journey import capture
+from ticketing_service import capacity
+from ticketing_service.access import WRITE_SCOPE, OrderVisibility, order_visibility
+from ticketing_service.capacity import Places, Shortage
+from ticketing_service.catalogue.models import Offering, Slot, TicketType
+from ticketing_service.orders import events, repository
+from ticketing_service.orders.errors import (
+    AccountRequired,
+    CancellationNotAllowed,
+    InvalidCursor,
+    MixedCurrencies,
+    NotABuyer,
+    NotOnSale,
+    OrderNotFound,
+    SalesClosed,
+    SlotNotAllowed,
+    SlotRequired,
+    SoldOut,
+    TicketsUsed,
+    TooManyTickets,
+    UnknownSlot,
+    UnknownTicketType,
+)
+from ticketing_service.orders.models import InvalidTransition, Order, OrderLine, OrderPaymentItem
+from ticketing_service.orders.payments import (
+    REQUESTS_TOPIC,
+    payment_request,
+    refund_request,
+    shorten,
+)
+from ticketing_service.orders.schemas import OrderCreate, OrderList, OrderRead, OrderTicket
+from ticketing_service.settings import TicketingSettings
+from ticketing_service.tickets import service as tickets
+from ticketing_service.tickets.schemas import IssuedTicket
+
+__all__ = [
+    "CANCELLED_BY_CITIZEN",
+    "buyer_of",
+    "cancel_order",
+    "close_unpaid_order",
+    "confirm_order",
+    "finish_cancellation",
+    "list_orders",
+    "order_view",
+    "place_order",
+    "read_order",
+]
+
+CANCELLED_BY_CITIZEN: Final = "cancelled_by_citizen"
+TICKETS_SHOWN: Final = 200
+
+
+def buyer_of(principal: Principal, data: OrderCreate) -> uuid.UUID:
+    """The account an order of ``principal`` is for: a citizen buys for themselves, a machine
+    client with ``ticketing:write`` for the citizen in ``data.account_id``. Staff do not place
+    orders (a cashier sale would need its own payment path).
+
+    :raises NotABuyer: (403) staff, a client without the scope, or a citizen naming another.
+    :raises AccountRequired: (422) a client that names no citizen.
+    """
+    if principal.kind == "citizen":
+        try:
+            me = uuid.UUID(principal.sub)
+        except ValueError:
+            raise NotABuyer("This account cannot place orders.") from None
+        if data.account_id not in (None, me):
+            raise NotABuyer("Citizens place orders for themselves only.")
+        return me
+    if principal.kind == "client":
+        if not principal.has_scope(WRITE_SCOPE):
+            raise NotABuyer(f"The access token lacks the scope '{WRITE_SCOPE}'.",
+                            extra={"required_scope": WRITE_SCOPE})
+        if data.account_id is None:
+            raise AccountRequired("Name the citizen the order is for in 'account_id'.")
+        return data.account_id
+    raise NotABuyer("Orders are placed by citizens, or by machine clients for a citizen.")
+
+
+def _line_description(offering: Offering, ticket_type: TicketType, slot: Slot | None) -> str:
+    text = f"{offering.name}, {ticket_type.name}"
+    if slot is not None:
+        text += f", {slot.starts_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return shorten(text)
+
+
+def _payment_items(order: Order, types: dict[uuid.UUID, TicketType]) -> list[OrderPaymentItem]:
+    """The order's total per (department, cost centre); a combo's price is split into its
+    components' shares (all of it to the combo's owner if the shares do not add up)."""
+    amounts: dict[tuple[str, str], int] = {}
+    names: dict[tuple[str, str], list[str]] = {}
+
+    def book(department: str, cost_centre: str, amount: int, name: str) -> None:
+        key = (department, cost_centre)
+        amounts[key] = amounts.get(key, 0) + amount
+        names.setdefault(key, [])
+        if name not in names[key]:
+            names[key].append(name)
+
+    for line in order.lines:
+        ticket_type = types[line.ticket_type_id]
+        name = ticket_type.offering.name
+        components = ticket_type.components
+        if components and sum(c.share for c in components) == line.unit_price:
+            for component in components:
+                book(component.department, component.cost_centre,
+                     component.share * line.quantity, name)
+        else:
+            book(line.department, line.cost_centre, line.amount, name)
+    return [
+        OrderPaymentItem(position=i, department=department, cost_centre=cost_centre,
+                         description=shorten(", ".join(names[(department, cost_centre)])),
+                         amount=amount)
+        for i, ((department, cost_centre), amount) in enumerate(
+            (key, value) for key, value in amounts.items() if value > 0)
+    ]
+
+
+async def _priced_lines(session: AsyncSession, tenant: str, data: OrderCreate,
+                        now: datetime) -> tuple[list[OrderLine], events.Catalogue]:
+    """The order lines of ``data`` at today's prices, after every sales rule is checked."""
+    types = await repository.ticket_types_by_id(
+        session, tenant, (line.ticket_type_id for line in data.lines))
+    slots = await repository.slots_by_id(session, tenant, (line.slot_id for line in data.lines))
+    per_offering: dict[uuid.UUID, int] = {}
+    lines: list[OrderLine] = []
+    for i, wanted in enumerate(data.lines):
+        ticket_type = types.get(wanted.ticket_type_id)
+        if ticket_type is None:
+            raise UnknownTicketType(i, "ticket_type_id", "No such ticket type.")
+        offering = ticket_type.offering
+        if not ticket_type.active or not offering.on_sale(now):
+            raise NotOnSale(ticket_type.id)
+        slot: Slot | None = None
+        if offering.kind == "timed":
+            if wanted.slot_id is None:
+                raise SlotRequired(i, "slot_id", "Tickets of a timed offering need a slot.")
+            slot = slots.get(wanted.slot_id)
+            if slot is None or slot.offering_id != offering.id:
+                raise UnknownSlot(i, "slot_id", "No such slot of this ticket type's offering.")
+            closes = slot.starts_at - timedelta(minutes=offering.sales_close_minutes_before)
+            if slot.status != "open" or now >= closes:
+                raise SalesClosed(slot.id, closes)
+        elif wanted.slot_id is not None:
+            raise SlotNotAllowed(i, "slot_id", "Passes and combos are not sold per slot.")
+        per_offering[offering.id] = per_offering.get(offering.id, 0) + wanted.quantity
+        if per_offering[offering.id] > offering.max_tickets_per_order:
+            raise TooManyTickets(i, "quantity", "More tickets than one order may hold.",
+                                 extra={"max_tickets_per_order": offering.max_tickets_per_order})
+        lines.append(OrderLine(
+            id=uuid.uuid4(), position=i, tenant=tenant, department=offering.department,
+            cost_centre=offering.cost_centre, offering_id=offering.id,
+            ticket_type_id=ticket_type.id, slot_id=slot.id if slot else None,
+            quota_id=ticket_type.quota_id if slot else None, quantity=wanted.quantity,
+            places=ticket_type.places, unit_price=ticket_type.price,
+            amount=ticket_type.price * wanted.quantity,
+            description=_line_description(offering, ticket_type, slot)))
+    if len({types[line.ticket_type_id].offering.currency for line in lines}) > 1:
+        raise MixedCurrencies("All tickets of one order must be priced in one currency.")
+    return lines, (types, slots)
+
+
+def _sold_out(shortage: Shortage, lines: Sequence[OrderLine]) -> SoldOut:
+    affected = [line.ticket_type_id for line in lines if line.slot_id == shortage.slot_id
+                and (shortage.quota_id is None or line.quota_id == shortage.quota_id)]
+    return SoldOut(slot_id=shortage.slot_id, ticket_type_ids=list(dict.fromkeys(affected)),
+                   quota_id=shortage.quota_id, requested=shortage.requested,
+                   left=shortage.left)
+
+
+async def place_order(session: AsyncSession, data: OrderCreate, principal: Principal, *,
+                      settings: TicketingSettings, now: datetime) -> Order:
+    """Place an order: check the basket, write the order, hold its places, and write
+    ``order.placed`` plus the payment command to the outbox, all in the caller's transaction.
+    A free order (total 0) is confirmed at once: places sold, tickets issued,
+    ``order.confirmed``, no payment.
+
+    The places are held first (one guarded statement per slot and per quota, in a stable
+    order): a buyer who finds them gone costs no further work.
+
+    :raises NotABuyer, AccountRequired: see :func:`buyer_of`.
+    :raises UnknownTicketType, UnknownSlot, SlotRequired, SlotNotAllowed, TooManyTickets,
+        MixedCurrencies: (422) the basket cannot be ordered as given.
+    :raises NotOnSale, SalesClosed: (409) not sold now.
+    :raises SoldOut: (409) not enough places; the caller must roll back (some may be held).
+    """
+    account_id = buyer_of(principal, data)
+    tenant = principal.tenant
+    lines, catalogue = await _priced_lines(session, tenant, data, now)
+    shortage = await capacity.hold(session, Places.of_lines(lines))
+    if shortage is not None:
+        raise _sold_out(shortage, lines)
+    types = catalogue[0]
+    offerings = {types[line.ticket_type_id].offering for line in lines}
+    order_id = uuid.uuid4()
+    journey = capture()
+    order = Order(
+        id=order_id, tenant=tenant, account_id=account_id, contact_email=data.email,
+        locale=data.locale, placed_by=f"{principal.kind}:{principal.sub}"[:100],
+        status="awaiting_payment", total=sum(line.amount for line in lines),
+        currency=next(iter(offerings)).currency, reference=f"ticketing/order/{order_id}",
+        return_url=data.return_url or settings.default_return_url,
+        correlation_id=journey.correlation_id, traceparent=journey.traceparent,
+        placed_at=now, updated_at=now,
+        hold_expires_at=now + timedelta(minutes=min(o.hold_minutes for o in offerings)),
+        refunded_amount=0, version=1, erased=False, lines=lines,
+    )
+    order.payment_items = _payment_items(order, types)
+    session.add(order)
+    await session.flush()
+    await events.publish(session, events.PLACED, order, catalogue=catalogue)
+    if order.total > 0:
+        description = "Tickets: " + ", ".join(sorted({o.name for o in offerings}))
+        await outbox.add(session, REQUESTS_TOPIC,
+                         payment_request(order, description=description,
+                                         return_url=order.return_url))
+    else:
+        await confirm_order(session, order, settings=settings, now=now)
+    return order
+
+
+# -- the saga's status changes (the order's row is locked by the caller) ---------------------
+
+
+async def confirm_order(session: AsyncSession, order: Order, *, settings: TicketingSettings,
+                        now: datetime, caused_by: Event | None = None) -> list[IssuedTicket]:
+    """``awaiting_payment`` -> ``confirmed``: held places sold, tickets issued,
+    ``order.confirmed`` with the tickets.
+
+    :raises InvalidTransition: the order is not awaiting payment.
+    """
+    if order.status != "awaiting_payment":
+        raise InvalidTransition(order.status, "confirmed")
+    await capacity.sell(session, Places.of_lines(order.lines))
+    order.transition("confirmed", None, now)
+    issued = await tickets.issue_tickets(session, order, settings=settings, now=now,
+                                         caused_by=caused_by)
+    await events.publish(session, events.CONFIRMED, order, caused_by=caused_by, tickets=issued)
+    return issued
+
+
+async def close_unpaid_order(
+    session: AsyncSession, order: Order, status: Literal["cancelled", "expired"], reason: str,
+    *, now: datetime, caused_by: Event | None = None,
+) -> None:
+    """``awaiting_payment`` -> ``cancelled`` / ``expired``: held places released,
+    ``order.cancelled`` / ``order.expired``.
+
+    :raises InvalidTransition: the order is not awaiting payment.
+    """
+    if order.status != "awaiting_payment":
+        raise InvalidTransition(order.status, status)
+    await capacity.release_held(session, Places.of_lines(order.lines))
+    order.transition(status, reason, now)
+    await events.publish(session, events.CANCELLED if status == "cancelled" else events.EXPIRED,
+                         order, caused_by=caused_by)
+
+
+async def finish_cancellation(session: AsyncSession, order: Order, refunded_amount: int, *,
+                              now: datetime, caused_by: Event | None = None) -> None:
+    """``cancellation_requested`` -> ``refunded``: tickets voided, sold places released,
+    ``order.refunded``.
+
+    :raises InvalidTransition: no cancellation is pending.
+    """
+    if order.status != "cancellation_requested":
+        raise InvalidTransition(order.status, "refunded")
+    await tickets.void_tickets(session, order, reason="refunded", now=now, caused_by=caused_by)
+    await capacity.release_sold(session, Places.of_lines(order.lines))
+    order.refunded_amount = max(order.refunded_amount, refunded_amount)
+    order.transition("refunded", order.reason, now)
+    await events.publish(session, events.REFUNDED, order, caused_by=caused_by)
+
+
+# -- citizen cancellation ------------------------------------------------------------------------
+
+
+async def _cancellation_deadline(session: AsyncSession, order: Order) -> datetime | None:
+    """Until when the citizen may cancel: the earliest ``slot start - cancellable_until_hours``
+    over the timed lines (None: no timed line; passes and combos until the first visit).
+
+    :raises CancellationNotAllowed: an offering of the order is not cancellable by citizens.
+    """
+    types = await repository.ticket_types_by_id(
+        session, order.tenant, (line.ticket_type_id for line in order.lines))
+    slots = await repository.slots_by_id(session, order.tenant,
+                                         (line.slot_id for line in order.lines))
+    deadline: datetime | None = None
+    for line in order.lines:
+        hours = types[line.ticket_type_id].offering.cancellable_until_hours
+        if hours is None:
+            raise CancellationNotAllowed(
+                "Tickets of this order cannot be cancelled online.", None)
+        if line.slot_id is not None:
+            latest = slots[line.slot_id].starts_at - timedelta(hours=hours)
+            deadline = latest if deadline is None else min(deadline, latest)
+    return deadline
+
+
+async def cancel_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID, *,
+                       now: datetime) -> Order:
+    """The citizen cancels a confirmed order: ``cancellation_requested`` and the refund of the
+    total is requested from payment; tickets stay valid until the refund succeeded (see
+    :func:`finish_cancellation`). A free order is refunded at once.
+
+    :raises NotABuyer: (403) not a citizen.
+    :raises OrderNotFound: (404) not the citizen's order.
+    :raises InvalidTransition: (409) the order is not confirmed.
+    :raises CancellationNotAllowed: (409) not cancellable by citizens, or too late.
+    :raises TicketsUsed: (409) a ticket was already used.
+    """
+    if principal.kind != "citizen":
+        raise NotABuyer("Only the citizen who bought the tickets cancels them here.")
+    order = await repository.lock(session, order_visibility(principal), order_id)
+    if order is None:
+        raise OrderNotFound()
+    if order.status != "confirmed":
+        raise InvalidTransition(order.status, "cancellation_requested")
+    deadline = await _cancellation_deadline(session, order)
+    if deadline is not None and now > deadline:
+        raise CancellationNotAllowed("The deadline for cancelling this order has passed.",
+                                     deadline)
+    if await repository.any_visit_used(session, order.id):
+        raise TicketsUsed("A ticket of this order was already used.")
+    occasion = f"cancel:{order.version}"
+    # What staff may already have paid back at payment is not asked for twice.
+    outstanding = order.total - order.refunded_amount
+    order.transition("cancellation_requested", CANCELLED_BY_CITIZEN, now)
+    if outstanding <= 0:
+        await finish_cancellation(session, order, order.refunded_amount, now=now)
+    else:
+        await outbox.add(session, REQUESTS_TOPIC, refund_request(
+            order, outstanding, reason=CANCELLED_BY_CITIZEN, occasion=occasion))
+    await session.flush()
+    return order
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _encode_cursor(order: Order) -> str:
+    raw = f"{order.placed_at.isoformat()}|{order.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        placed, order_id = raw.split("|")
+        at = datetime.fromisoformat(placed)
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)), uuid.UUID(order_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor("The cursor is not one this API handed out.") from exc
+
+
+async def _order_tickets(session: AsyncSession, v: OrderVisibility, order: Order,
+                         settings: TicketingSettings) -> list[OrderTicket]:
+    if order.status not in ("confirmed", "cancellation_requested", "refunded"):
+        return []
+    page = await tickets.list_tickets(session, v, settings, order_id=order.id,
+                                      limit=TICKETS_SHOWN)
+    shown = [OrderTicket(ticket_id=t.id, code=t.code, status=t.status, department=t.department,
+                         offering_name=t.offering_name, ticket_type_name=t.ticket_type_name,
+                         starts_at=t.starts_at, valid_from=t.valid_from,
+                         valid_until=t.valid_until, page_url=t.page_url)
+             for t in page.items]
+    return sorted(shown, key=lambda t: (t.valid_from, t.code))
+
+
+async def order_view(session: AsyncSession, v: OrderVisibility, order: Order,
+                     settings: TicketingSettings) -> OrderRead:
+    """``order`` (loaded, visible to ``v``) as ``v`` may see it, with its tickets once
+    confirmed (read only then)."""
+    return OrderRead.of(order, departments=v.departments,
+                        tickets=await _order_tickets(session, v, order, settings))
+
+
+async def read_order(session: AsyncSession, v: OrderVisibility, order_id: uuid.UUID,
+                     settings: TicketingSettings) -> OrderRead:
+    """The order as ``v`` may see it, with its tickets once confirmed.
+
+    :raises OrderNotFound: (404) also when it exists but is not the caller's to see.
+    """
+    order = await repository.get_visible(session, v, order_id)
+    if order is None:
+        raise OrderNotFound()
+    return await order_view(session, v, order, settings)
+
+
+async def list_orders(session: AsyncSession, v: OrderVisibility, *, status: str | None,
+                      cursor: str | None, limit: int) -> OrderList:
+    """Visible orders, newest first, a page of ``limit`` (tickets: see the single order).
+
+    :raises InvalidCursor: (422) ``cursor`` is not one this API handed out.
+    """
+    after = _decode_cursor(cursor) if cursor is not None else None
+    rows = list(await repository.list_page(session, v, status=status, after=after,
+                                           limit=limit))
+    page = rows[:limit]
+    return OrderList(items=[OrderRead.of(o, departments=v.departments) for o in page],
+                     next_cursor=_encode_cursor(page[-1]) if len(rows) > limit else None)

@@ -1,0 +1,95 @@
+"""The capacity counters on their own: holds become sales or go back, a closed slot takes no
+hold, bookkeeping errors are loud, and baskets over the same slots in opposite orders do not
+deadlock."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from ticketing_service import capacity
+from ticketing_service.capacity import CapacityInconsistent, Places
+
+pytestmark = pytest.mark.integration
+
+
+async def counts(t: Any, slot: uuid.UUID) -> tuple[int, int]:
+    [row] = await t.rows("SELECT held, sold FROM slots WHERE id = :id", id=slot)
+    return row.held, row.sold
+
+
+async def test_held_places_are_sold_then_released(ticketing: Any) -> None:
+    demo = await ticketing.demo()
+    slot, quota = demo.exhibition_slot, demo.reduced_quota
+    places = Places({slot: 3}, {(slot, quota): 2})
+
+    async with ticketing.sessions() as session, session.begin():
+        assert await capacity.hold(session, places) is None
+    assert await counts(ticketing, slot) == (3, 0)
+    async with ticketing.sessions() as session, session.begin():
+        await capacity.sell(session, places)
+    assert await counts(ticketing, slot) == (0, 3)
+    assert await ticketing.scalar(
+        "SELECT sold FROM slot_quota_usage WHERE slot_id = :s", s=slot) == 2
+    async with ticketing.sessions() as session, session.begin():
+        await capacity.release_sold(session, places)
+    assert await counts(ticketing, slot) == (0, 0)
+
+    with pytest.raises(CapacityInconsistent):  # nothing is sold any more
+        async with ticketing.sessions() as session, session.begin():
+            await capacity.release_sold(session, places)
+    assert await counts(ticketing, slot) == (0, 0)
+
+
+async def test_a_shortage_names_the_slot_or_quota_and_a_closed_slot_holds_nothing(
+    ticketing: Any,
+) -> None:
+    demo = await ticketing.demo()
+    slot, quota = demo.exhibition_slot, demo.reduced_quota
+
+    async with ticketing.sessions() as session, session.begin():
+        shortage = await capacity.hold(session, Places({slot: 41}))
+    assert shortage == capacity.Shortage(slot, None, 41, 40)
+    async with ticketing.sessions() as session:
+        shortage = await capacity.hold(session, Places({slot: 11}, {(slot, quota): 11}))
+        await session.rollback()  # the caller's duty: the slot's 11 were held already
+    assert shortage == capacity.Shortage(slot, quota, 11, 10)
+
+    async with ticketing.engine.begin() as conn:
+        await conn.execute(text("UPDATE slots SET status = 'closed' WHERE id = :s"), {"s": slot})
+    async with ticketing.sessions() as session, session.begin():
+        shortage = await capacity.hold(session, Places({slot: 1}))
+    assert shortage == capacity.Shortage(slot, None, 1, 0)
+    assert await counts(ticketing, slot) == (0, 0)
+
+
+async def test_baskets_over_two_slots_in_opposite_orders_do_not_deadlock(
+    ticketing_app: Any,
+) -> None:
+    async with ticketing_app(database_pool_size=30) as t:
+        demo = await t.demo()
+        museum = await t.add_slot(demo.exhibition, starts_at=t.next_weekday_at(11, days_ahead=2),
+                                  capacity=500)
+        pool = await t.add_slot(demo.indoor_pool, starts_at=t.next_weekday_at(11, days_ahead=2),
+                                capacity=500)
+        museum_line = {"ticket_type_id": str(demo.museum_adult), "slot_id": str(museum),
+                       "quantity": 1}
+        pool_line = {"ticket_type_id": str(demo.pool_adult), "slot_id": str(pool),
+                     "quantity": 1}
+
+        async def buy(i: int) -> int:
+            lines = [museum_line, pool_line] if i % 2 else [pool_line, museum_line]
+            response = await t.client.post(
+                "/orders", json={"lines": lines, "email": "b@example.org"},
+                headers={**t.citizen_headers(uuid.uuid4()), "Idempotency-Key": str(uuid.uuid4())})
+            return response.status_code
+
+        statuses = await asyncio.gather(*(buy(i) for i in range(120)))
+
+        assert statuses == [201] * 120
+        assert await counts(t, museum) == (120, 0)
+        assert await counts(t, pool) == (120, 0)
