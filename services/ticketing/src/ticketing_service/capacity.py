@@ -12,12 +12,13 @@ so concurrent orders over several slots cannot deadlock. Never commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketing_service.catalogue.models import Slot
 from ticketing_service.orders.models import OrderLine
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "release_sold",
     "reserve_quota",
     "reserve_slot",
+    "seen_shortage",
     "sell",
 ]
 
@@ -144,6 +146,16 @@ async def places_left(session: AsyncSession, slot_id: uuid.UUID,
     else:
         left = (await session.execute(_QUOTA_LEFT, {"slot": slot_id, "quota": quota_id})).scalar()
     return int(left or 0)
+
+
+def seen_shortage(places: Places, slots: Mapping[uuid.UUID, Slot]) -> Shortage | None:
+    """A slot that lacked the places when ``slots`` were read, without locking anything: a
+    cheap early refusal. Never a guarantee either way; :func:`hold` decides."""
+    for slot_id in sorted(places.slots):
+        slot = slots.get(slot_id)
+        if slot is not None and slot.available < places.slots[slot_id]:
+            return Shortage(slot_id, None, places.slots[slot_id], slot.available)
+    return None
 
 
 async def hold(session: AsyncSession, places: Places) -> Shortage | None:

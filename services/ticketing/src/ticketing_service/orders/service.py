@@ -200,8 +200,10 @@ async def place_order(session: AsyncSession, data: OrderCreate, principal: Princ
     A free order (total 0) is confirmed at once: places sold, tickets issued,
     ``order.confirmed``, no payment.
 
-    The places are held first (one guarded statement per slot and per quota, in a stable
-    order): a buyer who finds them gone costs no further work.
+    A basket whose slots were already full when read is refused before anything is written or
+    locked (cheap refusals during a sell-out). The places are held last (one guarded statement
+    per slot and per quota, in a stable order), so a slot's row stays locked only for that
+    statement and the commit: buyers of one slot queue on the row for as short as possible.
 
     :raises NotABuyer, AccountRequired: see :func:`buyer_of`.
     :raises UnknownTicketType, UnknownSlot, SlotRequired, SlotNotAllowed, TooManyTickets,
@@ -212,7 +214,8 @@ async def place_order(session: AsyncSession, data: OrderCreate, principal: Princ
     account_id = buyer_of(principal, data)
     tenant = principal.tenant
     lines, catalogue = await _priced_lines(session, tenant, data, now)
-    shortage = await capacity.hold(session, Places.of_lines(lines))
+    places = Places.of_lines(lines)
+    shortage = capacity.seen_shortage(places, catalogue[1])
     if shortage is not None:
         raise _sold_out(shortage, lines)
     types = catalogue[0]
@@ -234,6 +237,9 @@ async def place_order(session: AsyncSession, data: OrderCreate, principal: Princ
     session.add(order)
     await session.flush()
     await events.publish(session, events.PLACED, order, catalogue=catalogue)
+    shortage = await capacity.hold(session, places)
+    if shortage is not None:
+        raise _sold_out(shortage, lines)
     if order.total > 0:
         description = "Tickets: " + ", ".join(sorted({o.name for o in offerings}))
         await outbox.add(session, REQUESTS_TOPIC,
