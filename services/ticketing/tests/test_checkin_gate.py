@@ -124,7 +124,7 @@ async def test_first_scan_admits_second_is_already_used(ticketing: Any) -> None:
     assert first.status_code == 200
     body = first.json()
     assert body["outcome"] == "admitted"
-    assert body["ticket"] == {"id": str(ticket.ticket_id), "code": ticket.code,
+    assert body["ticket"] == {"ticket_id": str(ticket.ticket_id), "code": ticket.code,
                               "ticket_type_name": "Erwachsene", "visits_left": 0}
     assert second.json()["outcome"] == "already_used"
     assert await visits_used(ticketing, ticket) == [1]

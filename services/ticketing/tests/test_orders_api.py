@@ -55,7 +55,7 @@ async def test_a_basket_over_museum_pools_and_kulturpass_asks_payment_per_cost_c
 
     assert (order["status"], order["total"], order["currency"]) == ("awaiting_payment", 3700,
                                                                       "EUR")
-    assert order["reference"] == f"ticketing/order/{order['id']}"
+    assert order["reference"] == f"ticketing/order/{order['order_id']}"
     assert [(x["department"], x["amount"], x["places"]) for x in order["lines"]] == [
         ("museum", 1600, 1), ("pools", 1100, 4), ("museum", 1000, 1)]
     placed = datetime.fromisoformat(order["placed_at"])
@@ -79,13 +79,13 @@ async def test_a_basket_over_museum_pools_and_kulturpass_asks_payment_per_cost_c
     assert (data["reference"], data["currency"], data["tenant"]) == (
         order["reference"], "EUR", ticketing.TENANT)
     assert data["payer"] == {"account_id": str(ticketing.ERIKA)}
-    assert data["metadata"] == {"order_id": order["id"]}
+    assert data["metadata"] == {"order_id": order["order_id"]}
     assert data["return_url"] == "https://tickets.musterstadt.example/done"
     assert uuid.UUID(data["request_id"])
     assert 0 < len(data["description"]) <= 255
 
     [placed_event] = await ticketing.outbox("city.ticketing.order.placed.v1")
-    assert placed_event.key == order["id"]
+    assert placed_event.key == order["order_id"]
     assert "department" not in placed_event.attributes  # two departments
     assert placed_event.data["total"] == 3700
     assert [x["ticket_type"] for x in placed_event.data["lines"]] == [
@@ -100,12 +100,12 @@ async def test_a_citizen_sees_only_their_own_orders(ticketing: Any) -> None:
                        headers=ticketing.citizen_headers(ticketing.MAX))
 
     mine = await ticketing.client.get("/orders", headers=ticketing.citizen_headers())
-    assert [o["id"] for o in mine.json()["items"]] == [erika["id"]]
-    other = await ticketing.client.get(f"/orders/{erika['id']}",
+    assert [o["order_id"] for o in mine.json()["items"]] == [erika["order_id"]]
+    other = await ticketing.client.get(f"/orders/{erika['order_id']}",
                                        headers=ticketing.citizen_headers(ticketing.MAX))
     assert other.status_code == 404
     assert other.json()["code"] == "order_not_found"
-    own = await ticketing.client.get(f"/orders/{max_['id']}",
+    own = await ticketing.client.get(f"/orders/{max_['order_id']}",
                                      headers=ticketing.citizen_headers(ticketing.MAX))
     assert own.status_code == 200
     assert own.json()["email"] == "erika@example.org"
@@ -119,17 +119,17 @@ async def test_staff_see_only_their_departments_lines_and_no_contact_data(ticket
 
     museum = ticketing.staff_headers({"museum": ["cashier"]})
     listed = await ticketing.client.get("/orders", headers=museum)
-    assert [o["id"] for o in listed.json()["items"]] == [both["id"]]
-    seen = (await ticketing.client.get(f"/orders/{both['id']}", headers=museum)).json()
+    assert [o["order_id"] for o in listed.json()["items"]] == [both["order_id"]]
+    seen = (await ticketing.client.get(f"/orders/{both['order_id']}", headers=museum)).json()
     assert [x["department"] for x in seen["lines"]] == ["museum"]
     assert (seen["email"], seen["account_id"]) == (None, None)
-    hidden = await ticketing.client.get(f"/orders/{pools_only['id']}", headers=museum)
+    hidden = await ticketing.client.get(f"/orders/{pools_only['order_id']}", headers=museum)
     assert hidden.status_code == 404
 
     admin = ticketing.staff_headers(admin="tenant")
     assert len((await ticketing.client.get("/orders", headers=admin)).json()["items"]) == 2
     reader = ticketing.client_headers("ticketing:read")
-    all_lines = (await ticketing.client.get(f"/orders/{both['id']}", headers=reader)).json()
+    all_lines = (await ticketing.client.get(f"/orders/{both['order_id']}", headers=reader)).json()
     assert len(all_lines["lines"]) == 2
     no_role = await ticketing.client.get("/orders", headers=ticketing.staff_headers({}))
     assert no_role.status_code == 403
@@ -143,7 +143,7 @@ async def test_another_tenant_finds_nothing_and_cannot_buy_its_tickets(ticketing
     order = await place(ticketing, line(demo.museum_adult, demo.exhibition_slot))
     stranger = ticketing.citizen_headers(tenant=ticketing.OTHER_TENANT)
 
-    assert (await ticketing.client.get(f"/orders/{order['id']}",
+    assert (await ticketing.client.get(f"/orders/{order['order_id']}",
                                        headers=stranger)).status_code == 404
     admin = ticketing.staff_headers(admin="tenant", tenant=ticketing.OTHER_TENANT)
     assert (await ticketing.client.get("/orders", headers=admin)).json()["items"] == []
@@ -172,7 +172,7 @@ async def test_who_may_place_an_order(ticketing: Any) -> None:
     anonymous = await post(ticketing, basket(ticket), headers={})
     assert anonymous.status_code == 401
     assert await ticketing.scalar("SELECT count(*) FROM orders") == 1
-    erika_sees = await ticketing.client.get(f"/orders/{for_erika['id']}",
+    erika_sees = await ticketing.client.get(f"/orders/{for_erika['order_id']}",
                                             headers=ticketing.citizen_headers())
     assert erika_sees.status_code == 200
 
@@ -188,7 +188,7 @@ async def test_idempotency_key_is_required_and_a_repeat_replays_the_first_order(
     first = await post(ticketing, body, key="order-key-1")
     again = await post(ticketing, body, key="order-key-1")
     assert first.status_code == again.status_code == 201
-    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["order_id"] == first.json()["order_id"]
     other = await post(ticketing, basket(line(demo.museum_adult, demo.exhibition_slot, 3)),
                        key="order-key-1")
     assert other.status_code == 422
@@ -204,10 +204,10 @@ async def test_list_pages_with_a_cursor(ticketing: Any) -> None:
     headers = ticketing.citizen_headers()
 
     first = (await ticketing.client.get("/orders?limit=1", headers=headers)).json()
-    assert [o["id"] for o in first["items"]] == [newer["id"]]
+    assert [o["order_id"] for o in first["items"]] == [newer["order_id"]]
     second = (await ticketing.client.get(
         "/orders", params={"limit": 1, "cursor": first["next_cursor"]}, headers=headers)).json()
-    assert [o["id"] for o in second["items"]] == [older["id"]]
+    assert [o["order_id"] for o in second["items"]] == [older["order_id"]]
     assert second["next_cursor"] is None
     bad = await ticketing.client.get("/orders?cursor=bm9wZQ", headers=headers)
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")

@@ -84,7 +84,7 @@ async def test_a_payment_success_through_kafka_confirms_the_order_once(
         status = "awaiting_payment"
         for _ in range(300):
             status = await ticketing.scalar("SELECT status FROM orders WHERE id = :id",
-                                            id=order["id"])
+                                            id=order["order_id"])
             handled = await ticketing.scalar(
                 "SELECT count(*) FROM inbox WHERE event_id IN (:a, :b, :c)",
                 a=created.id, b=succeeded.id, c=elsewhere.id)
@@ -99,9 +99,9 @@ async def test_a_payment_success_through_kafka_confirms_the_order_once(
         await dead_letters.close()
 
     assert await ticketing.scalar("SELECT count(*) FROM tickets WHERE order_id = :id",
-                                  id=order["id"]) == 2
+                                  id=order["order_id"]) == 2
     assert await ticketing.scalar("SELECT payment_id::text FROM orders WHERE id = :id",
-                                  id=order["id"]) == payment_id
+                                  id=order["order_id"]) == payment_id
     assert await ticketing.scalar("SELECT held || '/' || sold FROM slots WHERE id = :id",
                                   id=demo.exhibition_slot) == "0/2"
     [confirmed] = await ticketing.outbox("city.ticketing.order.confirmed.v1")

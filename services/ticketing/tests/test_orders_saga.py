@@ -28,7 +28,7 @@ def payment_event(kind: str, order: dict[str, Any], *, payment_id: str | None = 
                   amount: int | None = None, source: str = "ticketing",
                   reference: str | None = None, **extra: Any) -> Event:
     """A ``city.payment.payment.<kind>.v1`` as payment publishes it (payments/events.py)."""
-    pid = payment_id or str(uuid.uuid5(uuid.UUID(order["id"]), "payment"))
+    pid = payment_id or str(uuid.uuid5(uuid.UUID(order["order_id"]), "payment"))
     data: dict[str, Any] = {
         "payment_id": pid, "tenant": order["tenant"], "source": source,
         "reference": reference or order["reference"],
@@ -47,7 +47,7 @@ def payment_event(kind: str, order: dict[str, Any], *, payment_id: str | None = 
 def refund_event(kind: str, order: dict[str, Any], *, amount: int,
                  refunded_amount: int) -> Event:
     """A ``city.payment.refund.<kind>.v1`` as payment publishes it (refunds/events.py)."""
-    pid = str(uuid.uuid5(uuid.UUID(order["id"]), "payment"))
+    pid = str(uuid.uuid5(uuid.UUID(order["order_id"]), "payment"))
     data = {"refund_id": str(uuid.uuid4()), "payment_id": pid, "tenant": order["tenant"],
             "source": "ticketing", "reference": order["reference"], "amount": amount,
             "currency": "EUR", "reason": "cancelled_by_citizen",
@@ -85,7 +85,7 @@ def line(ticket_type: uuid.UUID, slot: uuid.UUID | None = None,
 
 
 async def get(t: Any, order: dict[str, Any]) -> dict[str, Any]:
-    response = await t.client.get(f"/orders/{order['id']}", headers=t.citizen_headers())
+    response = await t.client.get(f"/orders/{order['order_id']}", headers=t.citizen_headers())
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -98,7 +98,7 @@ async def slot_counts(t: Any, slot: uuid.UUID) -> tuple[int, int]:
 
 async def order_events(t: Any, order: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(r.event_type.split(".")[3], r.data) for r in await t.outbox()
-            if r.topic == "ticketing.orders" and r.key == order["id"]]
+            if r.topic == "ticketing.orders" and r.key == order["order_id"]]
 
 
 async def commands(t: Any, event_type: str) -> list[Any]:
@@ -115,7 +115,7 @@ async def test_paid_order_is_confirmed_once_with_tickets_and_places_sold(ticketi
     await deliver(ticketing, payment_event("created", order))
     seen = await get(ticketing, order)
     assert seen["checkout_url"].startswith("http://payment.test/sandbox/pay/")
-    assert seen["payment_id"] == str(uuid.uuid5(uuid.UUID(order["id"]), "payment"))
+    assert seen["payment_id"] == str(uuid.uuid5(uuid.UUID(order["order_id"]), "payment"))
 
     succeeded = payment_event("succeeded", order)
     await deliver(ticketing, succeeded)
@@ -241,7 +241,7 @@ async def _paid(t: Any, lines: list[dict[str, Any]]) -> dict[str, Any]:
 async def _cancel(t: Any, order: dict[str, Any], *, expect: int = 202,
                   headers: dict[str, str] | None = None) -> dict[str, Any]:
     response = await t.client.post(
-        f"/orders/{order['id']}/cancel",
+        f"/orders/{order['order_id']}/cancel",
         headers={**(headers or t.citizen_headers()), "Idempotency-Key": str(uuid.uuid4())})
     assert response.status_code == expect, response.text
     body: dict[str, Any] = response.json()
@@ -337,7 +337,7 @@ async def test_a_combo_without_a_cancellation_rule_and_a_used_pass_cannot_be_can
     async with ticketing.engine.begin() as conn:  # one visit used at the gate
         await conn.execute(text(
             "UPDATE ticket_entitlements SET visits_used = 1 WHERE ticket_id IN "
-            "(SELECT id FROM tickets WHERE order_id = :o)"), {"o": card["id"]})
+            "(SELECT id FROM tickets WHERE order_id = :o)"), {"o": card["order_id"]})
     assert (await _cancel(ticketing, card, expect=409))["code"] == "tickets_used"
     assert await commands(ticketing, "city.payment.refund.request.v1") == []
 

@@ -66,7 +66,7 @@ async def setup(harness: Any) -> tuple[Any, dict[str, IssuedTicket]]:
 
 def ids(response: Any) -> set[str]:
     assert response.status_code == 200, response.text
-    return {item["id"] for item in response.json()["items"]}
+    return {item["ticket_id"] for item in response.json()["items"]}
 
 
 async def test_keys_are_public_cacheable_and_carry_no_private_parts(ticketing: Any) -> None:
@@ -174,7 +174,7 @@ async def test_list_filters_and_pages(ticketing: Any) -> None:
         if cursor:
             params["cursor"] = cursor
         body = (await get("/tickets", params=params, headers=headers)).json()
-        seen += [item["id"] for item in body["items"]]
+        seen += [item["ticket_id"] for item in body["items"]]
         cursor = body["next_cursor"]
         if cursor is None:
             break

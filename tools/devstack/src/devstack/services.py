@@ -150,24 +150,23 @@ async def wait_all_ok(pairs: Sequence[tuple[Child, str]], timeout: float) -> Non
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def seed(config: StackConfig, env: Mapping[str, str]) -> None:
-    """Upsert the demo city into identity's database and write the demo file (idempotent)."""
-    await run_command(
-        [sys.executable, "-m", "identity_service.seed", "--out", str(config.demo_file)],
-        env=env,
-        log_file=config.logs_dir / "seed.log",
-        cwd=config.repo,
-        what="the identity seed",
-    )
+def seed_commands(config: StackConfig) -> list[tuple[str, list[str]]]:
+    """The demo seeds in the order they run, as (service, arguments of ``python -m``):
+    identity writes the demo file, ticketing merges its ids into it, notification adds the
+    templates and rules. Each is idempotent."""
+    demo = str(config.demo_file)
+    return [
+        ("identity", ["identity_service.seed", "--out", demo]),
+        ("ticketing", ["ticketing_service.seed", "--demo-file", demo]),
+        ("notification", ["notification_service.seed"]),
+    ]
 
 
-async def seed_ticketing(config: StackConfig, env: Mapping[str, str]) -> None:
-    """Upsert the demo catalogue and slots into ticketing's database and merge their ids into
-    the demo file under `ticketing` (idempotent; runs after `seed`, which writes the file)."""
-    await run_command(
-        [sys.executable, "-m", "ticketing_service.seed", "--demo-file", str(config.demo_file)],
-        env=env,
-        log_file=config.logs_dir / "seed-ticketing.log",
-        cwd=config.repo,
-        what="the ticketing seed",
-    )
+async def seed(config: StackConfig, envs: Mapping[str, Mapping[str, str]]) -> None:
+    """Run every demo seed with its service's environment (see :func:`seed_commands`)."""
+    for service, args in seed_commands(config):
+        await run_command(
+            [sys.executable, "-m", *args], env=envs[service],
+            log_file=config.logs_dir / f"seed-{service}.log", cwd=config.repo,
+            what=f"the {service} seed",
+        )

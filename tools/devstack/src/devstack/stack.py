@@ -93,8 +93,7 @@ class Stack:
             ]
             await services.wait_all_ok(pairs, config.ready_timeout)
         async with self.progress.step("Demo city seed") as out:
-            await services.seed(config, envs["identity"])
-            await services.seed_ticketing(config, envs["ticketing"])
+            await services.seed(config, envs)
             out.detail = f"wrote {display(config.demo_file)}"
 
     async def _start_postgres(self) -> None:

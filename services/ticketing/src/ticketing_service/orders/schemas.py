@@ -94,7 +94,7 @@ class OrderCreate(BaseModel):
 class OrderLineRead(BaseModel):
     """One line as ordered, with the price at the time of the order."""
 
-    id: uuid.UUID
+    line_id: uuid.UUID
     position: int
     department: str
     offering_id: uuid.UUID
@@ -109,7 +109,7 @@ class OrderLineRead(BaseModel):
 
     @classmethod
     def of(cls, line: OrderLine) -> OrderLineRead:
-        return cls(id=line.id, position=line.position, department=line.department,
+        return cls(line_id=line.id, position=line.position, department=line.department,
                    offering_id=line.offering_id, ticket_type_id=line.ticket_type_id,
                    slot_id=line.slot_id, quantity=line.quantity, places=line.places,
                    unit_price=line.unit_price, amount=line.amount,
@@ -132,7 +132,7 @@ class OrderTicket(BaseModel):
 
 
 _EXAMPLE_READ: JsonDict = {
-    "id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
+    "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
     "status": "awaiting_payment",
     "reason": None,
     "tenant": "musterstadt",
@@ -149,7 +149,7 @@ _EXAMPLE_READ: JsonDict = {
     "placed_at": "2025-06-01T12:00:00Z",
     "confirmed_at": None,
     "closed_at": None,
-    "lines": [{"id": "7a1c2e3d-4f5a-4b6c-8d7e-9f0a1b2c3d41", "position": 0,
+    "lines": [{"line_id": "7a1c2e3d-4f5a-4b6c-8d7e-9f0a1b2c3d41", "position": 0,
                "department": "museum", "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
                "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
                "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70", "quantity": 2, "places": 1,
@@ -166,7 +166,7 @@ class OrderRead(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_READ]})
 
-    id: uuid.UUID
+    order_id: uuid.UUID
     status: str
     reason: str | None
     tenant: str
@@ -193,7 +193,7 @@ class OrderRead(BaseModel):
         lines = [line for line in order.lines
                  if departments is None or line.department in departments]
         return cls(
-            id=order.id, status=order.status, reason=order.reason, tenant=order.tenant,
+            order_id=order.id, status=order.status, reason=order.reason, tenant=order.tenant,
             account_id=order.account_id if departments is None else None,
             email=order.contact_email if departments is None else None, locale=order.locale,
             total=order.total, currency=order.currency, refunded_amount=order.refunded_amount,

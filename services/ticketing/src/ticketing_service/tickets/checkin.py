@@ -181,7 +181,7 @@ async def check_in(session: AsyncSession, principal: Principal, data: CheckInCre
     answer = CheckInRead(
         scan_id=data.scan_id, outcome=outcome, scanned_at=now,
         ticket=None if ticket is None else CheckInTicket(
-            id=ticket.id, code=ticket.code,
+            ticket_id=ticket.id, code=ticket.code,
             ticket_type_name=await repository.ticket_type_name(session, ticket.ticket_type_id),
             visits_left=visits_left),
     )

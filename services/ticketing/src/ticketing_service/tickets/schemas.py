@@ -62,7 +62,7 @@ class EntitlementRead(BaseModel):
 
 
 _TICKET_EXAMPLE: JsonDict = {
-    "id": "1b7c0f5e-7a57-4a2d-9c43-3c1e7c7d0a11",
+    "ticket_id": "1b7c0f5e-7a57-4a2d-9c43-3c1e7c7d0a11",
     "code": "7KQ2M9XR4TBD",
     "status": "valid",
     "tenant": "musterstadt",
@@ -98,7 +98,7 @@ class TicketRead(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_TICKET_EXAMPLE]})
 
-    id: uuid.UUID
+    ticket_id: uuid.UUID
     code: str
     status: Literal["valid", "voided"]
     tenant: str
@@ -184,7 +184,7 @@ class CheckInCreate(BaseModel):
 class CheckInTicket(BaseModel):
     """The scanned ticket, as far as it is known."""
 
-    id: uuid.UUID
+    ticket_id: uuid.UUID
     code: str
     ticket_type_name: str
     visits_left: int

@@ -256,7 +256,7 @@ def ticket_read(ticket: Ticket, catalogue: Catalogue,
         for e in ticket.entitlements]
     page_url = _page_url(ticket.id, settings)
     return TicketRead(
-        id=ticket.id, code=ticket.code, status="voided" if voided else "valid",
+        ticket_id=ticket.id, code=ticket.code, status="voided" if voided else "valid",
         tenant=ticket.tenant, department=ticket.department, order_id=ticket.order_id,
         offering_id=ticket.offering_id,
         offering_name=catalogue.offerings[ticket.offering_id].name,
