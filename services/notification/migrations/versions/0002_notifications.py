@@ -99,6 +99,8 @@ def upgrade() -> None:
         sa.Column("recipient_account_id", UUID(as_uuid=True)),
         sa.Column("legally_required", sa.Boolean, nullable=False),
         sa.Column("params", JSONB, nullable=False, server_default="{}"),
+        sa.Column("correlation_id", sa.String(128)),
+        sa.Column("traceparent", sa.String(64)),
         _ts("created_at", nullable=False, default=True),
         sa.CheckConstraint("origin IN ('event', 'request', 'api')", name="origin"),
         sa.UniqueConstraint("tenant", "dedup_key", name="uq_messages_dedup_key"),

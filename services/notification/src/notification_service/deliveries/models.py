@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from city_shared.errors import Conflict
+from city_shared.journey import JourneyContext
 from notification_service.db import Base
 
 __all__ = ["FINAL_STATUSES", "OPEN_STATUSES", "Delivery", "DeliveryStatus", "InvalidTransition",
@@ -72,8 +73,16 @@ class Message(Base):
     recipient_account_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     legally_required: Mapped[bool] = mapped_column(Boolean)
     params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
+    traceparent: Mapped[str | None] = mapped_column(String(64))
+    """The journey the message belongs to: delivery events sent later by the worker stay in
+    it (same correlation id, same trace)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
+
+    @property
+    def journey(self) -> JourneyContext:
+        return JourneyContext(self.correlation_id, self.traceparent)
 
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="message", order_by="Delivery.channel", lazy="selectin",

@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from city_shared import outbox
+from city_shared.journey import resume
 from notification_service.channels.base import PermanentSendError, SendError
 from notification_service.channels.email import EmailSender, OutgoingEmail
 from notification_service.channels.qr import ticket_attachments
@@ -115,8 +116,9 @@ async def _claim(
             if delivery.attempts >= config.max_attempts or delivery.content is None:
                 delivery.transition("permanent_failure", now, reason="max_attempts"
                                     if delivery.content is not None else "no_content")
-                await outbox.add(session, DELIVERIES,
-                                 events.delivery_event(events.FAILED, delivery, message))
+                with resume("notification delivery", message.journey):
+                    await outbox.add(session, DELIVERIES,
+                                     events.delivery_event(events.FAILED, delivery, message))
                 continue
             delivery.attempts += 1
             delivery.transition("sending", now, reason=delivery.reason,
@@ -172,8 +174,9 @@ async def _settle(
                                 next_attempt_at=now + config.backoff(delivery.attempts))
             event_type = ""
         if event_type:
-            await outbox.add(session, DELIVERIES,
-                             events.delivery_event(event_type, delivery, message))
+            with resume("notification delivery", message.journey):
+                await outbox.add(session, DELIVERIES,
+                                 events.delivery_event(event_type, delivery, message))
         status = delivery.status
         await session.commit()
         return status

@@ -24,6 +24,7 @@ from city_shared import outbox
 from city_shared.auth import Principal
 from city_shared.envelope import Event
 from city_shared.errors import Forbidden, NotFound
+from city_shared.journey import capture
 from notification_service.contacts.models import Contact
 from notification_service.deliveries import events
 from notification_service.deliveries.models import Delivery, DeliveryStatus, Message, Origin
@@ -131,6 +132,7 @@ async def create_message(
             raise
         failure = exc.code
     message_id = uuid.uuid4()
+    journey = capture()  # the triggering event's (the consumer sets it) or the request's
     inserted = (await session.execute(insert(Message).values(
         id=message_id, tenant=new.tenant, department=new.department, dedup_key=new.dedup_key,
         origin=new.origin, source_event_id=new.source_event_id, event_type=new.event_type,
@@ -139,6 +141,7 @@ async def create_message(
         locale=rendered.locale if rendered else locale,
         recipient_account_id=new.recipient.account_id,
         legally_required=new.legally_required, params=dict(new.params),
+        correlation_id=journey.correlation_id, traceparent=journey.traceparent,
     ).on_conflict_do_nothing(index_elements=["tenant", "dedup_key"]).returning(Message.id)
     )).scalar_one_or_none()
     if inserted is None:  # created concurrently
