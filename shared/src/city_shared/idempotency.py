@@ -37,7 +37,17 @@ from datetime import datetime, timedelta
 from typing import Annotated, Final
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import ColumnElement, MetaData, delete, func, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    MetaData,
+    bindparam,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -293,18 +303,10 @@ class IdempotencyMiddleware:
             if name.lower() in self._stored_headers
         ]
         async with engine.begin() as conn:
-            result = await conn.execute(
-                update(_KEYS)
-                .where(*_held(ident, token))
-                .values(
-                    state=_COMPLETED,
-                    response_status=status,
-                    response_headers=[list(pair) for pair in headers],
-                    response_body=body,
-                    locked_until=func.now(),
-                    expires_at=func.now() + self._ttl,
-                )
-            )
+            result = await conn.execute(_SETTLE, {
+                **_held_params(ident, token), "b_status": status,
+                "b_headers": [list(pair) for pair in headers], "b_body": body, "b_ttl": self._ttl,
+            })
         if result.rowcount != 1:
             logger.warning(
                 "idempotency claim was taken over before the response was stored; "
@@ -316,21 +318,10 @@ class IdempotencyMiddleware:
         attempt repeats only if the row vanished between the insert and the lock."""
         for _ in range(_CLAIM_ATTEMPTS):
             async with engine.begin() as conn:
-                token = (
-                    await conn.execute(
-                        insert(_KEYS)
-                        .values(
-                            scope=ident.scope,
-                            key=ident.key,
-                            request_hash=ident.request_hash,
-                            state=_IN_FLIGHT,
-                            locked_until=func.now() + self._in_flight,
-                            expires_at=func.now() + self._ttl,
-                        )
-                        .on_conflict_do_nothing(index_elements=[_KEYS.c.scope, _KEYS.c.key])
-                        .returning(_KEYS.c.locked_until)
-                    )
-                ).scalar_one_or_none()
+                token = (await conn.execute(_CLAIM, {
+                    "b_scope": ident.scope, "b_key": ident.key, "b_hash": ident.request_hash,
+                    "b_in_flight": self._in_flight, "b_ttl": self._ttl,
+                })).scalar_one_or_none()
                 if token is not None:
                     return _Claimed(token)
                 row = (
@@ -488,19 +479,40 @@ def _digest(parts: Sequence[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _held(ident: _Identity, token: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (
-        _KEYS.c.scope == ident.scope,
-        _KEYS.c.key == ident.key,
-        _KEYS.c.state == _IN_FLIGHT,
-        _KEYS.c.locked_until == token,
-    )
+# The statements of every request are built once (building SQLAlchemy expressions per request
+# costs more CPU than running them).
+_HELD: Final[tuple[ColumnElement[bool], ...]] = (
+    _KEYS.c.scope == bindparam("b_scope"),
+    _KEYS.c.key == bindparam("b_key"),
+    _KEYS.c.state == _IN_FLIGHT,
+    _KEYS.c.locked_until == bindparam("b_token"),
+)
+_CLAIM: Final = (
+    insert(_KEYS)
+    .values(scope=bindparam("b_scope"), key=bindparam("b_key"),
+            request_hash=bindparam("b_hash"), state=_IN_FLIGHT,
+            locked_until=func.now() + bindparam("b_in_flight", type_=Interval),
+            expires_at=func.now() + bindparam("b_ttl", type_=Interval))
+    .on_conflict_do_nothing(index_elements=[_KEYS.c.scope, _KEYS.c.key])
+    .returning(_KEYS.c.locked_until)
+)
+_SETTLE: Final = (
+    update(_KEYS).where(*_HELD)
+    .values(state=_COMPLETED, response_status=bindparam("b_status"),
+            response_headers=bindparam("b_headers"), response_body=bindparam("b_body"),
+            locked_until=func.now(), expires_at=func.now() + bindparam("b_ttl", type_=Interval))
+)
+_RELEASE: Final = delete(_KEYS).where(*_HELD)
+
+
+def _held_params(ident: _Identity, token: datetime) -> dict[str, object]:
+    return {"b_scope": ident.scope, "b_key": ident.key, "b_token": token}
 
 
 async def _release(engine: AsyncEngine, ident: _Identity, token: datetime) -> None:
     """Delete our claim (if still ours), so the client may retry at once."""
     async with engine.begin() as conn:
-        await conn.execute(delete(_KEYS).where(*_held(ident, token)))
+        await conn.execute(_RELEASE, _held_params(ident, token))
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -390,7 +390,8 @@ async def _order_tickets(session: AsyncSession, v: OrderVisibility, order: Order
         return []
     page = await tickets.list_tickets(session, v, settings, order_id=order.id,
                                       limit=TICKETS_SHOWN)
-    shown = [OrderTicket(ticket_id=t.ticket_id, code=t.code, status=t.status, department=t.department,
+    shown = [OrderTicket(ticket_id=t.ticket_id, code=t.code, status=t.status,
+                         department=t.department,
                          offering_name=t.offering_name, ticket_type_name=t.ticket_type_name,
                          starts_at=t.starts_at, valid_from=t.valid_from,
                          valid_until=t.valid_until, page_url=t.page_url)
