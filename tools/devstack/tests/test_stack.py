@@ -7,35 +7,27 @@ teardown runs `devstack down` and then kills any process still naming that direc
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from devstack.config import (
-    ENV_KAFKA_BOOTSTRAP,
     SERVICES,
     ConfigError,
     StackConfig,
     api_port_var,
-    metrics_port_var,
 )
 from devstack.paths import repo_root
-from devstack.ports import free_ports
 from devstack.runner import port_problems
 from devstack.state import StackState, process_alive, read_state, stack_alive, write_state
+from devstack.testing import LocalStack, processes_naming
+from devstack.testing import local_stack as running_local_stack
 
 # -- configuration and state (no servers) -------------------------------------------------------
 
@@ -87,71 +79,10 @@ def test_a_state_file_of_a_dead_or_foreign_process_is_stale(tmp_path: Path) -> N
 # -- the whole stack -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LocalStack:
-    dir: Path
-    env: dict[str, str]
-    config: StackConfig
-
-    def devstack(self, *args: str, timeout: float = 150.0) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "devstack", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=repo_root(),
-        )
-
-
-def _processes_naming(text: str) -> list[int]:
-    """Pids whose command line mentions `text` (our servers name their data directory)."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            with contextlib.suppress(OSError):
-                if text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-    return found
-
-
-def _kill_everything_of(stack: LocalStack) -> None:
-    """Last resort after a failed test: nothing started from the temporary directory survives."""
-    state = read_state(stack.config.state_file)
-    pids = [c.pid for c in state.children] + [state.pid] if state else []
-    for pid in pids + _processes_naming(str(stack.dir)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
 @pytest.fixture
 def local_stack() -> Iterator[LocalStack]:
-    root = Path(tempfile.mkdtemp(prefix="citystack-"))
-    root.chmod(0o711)  # the postgres user must reach the cluster inside
-    names = ["POSTGRES", "KAFKA", "KAFKA_CONTROLLER", "SMTP"]
-    variables = [f"CITY_STACK_{n}_PORT" for n in names]
-    variables += [api_port_var(s) for s in SERVICES] + [metrics_port_var(s) for s in SERVICES]
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in (ENV_KAFKA_BOOTSTRAP, "CITY_STACK_DATABASE_ADMIN_URL")
-    }
-    env.update(zip(variables, map(str, free_ports(len(variables))), strict=True))
-    env.update(
-        {
-            "CITY_STACK_DIR": str(root / "stack"),
-            "CITY_STACK_DEMO_FILE": str(root / "demo.json"),
-            "CITY_STACK_READY_TIMEOUT": "90",
-        }
-    )
-    stack = LocalStack(root, env, StackConfig.from_env(env, repo_root()))
-    try:
+    with running_local_stack() as stack:
         yield stack
-    finally:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            stack.devstack("down", timeout=120)
-        _kill_everything_of(stack)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _port_is_listening(port: int) -> bool:
@@ -193,7 +124,7 @@ def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStac
     down = local_stack.devstack("down", timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
     assert not config.state_file.exists()
-    assert _processes_naming(str(local_stack.dir)) == []  # broker, PostgreSQL, the run itself
+    assert processes_naming(str(local_stack.dir)) == []  # broker, PostgreSQL, the run itself
     survivors = [c.name for c in state.children if process_alive(c.pid, c.marker)]
     assert survivors == [], f"survived `devstack down`: {survivors}"
     listening = [c.port for c in config.bound_ports() if _port_is_listening(c.port)]
