@@ -27,9 +27,9 @@ from aiokafka import AIOKafkaConsumer
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from city_shared.testing import html_forms
 from devstack.smtp import read_mailbox
 from devstack.testing import LocalStack, local_stack
-from tests.journeys.pages import html_forms
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 

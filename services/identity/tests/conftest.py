@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
 from city_shared.db import create_engine
 from city_shared.migrations import upgrade_to_head
-from city_shared.testing import serve_in_process
+from city_shared.testing import html_forms, serve_in_process
 from identity_service.accounts.models import Account, StaffRole
 from identity_service.accounts.passwords import hash_password
 from identity_service.clients.client_secrets import hash_secret
@@ -199,34 +198,6 @@ class MovableClock:
 
     def advance(self, seconds: float) -> None:
         self.offset += timedelta(seconds=seconds)
-
-
-@dataclass
-class HtmlForm:
-    """A form of a page, as a browser would submit it."""
-
-    action: str
-    fields: dict[str, str]
-
-
-class _FormParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[HtmlForm] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append(HtmlForm(values.get("action", ""), {}))
-        elif tag == "input" and self.forms and "name" in values:
-            self.forms[-1].fields[values["name"]] = values.get("value", "")
-
-
-def html_forms(html: str) -> list[HtmlForm]:
-    """The forms of an HTML page with their (hidden and visible) fields."""
-    parser = _FormParser()
-    parser.feed(html)
-    return parser.forms
 
 
 @dataclass

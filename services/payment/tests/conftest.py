@@ -25,7 +25,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
 from city_shared.db import create_engine, create_session_factory
 from city_shared.migrations import upgrade_to_head
-from city_shared.testing import serve_in_process
+from city_shared.testing import html_forms, serve_in_process
 from payment_service.main import create_app
 from payment_service.payments import outcomes
 from payment_service.providers.dispatcher import WebhookDispatcher
@@ -128,37 +127,6 @@ def notification(
         data["reason"] = reason
     return {"id": notification_id or f"evt_{uuid.uuid4().hex}", "type": kind,
             "created": int(time.time()), "data": data}
-
-
-@dataclass
-class HtmlForm:
-    """A form of a page, as a browser would submit it (buttons listed apart)."""
-
-    action: str
-    fields: dict[str, str]
-    buttons: list[tuple[str, str]]
-
-
-class _FormParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[HtmlForm] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append(HtmlForm(values.get("action", ""), {}, []))
-        elif tag == "input" and self.forms and "name" in values:
-            self.forms[-1].fields[values["name"]] = values.get("value", "")
-        elif tag == "button" and self.forms and "name" in values:
-            self.forms[-1].buttons.append((values["name"], values.get("value", "")))
-
-
-def html_forms(html: str) -> list[HtmlForm]:
-    """The forms of an HTML page with their fields and buttons."""
-    parser = _FormParser()
-    parser.feed(html)
-    return parser.forms
 
 
 @dataclass(frozen=True)

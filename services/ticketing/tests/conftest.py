@@ -7,7 +7,8 @@ not depend on the catalogue API).
 - ``ticketing_app(**overrides)``: ``async with`` a :class:`TicketingHarness` with other settings;
   ``ticketing``: one with the default test settings.
 - ``harness.demo()``: the demo city's catalogue (museum, pools, 10-visit card, Kulturpass) as a
-  :class:`DemoCatalogue` of ids; ``harness.add_slot(offering_id, starts_at=, capacity=)``.
+  :class:`DemoCatalogue` of ids; ``harness.add_slot(offering_id, starts_at=, capacity=)``;
+  ``harness.confirmed_order(lines)``: a paid order with its tickets, without the saga.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ from ticketing_service.catalogue.models import (
     Venue,
 )
 from ticketing_service.main import create_app
+from ticketing_service.orders.models import Order, OrderLine
 from ticketing_service.settings import TicketingSettings
+from ticketing_service.tickets.schemas import IssuedTicket
+from ticketing_service.tickets.service import issue_tickets
 
 ALEMBIC_INI = str(Path(__file__).resolve().parents[1] / "alembic.ini")
 BASE_URL = "http://ticketing.test"
@@ -178,6 +182,42 @@ class TicketingHarness:
             query += " WHERE event_type = :type"
             params["type"] = event_type
         return await self.rows(query + " ORDER BY id", **params)
+
+    async def confirmed_order(
+        self, lines: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, int]], *,
+        account_id: uuid.UUID | None = None, now: datetime | None = None, issue: bool = True,
+    ) -> tuple[uuid.UUID, list[IssuedTicket]]:
+        """A confirmed order of ``lines`` (offering, ticket type, slot, quantity) written
+        through the ORM (as if paid), and (if ``issue``) its tickets issued in the same
+        transaction. Returns the order id and the issued tickets."""
+        now = now or datetime.now(UTC)
+        async with self.sessions() as session, session.begin():
+            order_id = uuid.uuid4()
+            order_lines = []
+            for position, (offering_id, type_id, slot_id, quantity) in enumerate(lines):
+                offering = await session.get(Offering, offering_id)
+                ticket_type = await session.get(TicketType, type_id)
+                assert offering is not None
+                assert ticket_type is not None
+                order_lines.append(OrderLine(
+                    position=position, tenant=offering.tenant, department=offering.department,
+                    cost_centre=offering.cost_centre, offering_id=offering_id,
+                    ticket_type_id=type_id, slot_id=slot_id, quantity=quantity,
+                    places=ticket_type.places, unit_price=ticket_type.price,
+                    amount=ticket_type.price * quantity,
+                    description=f"{offering.name} {ticket_type.name}"))
+            buyer = account_id or ERIKA
+            order = Order(id=order_id, tenant=order_lines[0].tenant, account_id=buyer,
+                          placed_by=str(buyer), status="confirmed",
+                          total=sum(line.amount for line in order_lines), currency="EUR",
+                          reference=f"ticketing/order/{order_id}", hold_expires_at=now,
+                          confirmed_at=now, lines=order_lines)
+            session.add(order)
+            await session.flush()
+            if not issue:
+                return order_id, []
+            issued = await issue_tickets(session, order, settings=self.settings, now=now)
+        return order_id, issued
 
     # -- catalogue ---------------------------------------------------------------------------
 

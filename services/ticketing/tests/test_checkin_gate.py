@@ -13,46 +13,14 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketing_service.catalogue.models import Offering, TicketType
-from ticketing_service.orders.models import Order, OrderLine
+from ticketing_service.orders.models import Order
 from ticketing_service.tickets.schemas import IssuedTicket
-from ticketing_service.tickets.service import issue_tickets, tickets_used, void_tickets
+from ticketing_service.tickets.service import tickets_used, void_tickets
 from ticketing_service.tickets.signing import TicketClaims, TicketSigner
 
 CHECKED_IN = "city.ticketing.ticket.checked_in.v1"
 
 Line = tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, int]
-
-
-async def confirmed_order(harness: Any, lines: list[Line], *,
-                          account_id: uuid.UUID | None = None) -> tuple[uuid.UUID,
-                                                                       list[IssuedTicket]]:
-    """A confirmed order of ``lines`` (offering, ticket type, slot, quantity) written through
-    the ORM, and its tickets issued in the same transaction."""
-    now = datetime.now(UTC)
-    async with harness.sessions() as session, session.begin():
-        order_id = uuid.uuid4()
-        order_lines = []
-        for position, (offering_id, type_id, slot_id, quantity) in enumerate(lines):
-            offering = await session.get(Offering, offering_id)
-            ticket_type = await session.get(TicketType, type_id)
-            assert offering is not None
-            assert ticket_type is not None
-            order_lines.append(OrderLine(
-                position=position, tenant=offering.tenant, department=offering.department,
-                cost_centre=offering.cost_centre, offering_id=offering_id,
-                ticket_type_id=type_id, slot_id=slot_id, quantity=quantity,
-                places=ticket_type.places, unit_price=ticket_type.price,
-                amount=ticket_type.price * quantity, description=ticket_type.name))
-        order = Order(id=order_id, tenant=order_lines[0].tenant,
-                      account_id=account_id or harness.ERIKA, placed_by="test",
-                      status="confirmed", total=sum(line.amount for line in order_lines),
-                      currency="EUR", reference=f"ticketing/order/{order_id}",
-                      hold_expires_at=now, confirmed_at=now, lines=order_lines)
-        session.add(order)
-        await session.flush()
-        issued = await issue_tickets(session, order, settings=harness.settings, now=now)
-    return order_id, issued
 
 
 async def slot_now(harness: Any, offering_id: uuid.UUID) -> uuid.UUID:
@@ -64,7 +32,7 @@ async def slot_now(harness: Any, offering_id: uuid.UUID) -> uuid.UUID:
 
 async def one_ticket(harness: Any, offering_id: uuid.UUID, type_id: uuid.UUID,
                      slot_id: uuid.UUID | None = None) -> IssuedTicket:
-    _, (ticket,) = await confirmed_order(harness, [(offering_id, type_id, slot_id, 1)])
+    _, (ticket,) = await harness.confirmed_order([(offering_id, type_id, slot_id, 1)])
     return ticket
 
 
@@ -254,8 +222,8 @@ async def test_ten_visit_card_admits_ten_times(ticketing: Any) -> None:
 
 async def test_voided_ticket_is_refused(ticketing: Any) -> None:
     demo = await ticketing.demo()
-    order_id, (card,) = await confirmed_order(
-        ticketing, [(demo.ten_visit_card, demo.ten_visit_type, None, 1)])
+    order_id, (card,) = await ticketing.confirmed_order(
+        [(demo.ten_visit_card, demo.ten_visit_type, None, 1)])
     async with ticketing.sessions() as session, session.begin():
         order = (await session.scalars(select(Order).where(Order.id == order_id))).one()
         await void_tickets(session, order, reason="refunded", now=datetime.now(UTC))

@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ticketing_service.catalogue.models import Offering, TicketType
-from ticketing_service.orders.models import Order, OrderLine
+from ticketing_service.orders.models import Order
 from ticketing_service.tickets.schemas import IssuedTicket
-from ticketing_service.tickets.service import issue_tickets, void_tickets
+from ticketing_service.tickets.service import void_tickets
 from ticketing_service.tickets.signing import verify
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -21,45 +20,14 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 Line = tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, int]
 
 
-async def confirmed_order(harness: Any, lines: list[Line], *,
-                          account_id: uuid.UUID | None = None) -> tuple[uuid.UUID,
-                                                                       list[IssuedTicket]]:
-    """A confirmed order of ``lines`` (offering, ticket type, slot, quantity) written through
-    the ORM, and its tickets issued in the same transaction."""
-    now = datetime.now(UTC)
-    async with harness.sessions() as session, session.begin():
-        order_id = uuid.uuid4()
-        order_lines = []
-        for position, (offering_id, type_id, slot_id, quantity) in enumerate(lines):
-            offering = await session.get(Offering, offering_id)
-            ticket_type = await session.get(TicketType, type_id)
-            assert offering is not None
-            assert ticket_type is not None
-            order_lines.append(OrderLine(
-                position=position, tenant=offering.tenant, department=offering.department,
-                cost_centre=offering.cost_centre, offering_id=offering_id,
-                ticket_type_id=type_id, slot_id=slot_id, quantity=quantity,
-                places=ticket_type.places, unit_price=ticket_type.price,
-                amount=ticket_type.price * quantity, description=ticket_type.name))
-        order = Order(id=order_id, tenant=order_lines[0].tenant,
-                      account_id=account_id or harness.ERIKA, placed_by="test",
-                      status="confirmed", total=sum(line.amount for line in order_lines),
-                      currency="EUR", reference=f"ticketing/order/{order_id}",
-                      hold_expires_at=now, confirmed_at=now, lines=order_lines)
-        session.add(order)
-        await session.flush()
-        issued = await issue_tickets(session, order, settings=harness.settings, now=now)
-    return order_id, issued
-
-
 async def setup(harness: Any) -> tuple[Any, dict[str, IssuedTicket]]:
     """Erika: a museum adult ticket, a Kulturpass; Max: a pool ticket."""
     demo = await harness.demo()
-    _, (museum, kulturpass) = await confirmed_order(harness, [
+    _, (museum, kulturpass) = await harness.confirmed_order([
         (demo.exhibition, demo.museum_adult, demo.exhibition_slot, 1),
         (demo.kulturpass, demo.kulturpass_type, None, 1)])
-    _, (pool,) = await confirmed_order(
-        harness, [(demo.indoor_pool, demo.pool_adult, demo.pool_slot, 1)],
+    _, (pool,) = await harness.confirmed_order(
+        [(demo.indoor_pool, demo.pool_adult, demo.pool_slot, 1)],
         account_id=harness.MAX)
     return demo, {"museum": museum, "kulturpass": kulturpass, "pool": pool}
 
@@ -109,8 +77,8 @@ async def test_detail_shows_entitlements_and_visits_left(ticketing: Any) -> None
 
 async def test_voided_ticket_shows_voided_with_no_visits_left(ticketing: Any) -> None:
     demo = await ticketing.demo()
-    order_id, (card,) = await confirmed_order(
-        ticketing, [(demo.ten_visit_card, demo.ten_visit_type, None, 1)])
+    order_id, (card,) = await ticketing.confirmed_order(
+        [(demo.ten_visit_card, demo.ten_visit_type, None, 1)])
     async with ticketing.sessions() as session, session.begin():
         order = (await session.scalars(select(Order).where(Order.id == order_id))).one()
         await void_tickets(session, order, reason="refunded", now=datetime.now(UTC))

@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketing_service.catalogue.models import Offering, TicketType
-from ticketing_service.orders.models import Order, OrderLine
+from ticketing_service.orders.models import Order
 from ticketing_service.tickets import repository
 from ticketing_service.tickets.schemas import IssuedTicket
 from ticketing_service.tickets.service import CODE_ALPHABET, issue_tickets, void_tickets
@@ -24,44 +23,6 @@ ISSUED = "city.ticketing.ticket.issued.v1"
 VOIDED = "city.ticketing.ticket.voided.v1"
 
 Line = tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, int]
-
-
-async def confirmed_order(harness: Any, lines: list[Line], *,
-                          account_id: uuid.UUID | None = None,
-                          now: datetime | None = None,
-                          issue: bool = True) -> tuple[uuid.UUID, list[IssuedTicket]]:
-    """A confirmed order of ``lines`` (offering, ticket type, slot, quantity) written through
-    the ORM, and (if ``issue``) its tickets issued in the same transaction."""
-    now = now or datetime.now(UTC)
-    async with harness.sessions() as session, session.begin():
-        order_id = uuid.uuid4()
-        order_lines = []
-        total = 0
-        tenant = harness.TENANT
-        for position, (offering_id, type_id, slot_id, quantity) in enumerate(lines):
-            offering = await session.get(Offering, offering_id)
-            ticket_type = await session.get(TicketType, type_id)
-            assert offering is not None
-            assert ticket_type is not None
-            tenant = offering.tenant
-            amount = ticket_type.price * quantity
-            total += amount
-            order_lines.append(OrderLine(
-                position=position, tenant=offering.tenant, department=offering.department,
-                cost_centre=offering.cost_centre, offering_id=offering_id,
-                ticket_type_id=type_id, slot_id=slot_id, quantity=quantity,
-                places=ticket_type.places, unit_price=ticket_type.price, amount=amount,
-                description=f"{offering.name} {ticket_type.name}"))
-        order = Order(id=order_id, tenant=tenant, account_id=account_id or harness.ERIKA,
-                      placed_by=str(account_id or harness.ERIKA), status="confirmed",
-                      total=total, currency="EUR", reference=f"ticketing/order/{order_id}",
-                      hold_expires_at=now, confirmed_at=now, lines=order_lines)
-        session.add(order)
-        await session.flush()
-        if not issue:
-            return order_id, []
-        issued = await issue_tickets(session, order, settings=harness.settings, now=now)
-    return order_id, issued
 
 
 async def reissue(harness: Any, order_id: uuid.UUID) -> list[IssuedTicket]:
@@ -86,7 +47,7 @@ async def jwks(harness: Any) -> dict[str, Any]:
 
 async def test_tickets_per_line_and_quantity_with_their_entitlements(ticketing: Any) -> None:
     demo = await ticketing.demo()
-    order_id, issued = await confirmed_order(ticketing, [
+    order_id, issued = await ticketing.confirmed_order([
         (demo.exhibition, demo.museum_adult, demo.exhibition_slot, 2),
         (demo.ten_visit_card, demo.ten_visit_type, None, 1),
         (demo.kulturpass, demo.kulturpass_type, None, 1),
@@ -118,7 +79,7 @@ async def test_validity_windows(ticketing: Any) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     slot_start = await ticketing.scalar("SELECT starts_at FROM slots WHERE id = :s",
                                         s=demo.exhibition_slot)
-    _, (timed, card, kulturpass) = await confirmed_order(ticketing, [
+    _, (timed, card, kulturpass) = await ticketing.confirmed_order([
         (demo.exhibition, demo.museum_adult, demo.exhibition_slot, 1),
         (demo.ten_visit_card, demo.ten_visit_type, None, 1),
         (demo.kulturpass, demo.kulturpass_type, None, 1),
@@ -137,7 +98,7 @@ async def test_validity_windows(ticketing: Any) -> None:
 
 async def test_issued_events_one_per_ticket_without_personal_data(ticketing: Any) -> None:
     demo = await ticketing.demo()
-    order_id, issued = await confirmed_order(ticketing, [
+    order_id, issued = await ticketing.confirmed_order([
         (demo.kulturpass, demo.kulturpass_type, None, 1),
         (demo.indoor_pool, demo.pool_adult, demo.pool_slot, 2),
     ])
@@ -164,7 +125,7 @@ async def test_issued_events_one_per_ticket_without_personal_data(ticketing: Any
 
 async def test_issuing_twice_returns_the_same_tickets_and_writes_nothing(ticketing: Any) -> None:
     demo = await ticketing.demo()
-    order_id, first = await confirmed_order(ticketing, [
+    order_id, first = await ticketing.confirmed_order([
         (demo.exhibition, demo.museum_adult, demo.exhibition_slot, 3),
         (demo.kulturpass, demo.kulturpass_type, None, 1),
     ])
@@ -179,7 +140,7 @@ async def test_issuing_twice_returns_the_same_tickets_and_writes_nothing(ticketi
 
 async def test_payload_verifies_with_the_public_jwks_alone(ticketing: Any) -> None:
     demo = await ticketing.demo()
-    _, (ticket,) = await confirmed_order(ticketing, [
+    _, (ticket,) = await ticketing.confirmed_order([
         (demo.kulturpass, demo.kulturpass_type, None, 1)])
 
     keys = await jwks(ticketing)
@@ -195,7 +156,7 @@ async def test_payload_verifies_with_the_public_jwks_alone(ticketing: Any) -> No
 
 async def test_voiding_voids_valid_tickets_once(ticketing: Any) -> None:
     demo = await ticketing.demo()
-    order_id, issued = await confirmed_order(ticketing, [
+    order_id, issued = await ticketing.confirmed_order([
         (demo.indoor_pool, demo.pool_adult, demo.pool_slot, 2)])
 
     assert await void(ticketing, order_id, "refunded") == 2
@@ -220,7 +181,7 @@ async def issue_concurrently(harness: Any, order_id: uuid.UUID) -> list[list[Iss
 async def test_concurrent_issuing_of_one_order_issues_once(
         ticketing: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     demo = await ticketing.demo()
-    order_id, _ = await confirmed_order(ticketing, [
+    order_id, _ = await ticketing.confirmed_order([
         (demo.indoor_pool, demo.pool_adult, demo.pool_slot, 2)], issue=False)
     real_lock = repository.lock_order
 
@@ -240,7 +201,7 @@ async def test_concurrent_issuing_of_one_order_issues_once(
 async def test_negative_control_without_the_order_lock_issues_twice(
         ticketing: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     demo = await ticketing.demo()
-    order_id, _ = await confirmed_order(ticketing, [
+    order_id, _ = await ticketing.confirmed_order([
         (demo.indoor_pool, demo.pool_adult, demo.pool_slot, 2)], issue=False)
 
     async def no_lock(session: AsyncSession, order_id: uuid.UUID) -> None:
