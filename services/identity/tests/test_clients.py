@@ -242,7 +242,7 @@ async def test_the_seeded_clients_work_with_their_documented_secrets(
     clients = {c["client_id"]: c for c in summary["clients"]}  # type: ignore[union-attr]
     assert {"case-service", "payment-service", "notification-service", "ticketing-service",
             "city-erp", "demo-frontend"} == set(clients)
-    assert clients["city-erp"]["scope"] == "payment:read payment:reports"
+    assert clients["city-erp"]["scope"] == "payment:read payment:reports ticketing:read"
 
     async with oauth_app() as oauth:
         for entry in clients.values():

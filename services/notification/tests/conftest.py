@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
-from city_shared.consumer import Handler
+from city_shared.consumer import Handler, Routes
 from city_shared.db import create_engine, create_session_factory
 from city_shared.envelope import Event
 from city_shared.migrations import upgrade_to_head
@@ -174,12 +174,17 @@ class NotificationHarness:
             data["tickets"] = tickets if tickets is not None else [ticket(), ticket()]
         return self.event(type_, data, tenant=tenant, department=department, subject=order_id)
 
-    def handler(self, event_type: str) -> Handler:
-        """The worker's handler for ``event_type``."""
-        for sub in build_subscriptions(self.settings):
+    def handler(self, event_type: str, topic: str = "ticketing.orders") -> Handler:
+        """The worker's handler for ``event_type``: its own subscription on any topic, else
+        the one for every type on ``topic``."""
+        subscriptions = build_subscriptions(self.settings)
+        for sub in subscriptions:
             if sub.event_type == event_type:
                 return sub.handler
-        raise KeyError(event_type)
+        found = Routes(subscriptions).handler_for(topic, event_type)
+        if found is None:
+            raise KeyError(event_type)
+        return found
 
     async def handle(self, event: Event) -> None:
         """Run the worker's handler in one transaction, as the consumer does (without its

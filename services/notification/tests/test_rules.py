@@ -74,3 +74,22 @@ async def test_citizens_clients_and_other_tenants_are_refused(notify: Any) -> No
     assert rule_id not in [r["rule_id"] for r in other_rules]
     # The other tenant's demo rules exist, and are its own.
     assert {r["tenant"] for r in other_rules} == {notify.OTHER_TENANT}
+
+
+async def test_a_new_rule_lets_an_event_type_reach_citizens_without_a_release(
+    notify: Any,
+) -> None:
+    """No rule: an order.placed event changes nothing. A tenant admin adds a rule through the
+    API, and the next such event is told to the citizen."""
+    placed = "city.ticketing.order.placed.v1"
+    address = notify.new_address()
+    await notify.handle(notify.order_event(placed, account_id=uuid.uuid4(), email=address))
+    assert await notify.deliveries() == []
+
+    created = await notify.client.post("/rules", headers=notify.admin_headers(), json={
+        "event_type": placed, "department": None, "template_key": "ticketing-order-cancelled",
+        "channels": ["email"], "legally_required": False})
+    assert created.status_code == 201, created.text
+    await notify.handle(notify.order_event(placed, account_id=uuid.uuid4(), email=address))
+    await notify.deliver()
+    assert len(notify.mails_to(address)) == 1

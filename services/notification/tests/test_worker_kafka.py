@@ -11,16 +11,17 @@ from aiokafka import AIOKafkaProducer
 
 from city_shared.envelope import to_kafka
 from city_shared.topics import TopicSpec, ensure_topics
+from notification_service.subscriptions import CITIZEN_TOPICS
 from notification_service.worker import run_notification_worker
 
 ERIKA = uuid.UUID("6f1c0c52-3f0e-4a55-9d0e-2b7c1f6b8a10")
 
 
 async def test_an_event_on_kafka_becomes_an_email(notify: Any, kafka_bootstrap: str) -> None:
-    # ticketing's and identity's workers provision their topics; the shared consumer does not
-    # start before every topic it subscribes to exists.
-    await ensure_topics(kafka_bootstrap, [TopicSpec("ticketing.orders"),
-                                          TopicSpec("identity.accounts")])
+    # Other services' workers provision their topics; the shared consumer waits until every
+    # topic it subscribes to exists.
+    await ensure_topics(kafka_bootstrap, [TopicSpec(name) for name in
+                                          (*CITIZEN_TOPICS, "identity.accounts")])
     address = notify.new_address()
     event = notify.order_event(account_id=ERIKA, email=address,
                                tickets=[notify.ticket("MUS-KAFKA1")])

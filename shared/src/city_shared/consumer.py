@@ -23,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -40,6 +41,7 @@ from city_shared.context import set_correlation_id, set_event_id
 from city_shared.deadletters import DeadLetterPublisher
 from city_shared.envelope import Event, MalformedEvent, from_kafka
 from city_shared.metrics import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS
+from city_shared.topics import wait_for_topics
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("city_shared.consumer")
@@ -57,13 +59,34 @@ class PermanentFailure(Exception):
     """Raised by a handler for an event it can never process: dead-lettered without retries."""
 
 
+#: A subscription's event type that stands for every type on its topic without a handler of
+#: its own (e.g. notification, whose rules, kept as data, decide which types matter).
+ANY_TYPE: Final = "*"
+
+
 @dataclass(frozen=True)
 class Subscription:
-    """One handler for one event type on one topic."""
+    """One handler for one event type (or :data:`ANY_TYPE`) on one topic."""
 
     topic: str
     event_type: str
     handler: Handler
+
+
+class Routes:
+    """Which handler handles an event: its exact (topic, type) subscription, else the topic's
+    :data:`ANY_TYPE` subscription, else none."""
+
+    def __init__(self, subscriptions: Iterable[Subscription]) -> None:
+        self._handlers: dict[tuple[str, str], Handler] = {}
+        for sub in subscriptions:
+            if (sub.topic, sub.event_type) in self._handlers:
+                raise ValueError(f"two handlers for {sub.event_type} on {sub.topic}")
+            self._handlers[(sub.topic, sub.event_type)] = sub.handler
+        self.topics = frozenset(topic for topic, _ in self._handlers)
+
+    def handler_for(self, topic: str, event_type: str) -> Handler | None:
+        return self._handlers.get((topic, event_type)) or self._handlers.get((topic, ANY_TYPE))
 
 
 @dataclass(frozen=True)
@@ -108,12 +131,8 @@ class Consumer:
     ) -> None:
         self._config = config
         self._sessions = session_factory
-        self._handlers: dict[tuple[str, str], Handler] = {}
-        for sub in subscriptions:
-            if (sub.topic, sub.event_type) in self._handlers:
-                raise ValueError(f"two handlers for {sub.event_type} on {sub.topic}")
-            self._handlers[(sub.topic, sub.event_type)] = sub.handler
-        self._topics = sorted({sub.topic for sub in subscriptions} | set(config.owned_topics))
+        self._routes = Routes(subscriptions)
+        self._topics = sorted(self._routes.topics | set(config.owned_topics))
         self._dead_letters = dead_letters
         self._after_db_commit = after_db_commit
         self.ready = asyncio.Event()
@@ -124,11 +143,14 @@ class Consumer:
         return list(self._topics)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; commits offsets only after database commits.
+        """Consume until ``stop`` is set; commits offsets only after database commits. Starts
+        once every subscribed topic exists (other services' workers create theirs).
 
         The partitions of one poll are processed concurrently (order only matters within a
         partition); their offsets are committed together once all of them are done.
         """
+        if not await wait_for_topics(self._config.bootstrap_servers, self._topics, stop):
+            return
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._config.bootstrap_servers,
@@ -206,7 +228,7 @@ class Consumer:
             await self._dead_letter(record, exc, attempts=1, reason="malformed")
             EVENTS_HANDLED.labels(group, "unknown", "dead_lettered").inc()
             return None
-        handler = self._handlers.get((record.topic, event.type))
+        handler = self._routes.handler_for(record.topic, event.type)
         if handler is None:
             if record.topic in self._config.owned_topics:
                 await self._dead_letter(

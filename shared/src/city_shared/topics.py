@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 DAY_MS = 24 * 3600 * 1000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,3 +65,31 @@ async def ensure_topics(
             await asyncio.sleep(1.0)
         finally:
             await admin.close()
+
+
+async def wait_for_topics(
+    bootstrap_servers: str, names: Iterable[str], stop: asyncio.Event, *,
+    interval: float = 1.0,
+) -> bool:
+    """Wait until every topic of ``names`` exists (another service's worker creates its own
+    topics, possibly after this one started); False if ``stop`` was set first. Logs once what
+    it waits for; a broker not reachable yet counts as not there yet."""
+    wanted = set(names)
+    logged = False
+    while not stop.is_set():
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        try:
+            await admin.start()
+            missing = wanted - set(await admin.list_topics())
+        except KafkaConnectionError:
+            missing = wanted
+        finally:
+            await admin.close()
+        if not missing:
+            return True
+        if not logged:
+            log.info("waiting for topics of other services", extra={"topics": sorted(missing)})
+            logged = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+    return False

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.deadletters import list_dead_letters, replay
 from city_shared.envelope import Event, to_kafka
+from city_shared.topics import TopicSpec, ensure_topics
 
 from .backbone_kit import (
     Db,
@@ -207,3 +208,21 @@ async def test_a_consumer_killed_between_db_commit_and_offset_commit_causes_no_d
 async def _true(items: list[int]) -> bool:
     return bool(items)
 
+
+
+async def test_the_consumer_waits_for_a_topic_another_service_creates_later(
+    db: Db, kafka_bootstrap: str
+) -> None:
+    topic = f"later.{uuid.uuid4().hex[:10]}"  # not created yet
+    dlq = await new_topic(kafka_bootstrap, partitions=1)
+    running = Running(*make_consumer(db, kafka_bootstrap, topic, dlq, record_effect,
+                                     group=f"g-{uuid.uuid4().hex[:8]}"))
+    try:
+        await asyncio.sleep(2)
+        assert not running.task.done()  # waiting, not crashed on the unknown topic
+        await ensure_topics(kafka_bootstrap, [TopicSpec(topic, partitions=1)])
+        await produce_raw(kafka_bootstrap, topic, [as_raw(seq_event("agg-1", 1))])
+        await wait_until(lambda: _count(db, 1))
+    finally:
+        await running.close()
+    assert await effects(db) == [1]

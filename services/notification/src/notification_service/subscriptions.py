@@ -1,15 +1,16 @@
 """(topic, event type) -> handler: the notification worker's only wiring.
 
-Citizen-facing events of other services go through the rules (see
-:mod:`notification_service.deliveries.handlers`); to let a new event type reach people, add it
-to :data:`CITIZEN_EVENTS` and create a rule for it.
+Every event on the other services' topics (:data:`CITIZEN_TOPICS`) goes through the rules (see
+:mod:`notification_service.deliveries.handlers`): a rule, kept as data, decides whether and how
+an event type reaches people, so letting a new event type reach citizens needs a rule, not a
+release. Events without a matching rule or without a ``recipient`` change nothing.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from city_shared.consumer import Subscription
+from city_shared.consumer import ANY_TYPE, Subscription
 from notification_service.contacts.handlers import (
     ACCOUNT_ERASED,
     ACCOUNT_REGISTERED,
@@ -27,17 +28,12 @@ from notification_service.erasure import on_account_erased
 from notification_service.settings import NotificationSettings
 from notification_service.topics import REQUESTS
 
-__all__ = ["CITIZEN_EVENTS", "build_subscriptions"]
+__all__ = ["CITIZEN_TOPICS", "build_subscriptions"]
 
-# Other services own these topics; services never import each other, so names are repeated.
-TICKETING_ORDERS: Final = "ticketing.orders"
-
-#: Events that may reach a citizen through a rule: (topic, event type).
-CITIZEN_EVENTS: Final[tuple[tuple[str, str], ...]] = (
-    (TICKETING_ORDERS, "city.ticketing.order.confirmed.v1"),
-    (TICKETING_ORDERS, "city.ticketing.order.cancelled.v1"),
-    (TICKETING_ORDERS, "city.ticketing.order.expired.v1"),
-    (TICKETING_ORDERS, "city.ticketing.order.refunded.v1"),
+#: The topics whose events may reach a citizen through a rule. Other services own them;
+#: services never import each other, so the names are repeated here.
+CITIZEN_TOPICS: Final[tuple[str, ...]] = (
+    "ticketing.orders", "ticketing.tickets", "payment.payments", "case.cases",
 )
 
 
@@ -47,8 +43,7 @@ def build_subscriptions(settings: NotificationSettings) -> tuple[Subscription, .
     config = MessageConfig(default_locale=settings.default_locale)
     on_citizen_event = citizen_event_handler(config)
     return (
-        *(Subscription(topic, event_type, on_citizen_event)
-          for topic, event_type in CITIZEN_EVENTS),
+        *(Subscription(topic, ANY_TYPE, on_citizen_event) for topic in CITIZEN_TOPICS),
         Subscription(REQUESTS, NOTIFICATION_REQUEST, notification_request_handler(config)),
         Subscription(IDENTITY_ACCOUNTS_TOPIC, ACCOUNT_REGISTERED, on_account_changed),
         Subscription(IDENTITY_ACCOUNTS_TOPIC, ACCOUNT_UPDATED, on_account_changed),
