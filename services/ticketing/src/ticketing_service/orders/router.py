@@ -20,7 +20,7 @@ from city_shared.errors import DomainError, problem_responses
 from city_shared.idempotency import IdempotencyKey
 from ticketing_service.access import OrderVisibility
 from ticketing_service.dependencies import OrderVisibilityDep, SettingsDep
-from ticketing_service.orders import service
+from ticketing_service.orders import cancellation, service
 from ticketing_service.orders.models import OrderStatus
 from ticketing_service.orders.schemas import OrderCreate, OrderList, OrderRead
 
@@ -121,7 +121,8 @@ async def cancel_order(
     if it fails. 409 ``cancellation_not_allowed`` (with ``deadline``), ``tickets_used``,
     ``invalid_transition``."""
     try:
-        order = await service.cancel_order(session, principal, order_id, now=datetime.now(UTC))
+        order = await cancellation.cancel_order(session, principal, order_id,
+                                                 now=datetime.now(UTC))
     except DomainError:
         await session.rollback()
         raise
