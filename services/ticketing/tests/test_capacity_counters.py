@@ -93,3 +93,47 @@ async def test_baskets_over_two_slots_in_opposite_orders_do_not_deadlock(
         assert statuses == [201] * 120
         assert await counts(t, museum) == (120, 0)
         assert await counts(t, pool) == (120, 0)
+
+
+async def _shrink_while_a_reservation_is_in_flight(t: Any) -> tuple[int, int]:
+    """A buyer's transaction holds all 10 places of the reduced quota and has not committed
+    when a manager shrinks the quota to 5; then the buyer commits. Returns the manager's HTTP
+    status and the places the quota's usage holds afterwards."""
+    demo = await t.demo()
+    # The slot already sold from this quota before (else the buyer's INSERT of the usage row
+    # would lock the quota through its foreign key and hide the race).
+    async with t.sessions() as earlier, earlier.begin():
+        await earlier.execute(text("INSERT INTO slot_quota_usage (slot_id, quota_id) "
+                                   "VALUES (:s, :q)"),
+                              {"s": demo.exhibition_slot, "q": demo.reduced_quota})
+    async with t.sessions() as buyer:
+        await buyer.begin()
+        assert await capacity.reserve_quota(buyer, demo.exhibition_slot, demo.reduced_quota, 10)
+        shrink = asyncio.create_task(t.client.patch(
+            f"/quotas/{demo.reduced_quota}", json={"capacity": 5},
+            headers=t.manager_headers()))
+        await asyncio.sleep(0.5)  # the manager's request reaches the quota's row meanwhile
+        await buyer.commit()
+    response = await shrink
+    held = await t.scalar("SELECT held FROM slot_quota_usage WHERE slot_id = :s",
+                          s=demo.exhibition_slot)
+    return response.status_code, held
+
+
+async def test_a_quota_is_not_shrunk_below_a_reservation_in_flight(ticketing: Any) -> None:
+    status, held = await _shrink_while_a_reservation_is_in_flight(ticketing)
+    assert (status, held) == (409, 10)  # the manager waited for the buyer and saw the 10
+    assert await ticketing.scalar("SELECT capacity FROM quotas") == 10
+
+
+async def test_negative_control_without_the_share_lock_the_quota_ends_overbooked(
+    ticketing: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unlocked = text(
+        "UPDATE slot_quota_usage AS u SET held = u.held + :n FROM quotas AS q "
+        "WHERE u.slot_id = :slot AND u.quota_id = :quota AND q.id = u.quota_id "
+        "AND u.held + u.sold + :n <= q.capacity RETURNING u.held")
+    monkeypatch.setattr(capacity, "_RESERVE_QUOTA", unlocked)
+    status, held = await _shrink_while_a_reservation_is_in_flight(ticketing)
+    assert (status, held) == (200, 10)  # shrunk to 5 while 10 are held: the bug the lock stops
+    assert await ticketing.scalar("SELECT capacity FROM quotas") == 5

@@ -44,9 +44,12 @@ _ENSURE_QUOTA_USAGE = text(
     "INSERT INTO slot_quota_usage (slot_id, quota_id) VALUES (:slot, :quota) "
     "ON CONFLICT DO NOTHING"
 )
+# The quota row is share-locked, so a manager resizing the quota (which locks it for update)
+# waits for reservations in flight and then sees them; reservations never block each other.
 _RESERVE_QUOTA = text(
-    "UPDATE slot_quota_usage AS u SET held = u.held + :n FROM quotas AS q "
-    "WHERE u.slot_id = :slot AND u.quota_id = :quota AND q.id = u.quota_id "
+    "WITH q AS (SELECT capacity FROM quotas WHERE id = :quota FOR SHARE) "
+    "UPDATE slot_quota_usage AS u SET held = u.held + :n FROM q "
+    "WHERE u.slot_id = :slot AND u.quota_id = :quota "
     "AND u.held + u.sold + :n <= q.capacity "
     "RETURNING u.held"
 )

@@ -39,6 +39,7 @@ __all__ = [
     "list_offerings",
     "list_slots",
     "list_venues",
+    "lock_quota",
     "offerings_by_id",
     "quota_overused",
     "update_slot_guarded",
@@ -143,6 +144,12 @@ async def get_rule(session: AsyncSession, tenant: str, rule_id: uuid.UUID) -> Sl
     stmt = (select(SlotRule).join(Offering, Offering.id == SlotRule.offering_id)
             .where(SlotRule.id == rule_id, Offering.tenant == tenant))
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def lock_quota(session: AsyncSession, quota_id: uuid.UUID) -> None:
+    """Lock the quota's row for update until the transaction ends (reservations share-lock it,
+    see :mod:`ticketing_service.capacity`)."""
+    await session.execute(select(Quota.id).where(Quota.id == quota_id).with_for_update())
 
 
 async def quota_overused(session: AsyncSession, quota_id: uuid.UUID, capacity: int,

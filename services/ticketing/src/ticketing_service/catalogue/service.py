@@ -449,6 +449,8 @@ async def change_quota(session: AsyncSession, principal: Principal, quota_id: uu
             raise NameTaken("quota")
         quota.name = data.name
     if data.capacity is not None:
+        # Waits for reservations in flight (they share-lock the quota), then sees them.
+        await repository.lock_quota(session, quota.id)
         reserved = await repository.quota_overused(session, quota.id, data.capacity, _now())
         if reserved:
             raise CapacityBelowReserved(reserved)
