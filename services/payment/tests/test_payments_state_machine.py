@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from city_shared.errors import InvalidTransition
 from payment_service.payments.cursor import Cursor
 from payment_service.payments.errors import InvalidCursor
-from payment_service.payments.models import InvalidTransition, Payment
+from payment_service.payments.models import Payment
 from payment_service.payments.schemas import PaymentCreate
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

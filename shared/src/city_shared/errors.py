@@ -36,6 +36,7 @@ __all__ = [
     "FieldError",
     "Forbidden",
     "InsufficientAssurance",
+    "InvalidTransition",
     "JsonValue",
     "NotAuthenticated",
     "NotFound",
@@ -170,6 +171,22 @@ class Conflict(DomainError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class InvalidTransition(Conflict):
+    """409: the current status of a resource does not allow the change asked for (every state
+    machine of the platform raises this one)."""
+
+    code = "invalid_transition"
+    title = "Invalid status transition"
+
+    def __init__(self, current: str, wanted: str, *, noun: str = "resource") -> None:
+        super().__init__(
+            f"This {noun} is '{current}' and cannot become '{wanted}'.",
+            extra={"current_status": current, "requested_status": wanted},
+        )
+        self.current = current
+        self.wanted = wanted
 
 
 class FieldError(BaseModel):

@@ -13,6 +13,7 @@ from city_shared.errors import (
     DomainError,
     FieldError,
     InsufficientAssurance,
+    InvalidTransition,
     NotAuthenticated,
     ValidationFailed,
     install_error_handlers,
@@ -201,3 +202,10 @@ def test_openapi_documents_problem_responses() -> None:
     assert "404" in responses
     assert PROBLEM_CONTENT_TYPE in responses["404"]["content"]
     assert "Problem" in schema["components"]["schemas"]
+
+
+def test_an_invalid_transition_names_both_statuses() -> None:
+    error = InvalidTransition("confirmed", "expired", noun="order")
+    assert (error.status, error.code) == (409, "invalid_transition")
+    assert error.detail == "This order is 'confirmed' and cannot become 'expired'."
+    assert error.extra == {"current_status": "confirmed", "requested_status": "expired"}

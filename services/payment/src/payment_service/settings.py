@@ -75,10 +75,6 @@ class PaymentSettings(ServiceSettings):
         """The URL the sandbox posts its webhooks to."""
         return self.sandbox_webhook_url or f"{self.base_url}/providers/sandbox/webhooks"
 
-    def source_of_client(self, client_id: str) -> str:
-        """The payment ``source`` of a machine client (see :attr:`client_sources`)."""
-        return self.client_sources.get(client_id, client_id)
-
     def warn_if_insecure(self) -> None:
         """Log a warning when the published development webhook secret is active."""
         if any(s.get_secret_value() == DEV_SANDBOX_WEBHOOK_SECRET

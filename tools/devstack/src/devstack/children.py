@@ -74,9 +74,6 @@ class Child:
         """None while running (or never started), else the exit status."""
         return None if self.proc is None else self.proc.poll()
 
-    def exited(self) -> bool:
-        return self.proc is not None and self.proc.poll() is not None
-
     def tail(self, lines: int = 30) -> str:
         return log_tail(self.log_file, lines)
 

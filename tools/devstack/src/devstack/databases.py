@@ -53,11 +53,6 @@ class DatabaseAdmin:
         parts = urlsplit(self._admin_dsn)
         return urlunsplit(parts._replace(scheme=ASYNC_SCHEME, path="/" + _check_name(name)))
 
-    def database_dsn(self, name: str) -> str:
-        """The plain `postgresql://` DSN of database `name` (for asyncpg or psql)."""
-        parts = urlsplit(self._admin_dsn)
-        return urlunsplit(parts._replace(path="/" + _check_name(name)))
-
     async def database_exists(self, name: str) -> bool:
         conn = await asyncpg.connect(self._admin_dsn)
         try:

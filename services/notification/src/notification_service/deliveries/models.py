@@ -23,7 +23,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from city_shared.errors import Conflict
+from city_shared.errors import InvalidTransition
 from city_shared.journey import JourneyContext
 from notification_service.db import Base
 
@@ -43,11 +43,6 @@ _ALLOWED: Final[dict[str, frozenset[str]]] = {
 }
 
 
-class InvalidTransition(Conflict):
-    """409: the delivery's status does not allow this change (a programming error)."""
-
-    code = "invalid_transition"
-    title = "Invalid status transition"
 
 
 class Message(Base):
@@ -129,8 +124,7 @@ class Delivery(Base):
         :raises InvalidTransition: it does not (e.g. a delivered delivery sent again).
         """
         if status not in _ALLOWED.get(self.status, frozenset()):
-            raise InvalidTransition(f"A delivery in status '{self.status}' cannot become "
-                                    f"'{status}'.")
+            raise InvalidTransition(self.status, status, noun="delivery")
         self.status = status
         self.reason = reason
         self.updated_at = now

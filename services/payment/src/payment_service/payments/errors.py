@@ -1,17 +1,15 @@
 """The domain errors of the payments slice, each with its HTTP status and stable ``code``.
 
-``InvalidTransition`` lives with the state machine in :mod:`.models`. Details never quote
-submitted values.
+Status changes the state machine refuses raise the shared
+:class:`city_shared.errors.InvalidTransition`. Details never quote submitted values.
 """
 
 from __future__ import annotations
 
 from city_shared.errors import Conflict, DomainError, NotFound
-from payment_service.payments.models import InvalidTransition
 
 __all__ = [
     "InvalidCursor",
-    "InvalidTransition",
     "LineItemsMismatch",
     "PaymentNotFound",
     "ReferenceConflict",

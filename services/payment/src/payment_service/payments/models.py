@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Integer, Stri
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from city_shared.errors import Conflict
+from city_shared.errors import InvalidTransition
 from city_shared.journey import JourneyContext
 from payment_service.db import metadata
 
@@ -26,7 +26,6 @@ __all__ = [
     "OPEN_STATUSES",
     "TERMINAL_STATUSES",
     "Base",
-    "InvalidTransition",
     "Payment",
     "PaymentHistory",
     "PaymentLineItem",
@@ -44,19 +43,6 @@ _ALLOWED: Final[dict[str, frozenset[str]]] = {
 }
 
 
-class InvalidTransition(Conflict):
-    """409: the payment's current status does not allow this change."""
-
-    code = "invalid_transition"
-    title = "Invalid status transition"
-
-    def __init__(self, current: str, wanted: str) -> None:
-        super().__init__(
-            f"A payment in status '{current}' cannot become '{wanted}'.",
-            extra={"current_status": current, "requested_status": wanted},
-        )
-        self.current = current
-        self.wanted = wanted
 
 
 class Base(DeclarativeBase):
@@ -130,7 +116,7 @@ class Payment(Base):
         :raises InvalidTransition: (409 ``invalid_transition``) the state machine forbids it.
         """
         if not self.can_become(status):
-            raise InvalidTransition(self.status, status)
+            raise InvalidTransition(self.status, status, noun="payment")
         self.status = status
         self.reason = reason
         self.updated_at = now

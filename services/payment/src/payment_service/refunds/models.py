@@ -16,7 +16,8 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, String, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from payment_service.payments.models import Base, InvalidTransition
+from city_shared.errors import InvalidTransition
+from payment_service.payments.models import Base
 
 __all__ = ["REFUND_FINAL", "Refund", "RefundStatus"]
 

@@ -16,7 +16,6 @@ __all__ = [
     "InvalidComponent",
     "InvalidRange",
     "InvalidSalesWindow",
-    "InvalidTransition",
     "InvalidVenue",
     "NameTaken",
     "NotApplicable",
@@ -101,15 +100,6 @@ class PreconditionFailed(DomainError):
     title = "Precondition failed"
 
 
-class InvalidTransition(Conflict):
-    """409: the offering's or slot's status cannot change this way."""
-
-    code = "invalid_transition"
-    title = "Invalid status transition"
-
-    def __init__(self, current: str, wanted: str) -> None:
-        super().__init__(f"The status cannot change from '{current}' to '{wanted}'.",
-                         extra={"current_status": current, "wanted_status": wanted})
 
 
 class OfferingNotPublishable(Conflict):

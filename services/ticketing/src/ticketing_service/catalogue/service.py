@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.auth import Principal
+from city_shared.errors import InvalidTransition
 from ticketing_service.access import (
     readable_catalogue_departments,
     require_catalogue_reader,
@@ -30,7 +31,6 @@ from ticketing_service.catalogue.errors import (
     ComboSharesMismatch,
     InvalidComponent,
     InvalidSalesWindow,
-    InvalidTransition,
     InvalidVenue,
     NameTaken,
     NotApplicable,

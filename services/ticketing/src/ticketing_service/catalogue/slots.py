@@ -20,12 +20,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.auth import Principal
+from city_shared.errors import InvalidTransition
 from ticketing_service.access import require_manager
 from ticketing_service.catalogue import repository, service
 from ticketing_service.catalogue.errors import (
     CapacityBelowReserved,
     InvalidRange,
-    InvalidTransition,
     RangeTooLong,
     RuleNotFound,
     SlotExists,

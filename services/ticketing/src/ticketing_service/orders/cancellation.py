@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared import outbox
 from city_shared.auth import Principal
+from city_shared.errors import InvalidTransition
 from ticketing_service.access import order_visibility
 from ticketing_service.orders import repository
 from ticketing_service.orders.errors import (
@@ -20,7 +21,7 @@ from ticketing_service.orders.errors import (
     OrderNotFound,
     TicketsUsed,
 )
-from ticketing_service.orders.models import InvalidTransition, Order
+from ticketing_service.orders.models import Order
 from ticketing_service.orders.payments import REQUESTS_TOPIC, refund_request
 from ticketing_service.orders.service import finish_cancellation
 

@@ -21,13 +21,12 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Strin
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from city_shared.errors import Conflict
+from city_shared.errors import InvalidTransition
 from city_shared.journey import JourneyContext
 from ticketing_service.db import Base
 
 __all__ = [
     "CLOSED_STATUSES",
-    "InvalidTransition",
     "Order",
     "OrderLine",
     "OrderPaymentItem",
@@ -46,19 +45,6 @@ _ALLOWED: Final[dict[str, frozenset[str]]] = {
 }
 
 
-class InvalidTransition(Conflict):
-    """409: the order's current status does not allow this change."""
-
-    code = "invalid_transition"
-    title = "Invalid status transition"
-
-    def __init__(self, current: str, wanted: str) -> None:
-        super().__init__(
-            f"An order in status '{current}' cannot become '{wanted}'.",
-            extra={"current_status": current, "requested_status": wanted},
-        )
-        self.current = current
-        self.wanted = wanted
 
 
 class Order(Base):
@@ -131,7 +117,7 @@ class Order(Base):
         :raises InvalidTransition: (409 ``invalid_transition``) the state machine forbids it.
         """
         if not self.can_become(status):
-            raise InvalidTransition(self.status, status)
+            raise InvalidTransition(self.status, status, noun="order")
         self.status = status
         self.reason = reason
         self.updated_at = now

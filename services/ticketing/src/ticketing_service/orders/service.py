@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from city_shared import outbox
 from city_shared.auth import Principal
 from city_shared.envelope import Event
+from city_shared.errors import InvalidTransition
 from city_shared.journey import capture
 from ticketing_service import capacity
 from ticketing_service.access import WRITE_SCOPE, OrderVisibility
@@ -46,7 +47,7 @@ from ticketing_service.orders.errors import (
     UnknownSlot,
     UnknownTicketType,
 )
-from ticketing_service.orders.models import InvalidTransition, Order, OrderLine, OrderPaymentItem
+from ticketing_service.orders.models import Order, OrderLine, OrderPaymentItem
 from ticketing_service.orders.payments import (
     REQUESTS_TOPIC,
     payment_request,
