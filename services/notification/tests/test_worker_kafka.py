@@ -7,9 +7,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
-from city_shared.envelope import to_kafka
+from city_shared.testing import publish
 from city_shared.topics import TopicSpec, ensure_topics
 from notification_service.subscriptions import CITIZEN_TOPICS
 from notification_service.worker import run_notification_worker
@@ -28,16 +26,7 @@ async def test_an_event_on_kafka_becomes_an_email(notify: Any, kafka_bootstrap: 
     settings = notify.settings.model_copy(update={
         "kafka_bootstrap_servers": kafka_bootstrap, "delivery_interval_seconds": 0.2,
         "outbox_poll_interval_seconds": 0.2})
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        for _ in range(2):  # the second one is a redelivery
-            message = to_kafka(event)
-            await producer.send_and_wait("ticketing.orders", value=message.value,
-                                         key=event.subject.encode(),
-                                         headers=list(message.headers.items()))
-    finally:
-        await producer.stop()
+    await publish(kafka_bootstrap, "ticketing.orders", (event, event))  # then a redelivery
 
     stop = asyncio.Event()
     worker = asyncio.create_task(run_notification_worker(settings, stop))

@@ -10,13 +10,13 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import text
 
-from city_shared.consumer import Consumer, ConsumerConfig, PermanentFailure
-from city_shared.deadletters import DeadLetterPublisher, list_dead_letters
-from city_shared.envelope import Event, new_event, to_kafka
+from city_shared.consumer import PermanentFailure
+from city_shared.deadletters import list_dead_letters
+from city_shared.envelope import Event, new_event
+from city_shared.testing import consuming, publish
 from city_shared.topics import TopicSpec, ensure_topics
 from payment_service.payments.handlers import IDENTITY_ACCOUNTS_TOPIC
 from payment_service.refunds.handlers import REFUND_REQUEST
@@ -141,30 +141,10 @@ async def test_through_kafka_a_repeated_request_is_one_refund_and_a_bad_one_is_d
     again = refund_command(payment["reference"], request_id=first.data["request_id"])
     bad = refund_command(payment["reference"], 99_999)
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        for event in (first, again, bad, first):
-            message = to_kafka(event)
-            await producer.send_and_wait(REQUESTS, value=message.value,
-                                         key=event.subject.encode(),
-                                         headers=list(message.headers.items()))
-    finally:
-        await producer.stop()
-
-    dead_letters = DeadLetterPublisher(DEAD_LETTERS, kafka_bootstrap)
-    consumer = Consumer(
-        ConsumerConfig(group_id=f"payment-test-{uuid.uuid4().hex[:8]}",
-                       bootstrap_servers=kafka_bootstrap, dead_letter_topic=DEAD_LETTERS,
-                       owned_topics=frozenset({REQUESTS}), max_attempts=2,
-                       backoff_initial=0.05, backoff_max=0.1),
-        payments.sessions,
-        build_subscriptions(payments.settings, payments.app.state.providers),
-        dead_letters=dead_letters,
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
+    await publish(kafka_bootstrap, REQUESTS, (first, again, bad, first))
+    subscriptions = build_subscriptions(payments.settings, payments.app.state.providers)
+    async with consuming(kafka_bootstrap, payments.sessions, subscriptions,
+                         dead_letter_topic=DEAD_LETTERS, owned_topics={REQUESTS}) as task:
         handled = 0
         letters: list[Any] = []
         for _ in range(200):
@@ -178,9 +158,5 @@ async def test_through_kafka_a_repeated_request_is_one_refund_and_a_bad_one_is_d
             await asyncio.sleep(0.2)
         assert handled == 2
         assert [d.reason for d in letters] == ["rejected"]
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
-        await dead_letters.close()
 
     assert [r.amount for r in await refunds_of(payments, payment["payment_id"])] == [1300]

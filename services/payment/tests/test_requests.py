@@ -8,12 +8,12 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from city_shared.consumer import Consumer, ConsumerConfig, PermanentFailure
-from city_shared.deadletters import DeadLetterPublisher, list_dead_letters
-from city_shared.envelope import Event, new_event, to_kafka
+from city_shared.consumer import PermanentFailure
+from city_shared.deadletters import list_dead_letters
+from city_shared.envelope import Event, new_event
+from city_shared.testing import consuming, publish
 from city_shared.topics import TopicSpec, ensure_topics
 from payment_service.payments.handlers import IDENTITY_ACCOUNTS_TOPIC, PAYMENT_REQUEST
 from payment_service.subscriptions import build_subscriptions
@@ -122,29 +122,10 @@ async def test_through_kafka_a_command_joins_the_rest_payment_and_a_bad_one_is_d
     twice = command(payments, reference)
     bad = command(payments, f"{reference}-bad", data={"amount": "a lot"})
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        for event in (good, twice, bad, good):  # the last one: a redelivery of the first
-            message = to_kafka(event)
-            await producer.send_and_wait(REQUESTS, value=message.value, key=event.subject.encode(),
-                                         headers=list(message.headers.items()))
-    finally:
-        await producer.stop()
-
-    dead_letters = DeadLetterPublisher(DEAD_LETTERS, kafka_bootstrap)
-    consumer = Consumer(
-        ConsumerConfig(group_id=f"payment-test-{uuid.uuid4().hex[:8]}",
-                       bootstrap_servers=kafka_bootstrap, dead_letter_topic=DEAD_LETTERS,
-                       owned_topics=frozenset({REQUESTS}), max_attempts=2,
-                       backoff_initial=0.05, backoff_max=0.1),
-        payments.sessions,
-        build_subscriptions(payments.settings, payments.app.state.providers),
-        dead_letters=dead_letters,
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
+    await publish(kafka_bootstrap, REQUESTS, (good, twice, bad, good))  # last: redelivered
+    subscriptions = build_subscriptions(payments.settings, payments.app.state.providers)
+    async with consuming(kafka_bootstrap, payments.sessions, subscriptions,
+                         dead_letter_topic=DEAD_LETTERS, owned_topics={REQUESTS}) as task:
         handled = 0
         for _ in range(200):
             handled = await payments.scalar(
@@ -157,10 +138,6 @@ async def test_through_kafka_a_command_joins_the_rest_payment_and_a_bad_one_is_d
             await asyncio.sleep(0.2)
         assert handled == 2
         assert [d.reason for d in letters] == ["rejected"]
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
-        await dead_letters.close()
 
     assert await payments.scalar(
         "SELECT count(*) FROM payments WHERE reference = :r", r=reference) == 1

@@ -9,12 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel, ConfigDict
 
-from city_shared.consumer import Consumer, ConsumerConfig
-from city_shared.deadletters import DeadLetterPublisher
-from city_shared.envelope import Event, new_event, to_kafka
+from city_shared.envelope import Event, new_event
+from city_shared.testing import consuming, publish
 from city_shared.topics import TopicSpec, ensure_topics
 from ticketing_service.subscriptions import build_subscriptions
 
@@ -60,27 +58,9 @@ async def test_a_payment_success_through_kafka_confirms_the_order_once(
     await ensure_topics(kafka_bootstrap, [
         *(TopicSpec(t) for t in sorted({s.topic for s in subscriptions})),
         TopicSpec(DEAD_LETTERS, partitions=1, retention_ms=-1)])
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        for event in (created, elsewhere, succeeded, succeeded):  # the last: a redelivery
-            message = to_kafka(event)
-            await producer.send_and_wait(PAYMENTS, value=message.value,
-                                         key=event.subject.encode(),
-                                         headers=list(message.headers.items()))
-    finally:
-        await producer.stop()
-
-    dead_letters = DeadLetterPublisher(DEAD_LETTERS, kafka_bootstrap)
-    consumer = Consumer(
-        ConsumerConfig(group_id=f"ticketing-test-{uuid.uuid4().hex[:8]}",
-                       bootstrap_servers=kafka_bootstrap, dead_letter_topic=DEAD_LETTERS,
-                       max_attempts=2, backoff_initial=0.05, backoff_max=0.1),
-        ticketing.sessions, subscriptions, dead_letters=dead_letters,
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
+    await publish(kafka_bootstrap, PAYMENTS, (created, elsewhere, succeeded, succeeded))
+    async with consuming(kafka_bootstrap, ticketing.sessions, subscriptions,
+                         dead_letter_topic=DEAD_LETTERS) as task:  # last event: a redelivery
         status = "awaiting_payment"
         for _ in range(300):
             status = await ticketing.scalar("SELECT status FROM orders WHERE id = :id",
@@ -93,10 +73,6 @@ async def test_a_payment_success_through_kafka_confirms_the_order_once(
             assert not task.done(), task
             await asyncio.sleep(0.2)
         assert status == "confirmed"
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
-        await dead_letters.close()
 
     assert await ticketing.scalar("SELECT count(*) FROM tickets WHERE order_id = :id",
                                   id=order["order_id"]) == 2

@@ -1,23 +1,32 @@
 """Test support every service uses (no pytest dependency): a service app running in-process,
-and reading HTML pages like a browser.
+reading HTML pages like a browser, and events on a real Kafka.
 
 :func:`serve_in_process` starts the app's lifespan, optionally makes it trust a test
 :class:`~city_shared.auth.testing.TokenFactory` instead of identity's JWKS, and yields an
 ``httpx.AsyncClient`` talking to it through ASGI. :func:`html_forms` lists a page's forms with
-their fields and buttons (identity's login page, payment's checkout page).
+their fields and buttons (identity's login page, payment's checkout page). :func:`publish`
+sends events as a relay would; :func:`consuming` runs a service's subscriptions in a real
+:class:`~city_shared.consumer.Consumer` for the duration of a block.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import httpx
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from city_shared.auth.testing import TokenFactory
+from city_shared.consumer import Consumer, ConsumerConfig, Subscription
+from city_shared.deadletters import DeadLetterPublisher
+from city_shared.envelope import Event, to_kafka
 
 
 @asynccontextmanager
@@ -63,3 +72,45 @@ def html_forms(html: str) -> list[HtmlForm]:
     parser = _FormParser()
     parser.feed(html)
     return parser.forms
+
+
+async def publish(bootstrap_servers: str, topic: str, events: Iterable[Event]) -> None:
+    """Send ``events`` to ``topic`` in order, as a service's relay would (binary mode, record
+    key = the event's subject)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
+    await producer.start()
+    try:
+        for event in events:
+            message = to_kafka(event)
+            await producer.send_and_wait(topic, value=message.value, key=event.subject.encode(),
+                                         headers=list(message.headers.items()))
+    finally:
+        await producer.stop()
+
+
+@asynccontextmanager
+async def consuming(
+    bootstrap_servers: str, sessions: async_sessionmaker[AsyncSession],
+    subscriptions: Sequence[Subscription], *, dead_letter_topic: str,
+    owned_topics: Iterable[str] = (), max_attempts: int = 2,
+) -> AsyncIterator[asyncio.Task[None]]:
+    """A consumer of ``subscriptions`` (a fresh group, quick retries) running for the block;
+    yields its task, so a test can assert that it has not crashed. Stopped afterwards."""
+    dead_letters = DeadLetterPublisher(dead_letter_topic, bootstrap_servers)
+    consumer = Consumer(
+        ConsumerConfig(group_id=f"test-{uuid.uuid4().hex[:8]}",
+                       bootstrap_servers=bootstrap_servers, dead_letter_topic=dead_letter_topic,
+                       owned_topics=frozenset(owned_topics), max_attempts=max_attempts,
+                       backoff_initial=0.05, backoff_max=0.1),
+        sessions, subscriptions, dead_letters=dead_letters,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        yield task
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=30)
+        finally:
+            await dead_letters.close()
