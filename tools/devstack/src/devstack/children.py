@@ -1,10 +1,11 @@
 """Long-running child processes of the stack (APIs, workers, SMTP) and one-shot commands.
 
 Contract: a `Child` runs in its own session (so its process group is its own and a terminal's
-Ctrl-C reaches only `devstack run`), with stdout and stderr written to its log file (truncated
-at start) and SIGTERM delivered if `devstack run` dies. `stop_children` signals every group with
-SIGTERM at once, waits up to `timeout`, then SIGKILLs the groups still alive. `run_command` runs
-a one-shot command to completion with its output in a log file.
+Ctrl-C reaches only `devstack run`), with stdout and stderr appended to its log file (never
+truncated; rotated by size, see `devstack.logs`) and SIGTERM delivered if `devstack run` dies.
+`stop_children` signals every group with SIGTERM at once, waits up to `timeout`, then SIGKILLs
+the groups still alive. `run_command` runs a one-shot command to completion with its output
+appended to a log file.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from devstack.logs import RotatingLog, marker, pump, rotate_if_large
 from devstack.processes import kill_group, log_tail, parent_death_signal, signal_group
+from devstack.supervisor import Supervision
 
 
 class CommandFailed(RuntimeError):
@@ -30,7 +34,13 @@ class CommandFailed(RuntimeError):
 
 
 class Child:
-    """One supervised process; `name` is what the user reads (e.g. `identity-api`)."""
+    """One supervised process; `name` is what the user reads (e.g. `identity-api`).
+
+    Its output goes through a pipe into `log` (appended, rotated by size), preceded by a marker
+    line at every start. `start()` may be called again once the process has exited: that is a
+    restart, counted in `restarts`. The supervision fields (`status`, `last_exit`, ...) are
+    kept by `devstack.supervisor.Supervisor`.
+    """
 
     def __init__(
         self,
@@ -46,36 +56,73 @@ class Child:
         self.argv = list(argv)
         self.env = dict(env)
         self.log_file = log_file
+        self.log = RotatingLog(log_file)
         self.cwd = cwd
         self.marker = marker or name
         self.proc: subprocess.Popen[bytes] | None = None
-        self.reported_exit = False
+        self.supervision = Supervision()
+        self._pumps: list[threading.Thread] = []
 
     @property
     def pid(self) -> int | None:
         return None if self.proc is None else self.proc.pid
 
-    def start(self) -> None:
-        """Launch the process (must be called from the main thread, see `parent_death_signal`)."""
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("wb") as log:
-            self.proc = subprocess.Popen(
+    def start(self, note: str | None = None) -> None:
+        """Launch the process (must be called from the main thread, see `parent_death_signal`).
+
+        `note` (default `starting <name>`) and the pid make the marker line written to the log
+        before the process's output.
+        """
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = subprocess.Popen(
                 self.argv,
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=write_fd,
                 stderr=subprocess.STDOUT,
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,
                 preexec_fn=parent_death_signal(signal.SIGTERM),
             )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        self.log.mark(f"{note or 'starting ' + self.name} (pid {proc.pid})")
+        self.proc = proc
+        self._pumps = [t for t in self._pumps if t.is_alive()]
+        self._pumps.append(pump(read_fd, self.log, self.name))
+        self.supervision.started(time.monotonic())
 
     def returncode(self) -> int | None:
         """None while running (or never started), else the exit status."""
         return None if self.proc is None else self.proc.poll()
 
+    def exit_reason(self) -> str | None:
+        """None while running, else e.g. `was killed by SIGKILL`."""
+        code = self.returncode()
+        return None if code is None else describe_exit(code)
+
+    def running_pid(self) -> int | None:
+        return self.pid if self.returncode() is None else None
+
+    async def restart(self, note: str) -> None:
+        self.start(note)
+
+    def note(self, text: str) -> None:
+        self.log.mark(text)
+
     def tail(self, lines: int = 30) -> str:
         return log_tail(self.log_file, lines)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Wait (briefly) for the output of an exited process to reach the log, then close it."""
+        deadline = time.monotonic() + timeout
+        for thread in self._pumps:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.log.close()
 
 
 def stop_children(children: Sequence[Child], timeout: float = 10.0) -> list[str]:
@@ -96,6 +143,9 @@ def stop_children(children: Sequence[Child], timeout: float = 10.0) -> list[str]
         except subprocess.TimeoutExpired:
             kill_group(child.proc)
             killed.append(child.name)
+    for child in children:
+        child.supervision.status = "stopped"
+        child.close()
     return killed
 
 
@@ -148,7 +198,10 @@ async def run_command(
     Cancellation kills the command's process group and reaps it before re-raising.
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("wb") as log:
+    rotate_if_large(log_file)
+    with log_file.open("ab") as log:
+        log.write(marker(f"running {what}"))
+        log.flush()
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=subprocess.DEVNULL,

@@ -1,10 +1,14 @@
 """`devstack up`, `down`, `status` and `reset`: the stack as a background service.
 
-Contract: `up` starts `devstack run --detached` in a new session with its output in
-`stack.log`, echoes that log while it waits, and returns 0 once the state file says `ready`
-(or a stack was already running) and 1 when the run failed or exited. `down` sends SIGTERM to
-the run, waits for its teardown, SIGKILLs it after a timeout and then stops any leftovers; it is
-idempotent. `status` never changes anything. `reset` is `down` plus deleting the stack directory.
+Contract: `up` starts `devstack run --detached` (the long-lived supervisor) in a new session
+with its output appended to `stack.log`, echoes what the log gains while it waits, and returns
+0 once the state file says `ready` and 1 when the run failed or exited. On a running stack `up`
+restores what is missing: it asks the supervisor to restart every exited process now (lifting
+any hold) and waits until they run; when the supervisor itself is gone, it stops the leftovers
+and starts the stack again. `up` is idempotent. `down` sends SIGTERM to the run, waits for its
+teardown, SIGKILLs it after a timeout and then stops any leftovers; it is idempotent. `status`
+never changes anything; it shows each process's supervision state, pid, restarts and last exit,
+and says when the supervisor is dead. `reset` is `down` plus deleting the stack directory.
 """
 
 from __future__ import annotations
@@ -24,22 +28,40 @@ import httpx
 from devstack.children import terminate_pid
 from devstack.config import StackConfig
 from devstack.leftovers import stop_leftovers
+from devstack.logs import marker, rotate_if_large
 from devstack.progress import display, format_summary
 from devstack.runner import prepare_stack_dir, report_running
-from devstack.state import process_alive, read_state, remove_state, stack_alive
+from devstack.state import (
+    ChildRecord,
+    StackState,
+    process_alive,
+    read_state,
+    remove_state,
+    stack_alive,
+)
+from devstack.supervisor import HOLD_DIR, RESTORE_FILE
 
 UP_TIMEOUT = 900.0  # the first run downloads Kafka's jars
 DOWN_TIMEOUT = 90.0
+RESTORE_TIMEOUT = 180.0  # a broker restart alone may take a minute on a slow machine
 
 
 def up(config: StackConfig, environ: Mapping[str, str], out: TextIO) -> int:
-    """Start the stack in the background and wait until it is ready or has failed."""
+    """Start the stack in the background, or restore what is missing of a running one."""
     state = read_state(config.state_file)
     if state is not None and stack_alive(state):
-        report_running(state, out)
-        return 0
+        if state.status != "ready":
+            report_running(state, out)
+            return 0
+        return _restore(config, state, out)
+    if state is not None:
+        out.write(f"The stack's supervisor (pid {state.pid}) is gone: stopping what it left "
+                  "and starting the stack again.\n")
     prepare_stack_dir(config.stack_dir)
-    with config.stack_log.open("wb") as log:
+    rotate_if_large(config.stack_log)
+    with config.stack_log.open("ab") as log:
+        log.write(marker("devstack up"))
+        offset = log.tell()
         proc = subprocess.Popen(
             [sys.executable, "-m", "devstack", "run", "--detached"],
             stdin=subprocess.DEVNULL,
@@ -48,7 +70,7 @@ def up(config: StackConfig, environ: Mapping[str, str], out: TextIO) -> int:
             env=dict(environ),
             start_new_session=True,
         )
-    follower = _LogFollower(config.stack_log, out)
+    follower = _LogFollower(config.stack_log, out, offset)
     deadline = time.monotonic() + UP_TIMEOUT
     while time.monotonic() < deadline:
         follower.echo()
@@ -71,13 +93,54 @@ def up(config: StackConfig, environ: Mapping[str, str], out: TextIO) -> int:
     return 1
 
 
+def missing_processes(state: StackState) -> list[ChildRecord]:
+    """The stack's processes that are not running right now (exited, restarting, held)."""
+    return [c for c in state.children if not _is_up(c)]
+
+
+def _is_up(record: ChildRecord) -> bool:
+    return record.status == "running" and process_alive(record.pid, record.marker)
+
+
+def _restore(config: StackConfig, state: StackState, out: TextIO) -> int:
+    """Ask the running supervisor to restart, now, every process it is missing; wait for it."""
+    missing = missing_processes(state)
+    if not missing:
+        report_running(state, out)
+        out.write("Every process of it is running; nothing to restore.\n")
+        return 0
+    names = [c.name for c in missing]
+    out.write(f"The stack (pid {state.pid}) runs without {', '.join(names)}: restoring.\n")
+    out.flush()
+    shutil.rmtree(config.stack_dir / HOLD_DIR, ignore_errors=True)
+    (config.stack_dir / RESTORE_FILE).touch()
+    deadline = time.monotonic() + RESTORE_TIMEOUT
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        current = read_state(config.state_file)
+        if current is None or not stack_alive(current):
+            out.write("The stack stopped while restoring; `make up` starts it again.\n")
+            return 1
+        records = {c.name: c for c in current.children}
+        if all(n in records and _is_up(records[n]) for n in names):
+            for name in names:
+                record = records[name]
+                out.write(f"  {name:<22} running again (pid {record.pid}, "
+                          f"{record.restarts} restart{'s' * (record.restarts != 1)})\n")
+            return 0
+    still = [c.name for c in missing_processes(read_state(config.state_file) or state)]
+    out.write(f"Not restored within {RESTORE_TIMEOUT:.0f}s: {', '.join(still)}; "
+              f"see `make status` and {display(config.logs_dir)}.\n")
+    return 1
+
+
 class _LogFollower:
     """Copies what a growing log file gains to `out`."""
 
-    def __init__(self, path: Path, out: TextIO) -> None:
+    def __init__(self, path: Path, out: TextIO, offset: int = 0) -> None:
         self.path = path
         self.out = out
-        self.offset = 0
+        self.offset = offset
 
     def echo(self) -> None:
         try:
@@ -120,28 +183,54 @@ def down(config: StackConfig, out: TextIO, timeout: float = DOWN_TIMEOUT) -> int
 
 
 def status(config: StackConfig, out: TextIO) -> int:
-    """Print what runs and where, with each API's /readyz; always 0."""
+    """Print what runs and where: each process's state, pid, restarts and last exit, and each
+    API's /readyz; says so when the supervisor itself is gone. Always 0."""
     state = read_state(config.state_file)
-    if state is None or not stack_alive(state):
-        note = " (a stale state file is left; `make down` cleans it up)" if state else ""
-        out.write(f"No stack is running in {display(config.stack_dir)}{note}.\n")
+    if state is None:
+        out.write(f"No stack is running in {display(config.stack_dir)}.\n")
         return 0
-    since = time.strftime("%H:%M:%S", time.localtime(state.started_at))
-    uptime = time.time() - (state.ready_at or state.started_at)
-    out.write(f"Stack pid {state.pid}: {state.status} (started {since}, "
-              f"{'up' if state.ready_at else 'for'} {uptime:.0f}s)\n")
-    if state.summary:
-        out.write(format_summary(state.summary) + "\n")
-    out.write("Processes:\n")
-    for record in state.children:
-        alive = "running" if process_alive(record.pid, record.marker) else "EXITED"
-        out.write(f"  {record.name:<22} pid {record.pid:<8} {alive}\n")
-    if state.apis:
+    supervised = stack_alive(state)
+    if not supervised:
+        out.write(f"The stack's supervisor (pid {state.pid}, `devstack run`) is not running: "
+                  "nothing restarts its processes. `make up` restores the stack, "
+                  "`make down` stops what is left.\n")
+    else:
+        since = time.strftime("%H:%M:%S", time.localtime(state.started_at))
+        uptime = time.time() - (state.ready_at or state.started_at)
+        out.write(f"Stack pid {state.pid}: {state.status} (started {since}, "
+                  f"{'up' if state.ready_at else 'for'} {uptime:.0f}s)\n")
+        if state.summary:
+            out.write(format_summary(state.summary) + "\n")
+    if state.children:
+        out.write("Processes:\n")
+        out.write(f"  {'NAME':<22} {'STATE':<11} {'PID':<8} {'RESTARTS':<9} LAST EXIT\n")
+        for record in state.children:
+            out.write(f"  {record.name:<22} {_state_of(record, supervised):<11} "
+                      f"{record.pid:<8} {record.restarts:<9} {_last_exit(record)}\n")
+    if supervised and state.apis:
         out.write("Readiness:\n")
         with httpx.Client(timeout=3.0) as client:
             for name, base in state.apis.items():
                 out.write(f"  {name:<22} {base}/readyz  {_probe(client, base + '/readyz')}\n")
     return 0
+
+
+def _state_of(record: ChildRecord, supervised: bool) -> str:
+    alive = process_alive(record.pid, record.marker)
+    if not supervised:
+        return "running" if alive else "EXITED"
+    if record.status == "running" and not alive:
+        return "exited"  # the supervisor has not noticed yet
+    return record.status
+
+
+def _last_exit(record: ChildRecord) -> str:
+    if record.last_exit is None:
+        return "-"
+    if record.last_exit_at is None:
+        return record.last_exit
+    at = time.strftime("%H:%M:%S", time.localtime(record.last_exit_at))
+    return f"{record.last_exit} at {at}"
 
 
 def _probe(client: httpx.Client, url: str) -> str:

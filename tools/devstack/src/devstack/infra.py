@@ -3,6 +3,7 @@
 Each function does one step and raises on failure (`StepFailed`, `PostgresError`, `KafkaError`)
 with enough context for `devstack.progress` to explain it. Nothing here stops a server; the
 caller (`devstack.stack.Stack`) owns every server it was handed and tears it down.
+`KafkaMember` and `PostgresMember` let `devstack.supervisor` restart the servers the stack owns.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from devstack.children import Child, describe_exit
 from devstack.config import LOOPBACK, StackConfig
 from devstack.databases import DatabaseAdmin
 from devstack.kafka import KafkaServer, ensure_kafka_jars, kafka_version
+from devstack.logs import marker
 from devstack.paths import kafka_pom
 from devstack.postgres import PostgresServer
+from devstack.processes import log_tail
 from devstack.progress import StepFailed
+from devstack.state import process_alive
+from devstack.supervisor import Supervision
 
 T = TypeVar("T")
 
@@ -140,3 +145,71 @@ async def provision_topics(config: StackConfig) -> tuple[int, int]:
     specs = all_topic_specs(config)
     created = await ensure_topics(config.bootstrap_servers, specs, timeout=30.0)
     return len(created), len(specs)
+
+
+class KafkaMember:
+    """The stack's broker as a supervised member: restarted (and waited for) when it exits."""
+
+    name = "kafka"
+    marker = "kafka.Kafka"
+
+    def __init__(self, server: KafkaServer) -> None:
+        self.server = server
+        self.supervision = Supervision()
+        self.supervision.started(time.monotonic())
+
+    def exit_reason(self) -> str | None:
+        if self.server.is_running():
+            return None
+        code = self.server.exit_code
+        return "stopped" if code is None else describe_exit(code)
+
+    def running_pid(self) -> int | None:
+        return self.server.pid
+
+    async def restart(self, note: str) -> None:
+        self.note(note)
+        await self.server.start()
+
+    def note(self, text: str) -> None:
+        with self.server.log_file.open("ab") as log:
+            log.write(marker(text))
+
+    def tail(self, lines: int = 30) -> str:
+        return log_tail(self.server.log_file, lines)
+
+
+class PostgresMember:
+    """The stack's own cluster as a supervised member; its pid is the postmaster's.
+
+    The postmaster is not our child (pg_ctl daemonises it), so it is watched through
+    `postmaster.pid` and `/proc`; its own log records its start-ups.
+    """
+
+    name = "postgresql"
+
+    def __init__(self, server: PostgresServer) -> None:
+        self.server = server
+        self.marker = str(server.data_dir)  # the postmaster runs `postgres -D <data_dir>`
+        self.supervision = Supervision()
+        self.supervision.started(time.monotonic())
+
+    def exit_reason(self) -> str | None:
+        return None if self.running_pid() is not None else "stopped (no postmaster)"
+
+    def running_pid(self) -> int | None:
+        try:
+            first = (self.server.data_dir / "postmaster.pid").read_text().split("\n", 1)[0]
+            pid = int(first)
+        except (OSError, ValueError):
+            return None
+        return pid if process_alive(pid, self.marker) else None
+
+    async def restart(self, note: str) -> None:
+        await blocking(self.server.start_sync)
+
+    def note(self, text: str) -> None:
+        """Nothing: the server log belongs to PostgreSQL, which logs its own start-ups."""
+
+    def tail(self, lines: int = 30) -> str:
+        return log_tail(self.server.log_file, lines)

@@ -175,6 +175,11 @@ class KafkaServer:
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status of the JVM this object started, once it has exited."""
+        return None if self._proc is None else self._proc.poll()
+
     def cluster_id(self) -> str:
         """The persisted cluster id, created on first use."""
         path = self.data_dir / "cluster-id"

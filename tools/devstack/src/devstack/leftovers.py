@@ -16,12 +16,15 @@ from devstack.postgres import PostgresError, PostgresServer
 from devstack.state import StackState, process_alive
 
 _KAFKA_MARKER = "kafka.Kafka"
+POSTGRES_RECORD = "postgresql"
 
 
 def stop_leftovers(config: StackConfig, state: StackState | None) -> list[str]:
     """Stop the leftovers of a dead stack; returns a description of each one stopped."""
     stopped: list[str] = []
     for record in state.children if state is not None else []:
+        if record.name == POSTGRES_RECORD:
+            continue  # stopped below through pg_ctl, which waits for a clean shutdown
         if process_alive(record.pid, record.marker):
             terminate_pid(record.pid)
             stopped.append(f"{record.name} (pid {record.pid})")

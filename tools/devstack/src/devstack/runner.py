@@ -1,10 +1,12 @@
 """`devstack run`: start the stack in the foreground, supervise it, stop it on a signal.
 
 Contract: at most one `devstack run` per stack directory - it holds an exclusive flock on
-`stack.lock` for its whole life and publishes its pid and status in `stack.json`. A second run
-reports the running one and exits 0. A stale state file (its process is gone) is removed after
-stopping the leftovers it lists. SIGINT, SIGTERM and SIGHUP stop everything this run started and
-nothing else, then the run exits 0; a failed start exits 1 after the same teardown.
+`stack.lock` for its whole life and publishes its pid and status in `stack.json`. Once the stack
+is ready it supervises it: whatever exits is restarted with backoff (`devstack.supervisor`).
+A second run reports the running one and exits 0. A stale state file (its process is gone) is
+removed after stopping the leftovers it lists. SIGINT, SIGTERM and SIGHUP stop everything this
+run started and nothing else, then the run exits 0; a failed start exits 1 after the same
+teardown.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import shutil
 import signal
 import time
 import traceback
@@ -25,6 +28,7 @@ from devstack.ports import port_is_free
 from devstack.progress import Progress, StackFailed, display, format_summary
 from devstack.stack import STEPS, Stack
 from devstack.state import StackState, read_state, remove_state, stack_alive, write_state
+from devstack.supervisor import HOLD_DIR, RESTORE_FILE
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -90,6 +94,9 @@ def _run_locked(
         out.write("Cannot start the stack:\n" + "".join(f"  - {p}\n" for p in problems))
         out.flush()
         return 1
+    # Holds and restore requests were meant for the stack that is gone.
+    shutil.rmtree(config.stack_dir / HOLD_DIR, ignore_errors=True)
+    (config.stack_dir / RESTORE_FILE).unlink(missing_ok=True)
     write_state(config.state_file, StackState(pid=os.getpid()))
     try:
         return asyncio.run(_main(config, environ, out, detached))

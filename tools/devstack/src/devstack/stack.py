@@ -4,27 +4,27 @@ Contract: `Stack.start()` runs the eight steps in order and raises `StackFailed`
 reported) or `CancelledError`; whatever it started before that is recorded on the object, and
 `shutdown()` stops exactly that - children first (SIGTERM, SIGKILL after a timeout), then the
 broker and the PostgreSQL cluster through their wrappers - and never anything it did not start.
-External PostgreSQL and Kafka servers are used, never stopped. `on_change` is called whenever
-the set of running processes changes, so the state file can list them.
+External PostgreSQL and Kafka servers are used, never stopped. Once started, `supervise()`
+restarts whatever of it exits (`devstack.supervisor`). `on_change` is called whenever a process
+starts, exits or is restarted, so the state file can list them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from devstack import infra, services
-from devstack.children import Child, describe_exit, stop_children
+from devstack.children import Child, stop_children
 from devstack.config import LOOPBACK, StackConfig, without_password
 from devstack.databases import DatabaseAdmin
 from devstack.kafka import KafkaServer
 from devstack.postgres import PostgresServer
-from devstack.processes import log_tail
 from devstack.progress import Progress, display
 from devstack.state import ChildRecord
+from devstack.supervisor import Backoff, Supervised, Supervisor
 
 STEPS = 8
 CHILD_STOP_TIMEOUT = 15.0
@@ -39,6 +39,7 @@ class Stack:
         progress: Progress,
         environ: Mapping[str, str],
         on_change: Callable[[], None] = lambda: None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.config = config
         self.progress = progress
@@ -49,8 +50,10 @@ class Stack:
         self.kafka: KafkaServer | None = None
         self.children: list[Child] = []
         self.database_urls: dict[str, str] = {}
-        self._postgres_down_reported = False
-        self._kafka_down_reported = False
+        self.infra: list[Supervised] = []
+        self.supervisor = Supervisor(
+            say=progress.say, on_change=on_change, backoff=backoff, control_dir=config.stack_dir
+        )
 
     # -- start ---------------------------------------------------------------------------
 
@@ -108,6 +111,7 @@ class Stack:
                 first = not (config.postgres_dir / "PG_VERSION").exists()
                 self.postgres = infra.new_postgres(config)
                 await infra.blocking(self.postgres.start_sync)
+                self._watch(infra.PostgresMember(self.postgres))
                 self.admin = self.postgres.admin
                 out.detail = "initialised, " if first else ""
             else:
@@ -129,23 +133,32 @@ class Stack:
             first = not (config.kafka_dir / "logs" / "meta.properties").exists()
             self.kafka = await infra.new_kafka(config)
             await self.kafka.start()
+            self._watch(infra.KafkaMember(self.kafka))
             out.detail = ("storage formatted, " if first else "") + f"pid {self.kafka.pid}"
         self.on_change()
+
+    def _watch(self, server: Supervised) -> None:
+        self.infra.append(server)
+        self.supervisor.add(server)
 
     def _spawn(self, child: Child) -> Child:
         child.start()
         self.children.append(child)
+        self.supervisor.add(child)
         self.on_change()
         return child
 
     # -- report --------------------------------------------------------------------------
 
     def records(self) -> list[ChildRecord]:
-        """Every process started so far, for the state file."""
-        records = [ChildRecord(c.name, c.pid, c.marker) for c in self.children if c.pid]
-        if self.kafka is not None and self.kafka.pid is not None:
-            records.append(ChildRecord("kafka", self.kafka.pid, "kafka.Kafka"))
-        return records
+        """Every process started so far with its supervision, for the state file.
+
+        Children first, then the broker and the PostgreSQL cluster (their pids are the JVM's
+        and the postmaster's), so leftovers are stopped in that order.
+        """
+        records = self.supervisor.records()
+        infra_names = {m.name for m in self.infra}
+        return sorted(records, key=lambda r: r.name in infra_names)
 
     def summary(self) -> list[tuple[str, str]]:
         """Where everything listens, as (label, value) lines without secrets."""
@@ -174,35 +187,9 @@ class Stack:
 
     # -- supervise -----------------------------------------------------------------------
 
-    async def supervise(self, stop: asyncio.Event, interval: float = 0.5) -> None:
-        """Until `stop` is set: report (once) every process that exits; the others keep going."""
-        last_postgres_check = time.monotonic()
-        while not stop.is_set():
-            for child in self.children:
-                code = child.returncode()
-                if code is not None and not child.reported_exit:
-                    child.reported_exit = True
-                    self._report_exit(child.name, describe_exit(code), child.tail())
-                    self.on_change()
-            kafka = self.kafka
-            if kafka is not None and not kafka.is_running() and not self._kafka_down_reported:
-                self._kafka_down_reported = True
-                self._report_exit("kafka", "broker exited", log_tail(kafka.log_file, 30))
-            if self.postgres is not None and time.monotonic() - last_postgres_check > 5.0:
-                last_postgres_check = time.monotonic()
-                running = await asyncio.to_thread(self.postgres.is_running)
-                if not running and not self._postgres_down_reported:
-                    self._postgres_down_reported = True
-                    self._report_exit(
-                        "postgresql", "server stopped", log_tail(self.postgres.log_file, 30)
-                    )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-
-    def _report_exit(self, name: str, what: str, tail: str) -> None:
-        stamp = time.strftime("%H:%M:%S")
-        self.progress.say(f"\n!! {stamp} {name} {what}; everything else keeps running.")
-        self.progress.say("\n".join(f"   | {line}" for line in tail.splitlines()))
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set: restart every process (and owned server) that exits."""
+        await self.supervisor.run(stop)
 
     # -- stop ----------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The state file of a running `devstack run` (`<stack dir>/stack.json`) and liveness checks.
 
 Contract: the file is written atomically (temp file + rename) by the `devstack run` process only,
-and removed by it when it has stopped everything. A state file whose `pid` is gone, or belongs
+whenever a process starts, exits or is restarted, and removed by it when it has stopped
+everything. A state file whose `pid` is gone, or belongs
 to a process that is not `devstack`, is stale. `children` records every process the stack
 started (with a word of its command line), so leftovers of a killed stack can be found again
 without ever signalling a pid that was reused by an unrelated process.
@@ -23,11 +24,20 @@ _RUN_MARKER = b"devstack"
 
 @dataclass(frozen=True)
 class ChildRecord:
-    """A process the stack started: its name, pid, and a word its command line contains."""
+    """A process the stack started: its name, pid, and a word its command line contains.
+
+    `status` is the supervisor's view (`running`, `starting`, `restarting`, `held`, `stopped`);
+    `pid` is the current process's while `running`, else the last one's. `restarts` counts the
+    restarts since the stack started; `last_exit` says why the process last stopped.
+    """
 
     name: str
     pid: int
     marker: str
+    status: str = "running"
+    restarts: int = 0
+    last_exit: str | None = None
+    last_exit_at: float | None = None
 
 
 @dataclass
@@ -69,11 +79,26 @@ def read_state(path: Path) -> StackState | None:
         error=str(raw["error"]) if raw.get("error") is not None else None,
         summary=[(str(k), str(v)) for k, v in raw.get("summary") or []],
         apis={str(k): str(v) for k, v in (raw.get("apis") or {}).items()},
-        children=[
-            ChildRecord(str(c["name"]), int(c["pid"]), str(c["marker"]))
-            for c in raw.get("children") or []
-        ],
+        children=[_child(c) for c in raw.get("children") or []],
     )
+
+
+def _child(raw: dict[str, object]) -> ChildRecord:
+    last_exit, last_exit_at = raw.get("last_exit"), raw.get("last_exit_at")
+    return ChildRecord(
+        name=str(raw["name"]),
+        pid=int(cast(int, raw["pid"])),
+        marker=str(raw["marker"]),
+        status=str(raw.get("status") or "running"),
+        restarts=int(cast(int, raw.get("restarts") or 0)),
+        last_exit=None if last_exit is None else str(last_exit),
+        last_exit_at=None if last_exit_at is None else float(cast(float, last_exit_at)),
+    )
+
+
+def find_child(state: StackState, name: str) -> ChildRecord | None:
+    """The record of `name` (e.g. `payment-worker`, `kafka`, `postgresql`), if the stack has it."""
+    return next((c for c in state.children if c.name == name), None)
 
 
 def remove_state(path: Path) -> None:
