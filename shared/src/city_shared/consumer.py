@@ -16,19 +16,28 @@ record (one commit instead of one per record); a failing record rolls back to it
 alone, so the guarantees above hold per record. Partitions are processed concurrently.
 Well-formed events of types nobody here handles, on topics owned by others, are skipped: a
 tolerant reader ignores what it does not need.
+
+Faults (see :mod:`city_shared.faults`): a handler or transaction failing because PostgreSQL or
+Kafka is unreachable or restarting is retried with capped backoff for as long as it takes, never
+counted as an attempt and never dead-lettered. A rebalance that revokes partitions mid-poll lets
+the records in hand finish (or abandons a record still waiting out a fault), commits what is
+done while the partitions are still owned, and the new owner re-reads the rest (the inbox
+dedupes). The Kafka client itself failing (broker gone, coordinator lost) restarts the client
+with backoff; only an error that is no fault of the infrastructure stops :meth:`Consumer.run`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
@@ -40,7 +49,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from city_shared.context import set_correlation_id, set_event_id
 from city_shared.deadletters import DeadLetterPublisher
 from city_shared.envelope import Event, MalformedEvent, from_kafka
-from city_shared.metrics import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS
+from city_shared.faults import Backoff, is_transient
+from city_shared.metrics import (
+    CONSUMER_ASSIGNED_PARTITIONS,
+    CONSUMER_COMMIT_FAILURES,
+    CONSUMER_LAG,
+    CONSUMER_REBALANCES,
+    EVENTS_HANDLED,
+    HANDLER_SECONDS,
+    TRANSIENT_FAULTS,
+)
 from city_shared.topics import wait_for_topics
 
 log = logging.getLogger(__name__)
@@ -118,6 +136,10 @@ class Consumer:
 
     ``after_db_commit`` is a test seam called after the transaction committed and before the
     offset commit (used to prove a crash there causes no double effect).
+
+    Health, for the worker's probes: :attr:`ready` is set while partitions are assigned,
+    :attr:`last_beat` is the loop time of the consumer's last sign of life (a poll, a record, a
+    backoff step) and :attr:`waiting_for` names the dependency it is waiting out, if any.
     """
 
     def __init__(
@@ -136,23 +158,47 @@ class Consumer:
         self._dead_letters = dead_letters
         self._after_db_commit = after_db_commit
         self.ready = asyncio.Event()
+        self.last_beat = 0.0
+        self.waiting_for: str | None = None
+        self._inflight: asyncio.Task[None] | None = None
+        self._abandon = asyncio.Event()
 
     @property
     def topics(self) -> list[str]:
         """The topics this consumer reads."""
         return list(self._topics)
 
+    def _beat(self) -> None:
+        self.last_beat = asyncio.get_running_loop().time()
+
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; commits offsets only after database commits. Starts
-        once every subscribed topic exists (other services' workers create theirs).
+        once every subscribed topic exists (other services' workers create theirs). A Kafka
+        client that fails (broker down, coordinator moved) is replaced after a backoff.
 
         The partitions of one poll are processed concurrently (order only matters within a
         partition); their offsets are committed together once all of them are done.
         """
-        if not await wait_for_topics(self._config.bootstrap_servers, self._topics, stop):
-            return
+        self._beat()
+        backoff = Backoff(self._config.backoff_initial, self._config.backoff_max)
+        while not stop.is_set():
+            try:
+                if not await wait_for_topics(self._config.bootstrap_servers, self._topics, stop):
+                    return
+                await self._consume(stop, backoff)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self.ready.clear()
+                self.waiting_for = "kafka"
+                TRANSIENT_FAULTS.labels(self._config.group_id, "consumer").inc()
+                log.warning("consumer lost the broker; reconnecting",
+                            extra={"error": type(exc).__name__, "backoff_s": backoff.next})
+                await backoff.wait(stop)
+                self._beat()
+
+    async def _consume(self, stop: asyncio.Event, backoff: Backoff) -> None:
         consumer = AIOKafkaConsumer(
-            *self._topics,
             bootstrap_servers=self._config.bootstrap_servers,
             group_id=self._config.group_id,
             enable_auto_commit=False,
@@ -161,18 +207,43 @@ class Consumer:
             max_poll_interval_ms=600_000,
             **self._config.extra,
         )
-        await consumer.start()
+        consumer.subscribe(self._topics, listener=_Rebalances(self, consumer))
         try:
+            await consumer.start()
             while not stop.is_set():
                 batches = await consumer.getmany(
                     timeout_ms=500, max_records=self._config.max_records
                 )
+                self._beat()
                 if consumer.assignment():
                     self.ready.set()
+                    self.waiting_for = None
+                    backoff.reset()
                 if batches:
-                    await self._process_poll(consumer, batches, stop)
+                    self._abandon = asyncio.Event()
+                    self._inflight = asyncio.create_task(
+                        self._process_poll(consumer, batches, stop)
+                    )
+                    try:
+                        await asyncio.shield(self._inflight)
+                    finally:
+                        self._inflight = None
         finally:
-            await consumer.stop()
+            self.ready.clear()
+            CONSUMER_ASSIGNED_PARTITIONS.labels(self._config.group_id).set(0)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), timeout=10)
+
+    async def on_revoked(self, consumer: AIOKafkaConsumer) -> None:
+        """Partitions are being taken away: let the poll in hand finish what it is doing (a
+        record waiting out a fault is abandoned) and commit it while this consumer still owns
+        the partitions. Called by the Kafka client before it rejoins the group."""
+        self.ready.clear()
+        CONSUMER_REBALANCES.labels(self._config.group_id).inc()
+        inflight = self._inflight
+        if inflight is not None:
+            self._abandon.set()
+            await asyncio.wait([inflight])
 
     async def _process_poll(
         self,
@@ -187,17 +258,27 @@ class Consumer:
                     for tp, records in batches.items()
                 }
         except BaseExceptionGroup as failed:
-            raise failed.exceptions[0] from None  # the worker stops; nothing was committed
-        offsets = {tp: task.result() + 1 for tp, task in tasks.items() if task.result() >= 0}
+            raise failed.exceptions[0] from None  # nothing of this poll was committed
+        owned = consumer.assignment()
+        offsets = {tp: task.result() + 1 for tp, task in tasks.items()
+                   if task.result() >= 0 and tp in owned}
+        for tp, records in batches.items():
+            done = tasks[tp].result()
+            if tp in owned and done < records[-1].offset and not stop.is_set():
+                # Records left undone while the partition stays ours are read again.
+                consumer.seek(tp, done + 1 if done >= 0 else records[0].offset)
         if not offsets:
             return
         try:
             await consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
+        except KafkaError as exc:
             # A rebalance took the partition away; its new owner re-reads and the inbox dedupes.
+            CONSUMER_COMMIT_FAILURES.labels(self._config.group_id).inc()
             log.warning("offset commit failed", extra={"error": type(exc).__name__})
+            return
+        owned = consumer.assignment()
         for tp, next_offset in offsets.items():
-            highwater = consumer.highwater(tp)
+            highwater = consumer.highwater(tp) if tp in owned else None
             if highwater is not None:
                 CONSUMER_LAG.labels(self._config.group_id, tp.topic, str(tp.partition)).set(
                     max(highwater - next_offset, 0)
@@ -206,18 +287,23 @@ class Consumer:
     async def _process_partition(
         self, records: Sequence[ConsumerRecord[bytes, bytes]], stop: asyncio.Event
     ) -> int:
-        """Process one partition's records in order; returns the last offset done (or -1)."""
+        """Process one partition's records in order; returns the offset up to which every
+        record is done (handled, duplicate, ignored or dead-lettered), or -1 for none."""
         work: list[_Work] = []
-        last = -1
+        classified: list[ConsumerRecord[bytes, bytes]] = []
         for record in records:
-            if stop.is_set():
+            if stop.is_set() or self._abandon.is_set():
                 break
             item = await self._classify(record)
             if item is not None:
                 work.append(item)
-            last = record.offset
-        await self._handle_in_batches(work)
-        return last
+            classified.append(record)
+        if not classified:
+            return -1
+        finished = await self._handle_in_batches(work, stop)
+        if finished == len(work):
+            return int(classified[-1].offset)
+        return int(work[finished].record.offset) - 1
 
     async def _classify(self, record: ConsumerRecord[bytes, bytes]) -> _Work | None:
         """Parse a record; dead-letter or skip it (None) or return the work to do."""
@@ -240,21 +326,35 @@ class Consumer:
             return None
         return _Work(record, event, handler)
 
-    async def _handle_in_batches(self, work: Sequence[_Work]) -> None:
-        """Handle ``work`` in order, many records per transaction (one savepoint each).
+    async def _handle_in_batches(self, work: Sequence[_Work], stop: asyncio.Event) -> int:
+        """Handle ``work`` in order, many records per transaction (one savepoint each); returns
+        how many records are done (fewer only when stopped or revoked meanwhile).
 
         A record whose handler fails is rolled back to its savepoint; the records before it are
-        committed, it is retried alone (:meth:`_retry`), and batching resumes after it.
+        committed, it is retried alone (:meth:`_retry`), and batching resumes after it. A
+        transaction that cannot begin or commit because of a fault is retried whole.
         """
         start = 0
+        faults = self._fault_backoff()
         while start < len(work):
-            done, failure = await self._handle_batch(work[start:])
+            try:
+                done, failure = await self._handle_batch(work[start:])
+            except Exception as exc:
+                if not is_transient(exc):
+                    failure, done = (0, exc), []
+                else:
+                    if await self._wait_out(exc, faults, stop):
+                        return start
+                    continue
+            self._beat()
             await self._after_commit(done)
             if failure is None:
-                return
+                return len(work)
             index, error = failure
-            await self._retry(work[start + index], error)
+            if not await self._retry(work[start + index], error, stop):
+                return start + index
             start += index + 1
+        return start
 
     async def _handle_batch(
         self, work: Sequence[_Work]
@@ -278,38 +378,65 @@ class Consumer:
             if self._after_db_commit is not None:
                 await self._after_db_commit(item.record)
 
-    async def _retry(self, item: _Work, first_error: Exception) -> None:
-        """Handle one record alone after its first failure: bounded backoff, then dead letters.
+    def _fault_backoff(self) -> Backoff:
+        return Backoff(self._config.backoff_initial, self._config.backoff_max)
 
-        Data validation errors and :class:`PermanentFailure` go to the dead letters at once.
+    async def _wait_out(self, error: BaseException, backoff: Backoff, stop: asyncio.Event) -> bool:
+        """Wait before retrying after a transient fault; True if the work is to be abandoned
+        (stopping, or the partition is being revoked)."""
+        self.waiting_for = "database"
+        TRANSIENT_FAULTS.labels(self._config.group_id, "consumer").inc()
+        log.warning("infrastructure fault while handling events; waiting",
+                    extra={"error": type(error).__name__, "backoff_s": backoff.next})
+        abandon = await backoff.wait(stop, self._abandon)
+        self._beat()
+        return abandon
+
+    async def _retry(self, item: _Work, first_error: Exception, stop: asyncio.Event) -> bool:
+        """Handle one record alone after its first failure; False if it was abandoned.
+
+        A transient fault is waited out as long as it lasts (it is no attempt). Data validation
+        errors and :class:`PermanentFailure` go to the dead letters at once; other errors after
+        ``max_attempts`` with bounded backoff.
         """
         group, event = self._config.group_id, item.event
-        error, backoff = first_error, self._config.backoff_initial
-        for attempt in range(1, self._config.max_attempts + 1):
-            if attempt > 1:
+        error: Exception | None = first_error
+        attempts = 0
+        backoff, faults = self._fault_backoff(), self._fault_backoff()
+        while True:
+            if error is None:
                 try:
                     async with self._sessions() as session, session.begin():
                         outcome = await self._apply(session, item)
                 except Exception as exc:
                     error = exc
                 else:
+                    self.waiting_for = None
                     await self._after_commit([(item, outcome)])
-                    return
+                    return True
+            if is_transient(error):
+                if await self._wait_out(error, faults, stop):
+                    return False
+                error = None
+                continue
+            attempts += 1
             if isinstance(error, PermanentFailure | ValidationError):
-                await self._dead_letter(item.record, error, attempt, "rejected")
+                await self._dead_letter(item.record, error, attempts, "rejected")
                 EVENTS_HANDLED.labels(group, event.type, "dead_lettered").inc()
-                return
+                return True
             log.warning(
                 "event handler failed",
-                extra={"event_type": event.type, "attempt": attempt,
+                extra={"event_type": event.type, "attempt": attempts,
                        "error": type(error).__name__},
             )
-            if attempt == self._config.max_attempts:
-                break
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self._config.backoff_max)
-        await self._dead_letter(item.record, error, self._config.max_attempts, "handler_failed")
-        EVENTS_HANDLED.labels(group, event.type, "dead_lettered").inc()
+            if attempts >= self._config.max_attempts:
+                await self._dead_letter(item.record, error, attempts, "handler_failed")
+                EVENTS_HANDLED.labels(group, event.type, "dead_lettered").inc()
+                return True
+            if await backoff.wait(stop, self._abandon):
+                return False
+            self._beat()
+            error = None
 
     async def _apply(self, session: AsyncSession, item: _Work) -> str:
         """Claim the inbox row and run the handler, in the caller's transaction, inside a span
@@ -353,3 +480,18 @@ class Consumer:
         await self._dead_letters.publish(
             record, group=self._config.group_id, error=error, attempts=attempts, reason=reason
         )
+
+
+class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells the :class:`Consumer` when partitions move."""
+
+    def __init__(self, owner: Consumer, consumer: AIOKafkaConsumer) -> None:
+        self._owner = owner
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if revoked:
+            await self._owner.on_revoked(self._consumer)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        CONSUMER_ASSIGNED_PARTITIONS.labels(self._owner._config.group_id).set(len(assigned))

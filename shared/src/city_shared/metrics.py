@@ -40,3 +40,24 @@ HANDLER_SECONDS = Histogram(
 DEAD_LETTERS = Counter(
     "city_dead_letters_total", "Records sent to the dead-letter topic.", ["group", "reason"]
 )
+TRANSIENT_FAULTS = Counter(
+    "city_transient_faults_total",
+    "Infrastructure faults (database or broker unreachable, restarting) waited out, by component.",
+    ["service", "component"],
+)
+CONSUMER_REBALANCES = Counter(
+    "city_consumer_rebalances_total", "Partitions revoked from this consumer.", ["group"]
+)
+CONSUMER_COMMIT_FAILURES = Counter(
+    "city_consumer_commit_failures_total",
+    "Offset commits refused (the partition moved on a rebalance; its new owner re-reads).",
+    ["group"],
+)
+CONSUMER_ASSIGNED_PARTITIONS = Gauge(
+    "city_consumer_assigned_partitions", "Partitions this consumer owns right now.", ["group"]
+)
+WORKER_TASK_RESTARTS = Counter(
+    "city_worker_task_restarts_total",
+    "Worker tasks (consumer, relay, jobs) restarted after a failure, by task.",
+    ["service", "task"],
+)
