@@ -13,6 +13,10 @@ for as long as the ``code`` is. Clients branch on ``code`` (or ``type``), never 
 ``detail``, which are for humans; ``detail`` and ``instance`` are left out when unknown.
 Extension members (``extra``) sit at the top level beside the standard members. Error text
 never carries submitted values or exception messages: personal data must not leak through errors.
+
+An infrastructure fault a request cannot help (PostgreSQL down, restarting or recovering, the
+pool exhausted; classified by :func:`city_shared.faults.is_transient`) is a 503
+``service_unavailable`` with ``Retry-After``, never a 500: see :func:`database_unavailable`.
 """
 
 from __future__ import annotations
@@ -22,15 +26,20 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar, TypeAlias
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from city_shared.faults import is_transient
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
     "PROBLEM_TYPE_BASE",
+    "UNAVAILABLE_RETRY_AFTER_SECONDS",
     "Conflict",
     "DomainError",
     "FieldError",
@@ -43,6 +52,7 @@ __all__ = [
     "Problem",
     "ServiceUnavailable",
     "ValidationFailed",
+    "database_unavailable",
     "install_error_handlers",
     "problem_response",
     "problem_responses",
@@ -56,6 +66,9 @@ PROBLEM_TYPE_BASE = "https://errors.city-platform.example/"
 JsonValue: TypeAlias = (
     "str | int | float | bool | Sequence[JsonValue] | Mapping[str, JsonValue] | None"
 )
+
+#: ``Retry-After`` of a 503 caused by an infrastructure fault (a PostgreSQL restart takes seconds).
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 _RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code"})
 
@@ -229,6 +242,15 @@ class ServiceUnavailable(DomainError):
     title = "Service unavailable"
 
 
+def database_unavailable() -> ServiceUnavailable:
+    """The 503 for a request that failed on an infrastructure fault (database unreachable,
+    restarting, recovering, no pooled connection in time): generic detail, ``Retry-After``."""
+    return ServiceUnavailable(
+        "The service cannot reach a system it depends on right now. Please retry shortly.",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def problem_response(error: DomainError, instance: str | None = None) -> JSONResponse:
     """Render ``error`` as a problem+json response, e.g. from a middleware, which runs outside
     the exception handlers installed by :func:`install_error_handlers`."""
@@ -260,12 +282,28 @@ def install_error_handlers(app: FastAPI) -> None:
       never the submitted input;
     - Starlette ``HTTPException`` (unknown route, wrong method) -> ``not_found`` /
       ``method_not_allowed`` (other statuses: ``http_<status>``), its headers kept (``Allow``);
+    - a transient infrastructure fault (:func:`city_shared.faults.is_transient`) -> 503
+      ``service_unavailable`` with ``Retry-After``, logged as a warning with the error's type
+      only (its message may name the database's address);
     - anything else -> 500 ``internal_error`` with a generic detail; the exception is logged.
     """
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    # Database and network errors get their own handler, so they are answered inside the app
+    # (the catch-all below answers from the outermost middleware, which re-raises to the server).
+    for database_error in _DATABASE_ERRORS:
+        app.add_exception_handler(database_error, _on_unhandled)
     app.add_exception_handler(Exception, _on_unhandled)
+
+
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 
 _HTTP_CODES: Mapping[int, str] = {
@@ -359,6 +397,14 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+    if is_transient(exc):
+        logger.warning(
+            "%s %s answered 503: %s (a dependency is unavailable)",
+            request.method,
+            request.url.path,
+            type(exc).__qualname__,
+        )
+        return problem_response(database_unavailable(), request.url.path)
     # The message stays out of the log line itself; the traceback goes to the log handler,
     # whose formatter is responsible for redaction.
     logger.error(

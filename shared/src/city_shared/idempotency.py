@@ -17,7 +17,14 @@ Contract (for POST, PUT, PATCH and DELETE requests that carry the header):
   ``idempotency_key_mismatch``; while the first still runs, 409 ``idempotency_key_in_flight``
   with ``Retry-After``. Neither of these reaches the route;
 - a claim older than ``in_flight_seconds`` (a crashed or hung worker) is taken over by the next
-  request with the same fingerprint; an expired row counts as absent.
+  request with the same fingerprint; an expired row counts as absent;
+- while the database is unreachable (:func:`city_shared.faults.is_transient`), a request with a
+  key gets 503 ``service_unavailable`` with ``Retry-After`` and nothing is claimed. A claim this
+  process could not release because the database went away mid-request is released by the
+  next request with the same key that reaches this process, so the retry runs at once; on
+  another replica it waits ``in_flight_seconds``. A response the route produced but that could
+  not be stored is still sent (the work is done), and a retry then behaves like one after a
+  crash.
 
 The claim is committed in its own short transaction before the route runs, so it is not atomic
 with the route's own transaction: a worker that dies after the route committed but before the
@@ -31,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,7 +62,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from city_shared.auth.dependencies import authenticate
 from city_shared.backbone import attach_backbone_tables
-from city_shared.errors import DomainError, problem_response
+from city_shared.errors import DomainError, database_unavailable, problem_response
+from city_shared.faults import is_transient
 
 __all__ = [
     "IDEMPOTENCY_KEY_HEADER",
@@ -103,6 +112,8 @@ _ANONYMOUS = "anonymous"
 # Set on every HTTP scope the middleware sees, so the dependencies can tell it is installed.
 _SCOPE_MARK = "city_shared.idempotency"
 _CLAIM_ATTEMPTS = 3
+# Claims left behind by a database outage, remembered per process to release on the retry.
+_MAX_UNRELEASED = 10_000
 
 _KEYS = attach_backbone_tables(MetaData())[2]
 
@@ -210,6 +221,7 @@ class IdempotencyMiddleware:
         self._get_engine = get_engine
         self._stored_headers = frozenset(name.encode("latin-1") for name in stored)
         self._retry_after = str(retry_after_seconds)
+        self._unreleased: OrderedDict[tuple[str, str], datetime] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -234,7 +246,16 @@ class IdempotencyMiddleware:
             return  # the client went away before sending its request
         ident = _identity(scope, caller, key, body)
         engine = self._get_engine(scope)
-        decision = await self._claim(engine, ident)
+        try:
+            await self._release_left_behind(engine, ident)
+            decision = await self._claim(engine, ident)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            logger.warning("idempotency claim impossible, answered 503: %s",
+                           type(exc).__qualname__)
+            await _problem(database_unavailable(), scope, receive, send)
+            return
         if isinstance(decision, _Stored):
             await self._replay(decision, send)
         elif isinstance(decision, _Mismatch):
@@ -285,33 +306,60 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, record)
         except Exception:
             if not finished:
-                await _release(engine, ident, token)
+                await self._release(engine, ident, token)
             raise
         if not finished:
-            await _release(engine, ident, token)
+            await self._release(engine, ident, token)
 
     async def _settle(
         self, engine: AsyncEngine, ident: _Identity, token: datetime, start: Message, body: bytes
     ) -> None:
         status = int(start["status"])
         if status >= 500:
-            await _release(engine, ident, token)
+            await self._release(engine, ident, token)
             return
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in start.get("headers", [])
             if name.lower() in self._stored_headers
         ]
-        async with engine.begin() as conn:
-            result = await conn.execute(_SETTLE, {
-                **_held_params(ident, token), "b_status": status,
-                "b_headers": [list(pair) for pair in headers], "b_body": body, "b_ttl": self._ttl,
-            })
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(_SETTLE, {
+                    **_held_params(ident, token), "b_status": status,
+                    "b_headers": [list(pair) for pair in headers], "b_body": body,
+                    "b_ttl": self._ttl,
+                })
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            logger.warning("idempotent response not stored (the database is unavailable): %s",
+                           type(exc).__qualname__)
+            return
         if result.rowcount != 1:
             logger.warning(
                 "idempotency claim was taken over before the response was stored; "
                 "in_flight_seconds is shorter than this request took"
             )
+
+    async def _release(self, engine: AsyncEngine, ident: _Identity, token: datetime) -> None:
+        """Release our claim; if the database is unavailable, remember it for the retry."""
+        try:
+            await _release(engine, ident, token)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self._unreleased[(ident.scope, ident.key)] = token
+            while len(self._unreleased) > _MAX_UNRELEASED:
+                self._unreleased.popitem(last=False)
+
+    async def _release_left_behind(self, engine: AsyncEngine, ident: _Identity) -> None:
+        """Release a claim of this key that an outage kept us from releasing (still fenced by
+        its token: a claim taken over since is not touched)."""
+        token = self._unreleased.get((ident.scope, ident.key))
+        if token is not None:
+            await _release(engine, ident, token)
+            self._unreleased.pop((ident.scope, ident.key), None)
 
     async def _claim(self, engine: AsyncEngine, ident: _Identity) -> _Decision:
         """Claim the key, or report what holds it. Each attempt is one short transaction; an
