@@ -1,4 +1,5 @@
-"""Rules: CRUD, who may change which, another tenant's rules are not found."""
+"""Rules: CRUD, who may change which, another tenant's rules are not found. (What a rule's
+template must offer is in test_misconfiguration.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,20 @@ def rule(department: str | None = None, **overrides: Any) -> dict[str, Any]:
             "legally_required": False, **overrides}
 
 
+async def create_templates(notify: Any) -> None:
+    """``case-decided`` (e-mail and inbox) and ``case-decided-v2`` (SMS), tenant-wide."""
+    for key, content in (
+        ("case-decided", {"email": {"subject": "Bescheid", "text": "{{ case_name }}"},
+                          "inbox": {"title": "Bescheid", "body": "{{ case_name }}"}}),
+        ("case-decided-v2", {"sms": {"text": "Bescheid: {{ case_name }}"}}),
+    ):
+        created = await notify.client.post("/templates", headers=notify.admin_headers(), json={
+            "key": key, "variables": ["case_name"], "content": {"de": content}})
+        assert created.status_code == 201, created.text
+
+
 async def test_create_read_change_and_delete_a_rule(notify: Any) -> None:
+    await create_templates(notify)
     admin = notify.admin_headers()
     created = await notify.client.post("/rules", json=rule(), headers=admin)
     assert created.status_code == 201, created.text
@@ -37,6 +51,7 @@ async def test_create_read_change_and_delete_a_rule(notify: Any) -> None:
 
 
 async def test_managers_change_only_their_departments_rules(notify: Any) -> None:
+    await create_templates(notify)
     museum_manager = notify.staff_headers({"museum": ["manager"]})
     own = await notify.client.post("/rules", json=rule("museum"), headers=museum_manager)
     assert own.status_code == 201, own.text
@@ -58,6 +73,7 @@ async def test_managers_change_only_their_departments_rules(notify: Any) -> None
 
 
 async def test_citizens_clients_and_other_tenants_are_refused(notify: Any) -> None:
+    await create_templates(notify)
     created = await notify.client.post("/rules", json=rule(), headers=notify.admin_headers())
     rule_id = created.json()["rule_id"]
     citizen = notify.citizen_headers(uuid.uuid4())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal, get_args
 
 from pydantic import StringConstraints
 
-__all__ = ["Channel", "EventType", "Locale", "Slug", "TemplateKey"]
+__all__ = ["CHANNELS", "Channel", "EventType", "Locale", "Slug", "TemplateKey"]
 
 Channel = Literal["email", "inbox", "sms"]
+CHANNELS: Final[frozenset[str]] = frozenset(get_args(Channel))
 Locale = Literal["de", "en"]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 TemplateKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,99}$")]

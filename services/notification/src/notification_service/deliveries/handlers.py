@@ -10,8 +10,11 @@
 - ``city.notification.request.v1`` on ``notification.requests`` (command): the named template
   to the named person (channels default e-mail); one message per ``request_id``.
 
-A template the tenant does not have is a :class:`PermanentFailure` (dead letter; replay once
-the template exists). Invalid data raises ``ValidationError``: dead letter, no retry.
+A rule or template that fails (the template is missing or stored broken, it cannot render
+with the event's data, a rule row names an unknown channel) fails only its own message, with
+a reason (see :mod:`.service`); the event is handled. Dead letters are for what no
+configuration can fix: a malformed record (``ValidationError``), a command whose tenant
+differs from its envelope's (:class:`PermanentFailure`), a bug.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from city_shared.consumer import Handler, PermanentFailure
 from city_shared.envelope import Event
 from notification_service.deliveries import service
+from notification_service.deliveries.metrics import count_failed
 from notification_service.deliveries.service import MessageConfig, NewMessage, Recipient
 from notification_service.rules import repository as rules
-from notification_service.templates.errors import UnknownTemplate
-from notification_service.types import Channel, TemplateKey
+from notification_service.rules.models import Rule
+from notification_service.types import CHANNELS, Channel, TemplateKey
 
 __all__ = ["NOTIFICATION_REQUEST", "NotificationRequestData", "citizen_event_handler",
            "notification_request_handler"]
@@ -87,6 +91,19 @@ class NotificationRequestData(BaseModel):
         default_factory=_email_only)
 
 
+def _channels(rule: Rule, event: Event) -> list[str]:
+    """The rule's known channels. The API saves only known ones; a row written around it may
+    hold others, which are counted and logged as failed and left out."""
+    raw = rule.channels if isinstance(rule.channels, list) else []
+    known = [c for c in raw if isinstance(c, str) and c in CHANNELS]
+    if len(known) != len(raw) or not raw:
+        count_failed(rule.tenant, "unknown", "rule_invalid")
+        log.warning("notification failed", extra={
+            "tenant": rule.tenant, "rule_id": str(rule.id), "reason": "rule_invalid",
+            "event_type": event.type, "source_event_id": str(event.id)})
+    return known
+
+
 def citizen_event_handler(config: MessageConfig) -> Handler:
     """The handler for events that may reach a citizen through a rule."""
 
@@ -98,17 +115,17 @@ def citizen_event_handler(config: MessageConfig) -> Handler:
         if data.recipient is None:
             log.info("event without recipient ignored", extra={"event_type": event.type})
             return
+        channels = _channels(rule, event)
+        if not channels:
+            return
         new = NewMessage(
             tenant=event.tenant, dedup_key=f"event:{event.id}:{rule.id}", origin="event",
-            template_key=rule.template_key, channels=list(rule.channels),
+            template_key=rule.template_key, channels=channels,
             recipient=data.recipient.to_recipient(), params=event.data,
             legally_required=rule.legally_required, department=event.department,
             source_event_id=event.id, event_type=event.type, rule_id=rule.id,
         )
-        try:
-            await service.create_message(session, new, config, caused_by=event)
-        except UnknownTemplate as exc:
-            raise PermanentFailure(f"rule names a missing template: {rule.template_key}") from exc
+        await service.create_message(session, new, config, caused_by=event)
 
     return on_citizen_event
 
@@ -131,9 +148,6 @@ def notification_request_handler(config: MessageConfig) -> Handler:
             department=event.department, source_event_id=event.id, event_type=event.type,
             client_id=event.source.removeprefix("/"),
         )
-        try:
-            await service.create_message(session, new, config, caused_by=event)
-        except UnknownTemplate as exc:
-            raise PermanentFailure(f"unknown template: {data.template}") from exc
+        await service.create_message(session, new, config, caused_by=event)
 
     return on_notification_requested

@@ -43,6 +43,7 @@ from notification_service.channels.email import EmailSender, OutgoingEmail
 from notification_service.channels.qr import ticket_attachments
 from notification_service.channels.sms import SmsProvider
 from notification_service.deliveries import events
+from notification_service.deliveries.metrics import count_failed
 from notification_service.deliveries.models import Delivery, Message
 from notification_service.inbox import service as inbox
 from notification_service.settings import NotificationSettings
@@ -116,6 +117,7 @@ async def _claim(
             if delivery.attempts >= config.max_attempts or delivery.content is None:
                 delivery.transition("permanent_failure", now, reason="max_attempts"
                                     if delivery.content is not None else "no_content")
+                count_failed(delivery.tenant, delivery.channel, delivery.reason)
                 with resume("notification delivery", message.journey):
                     await outbox.add(session, DELIVERIES,
                                      events.delivery_event(events.FAILED, delivery, message))
@@ -168,6 +170,7 @@ async def _settle(
             event_type = events.DELIVERED
         elif isinstance(error, PermanentSendError) or delivery.attempts >= config.max_attempts:
             delivery.transition("permanent_failure", now, reason=error.reason)
+            count_failed(delivery.tenant, delivery.channel, delivery.reason)
             event_type = events.FAILED
         else:
             delivery.transition("temporary_failure", now, reason=error.reason,

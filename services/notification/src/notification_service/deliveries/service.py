@@ -6,10 +6,18 @@ Creating a message is idempotent on its ``dedup_key``; it renders the template's
 version once (the texts are stored on the deliveries, the version on the message), applies
 the person's preferences unless the message is legally required, and writes a ``created``
 event per delivery into the outbox.
+
+A message from an event or a command whose template is missing, stored broken or cannot
+render with the params is still recorded: each delivery ``permanent_failure`` with the reason
+(``template_missing``, ``template_broken``, ``missing_personalisation``,
+``template_render_failed``), a ``failed`` event, the ``city_notification_deliveries_failed_total``
+metric and a log line (no personal data). A broken configuration thus fails only its own
+messages; it never stops the consumer or other rules.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,11 +35,13 @@ from city_shared.errors import Forbidden, NotFound
 from city_shared.journey import capture
 from notification_service.contacts.models import Contact
 from notification_service.deliveries import events
+from notification_service.deliveries.metrics import count_failed
 from notification_service.deliveries.models import Delivery, DeliveryStatus, Message, Origin
 from notification_service.preferences.service import opted_out
 from notification_service.templates import service as templates
 from notification_service.templates.errors import (
     MissingPersonalisation,
+    TemplateBroken,
     TemplateRenderFailed,
     UnknownTemplate,
 )
@@ -47,6 +57,8 @@ __all__ = [
     "get_message",
     "list_messages",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class NotificationNotFound(NotFound):
@@ -104,18 +116,19 @@ async def create_message(
 ) -> tuple[Message, bool]:
     """The message for ``new.dedup_key``, created unless it exists; True if created now.
 
-    With ``strict`` (REST), a template that cannot render with the params raises; otherwise
-    (events, commands) each delivery is recorded as ``permanent_failure`` with the reason.
+    With ``strict`` (REST), a template that is missing, broken or cannot render with the params
+    raises; otherwise (events, commands) each delivery is recorded as ``permanent_failure``
+    with the reason (see the module docstring).
 
-    :raises UnknownTemplate: the tenant has no template ``new.template_key``.
-    :raises MissingPersonalisation, TemplateRenderFailed: only with ``strict``.
+    :raises UnknownTemplate: only with ``strict``: no template ``new.template_key``.
+    :raises TemplateBroken, MissingPersonalisation, TemplateRenderFailed: only with ``strict``.
     """
     existing = await _existing(session, new.tenant, new.dedup_key)
     if existing is not None:
         return existing, False
     found = await templates.find_for_sending(session, new.tenant, new.template_key,
                                              new.department)
-    if found is None:
+    if found is None and strict:
         raise UnknownTemplate(f"The tenant has no template '{new.template_key}'.")
     contact = None
     if new.recipient.account_id is not None:
@@ -124,20 +137,25 @@ async def create_message(
               or config.default_locale)
     rendered: Rendered | None = None
     failure: str | None = None
-    try:
-        rendered = templates.render(found.version, locale, new.params, channels=new.channels,
-                                    fallback_locale=config.default_locale)
-    except (MissingPersonalisation, TemplateRenderFailed) as exc:
-        if strict:
-            raise
-        failure = exc.code
+    if found is None:
+        failure = "template_missing"
+    else:
+        try:
+            rendered = templates.render(found.version, locale, new.params,
+                                        channels=new.channels,
+                                        fallback_locale=config.default_locale)
+        except (TemplateBroken, MissingPersonalisation, TemplateRenderFailed) as exc:
+            if strict:
+                raise
+            failure = exc.code
     message_id = uuid.uuid4()
     journey = capture()  # the triggering event's (the consumer sets it) or the request's
     inserted = (await session.execute(insert(Message).values(
         id=message_id, tenant=new.tenant, department=new.department, dedup_key=new.dedup_key,
         origin=new.origin, source_event_id=new.source_event_id, event_type=new.event_type,
         rule_id=new.rule_id, client_id=new.client_id, reference=new.reference,
-        template_key=new.template_key, template_version=found.version.version,
+        template_key=new.template_key,
+        template_version=found.version.version if found is not None else None,
         locale=rendered.locale if rendered else locale,
         recipient_account_id=new.recipient.account_id,
         legally_required=new.legally_required, params=dict(new.params),
@@ -159,9 +177,18 @@ async def create_message(
                          events.delivery_event(events.CREATED, delivery, message,
                                                caused_by=caused_by))
         if delivery.status == "permanent_failure":
+            count_failed(message.tenant, delivery.channel, delivery.reason)
             await outbox.add(session, DELIVERIES,
                              events.delivery_event(events.FAILED, delivery, message,
                                                    caused_by=caused_by))
+    if failure is not None:
+        log.warning("notification failed", extra={
+            "tenant": message.tenant, "department": message.department,
+            "message_id": str(message.id), "reason": failure, "origin": message.origin,
+            "template": message.template_key, "event_type": message.event_type,
+            "rule_id": str(message.rule_id) if message.rule_id else None,
+            "source_event_id": str(message.source_event_id) if message.source_event_id
+            else None, "channels": sorted(set(new.channels))})
     await session.refresh(message, ["deliveries"])
     return message, True
 

@@ -29,7 +29,14 @@ async def create_rule(
     data: RuleCreate, response: Response, session: SessionDep, principal: CurrentPrincipal,
     _scope: StaffScopeDep,
 ) -> RuleRead:
-    """Tenant admins (any scope) and managers of ``department``; 409 ``rule_exists``."""
+    """Tenant admins (any scope) and managers of ``department``; 409 ``rule_exists``.
+
+    The rule is checked against every template it may render (a department rule: the
+    department's own template of the key, else the tenant-wide one; a tenant-wide rule: the
+    tenant-wide one and the departments' own ones where they have no rule of their own):
+    422 ``rule_template_missing`` (none in reach; another department's template is never in
+    reach), ``rule_template_lacks_channel`` (``channels``: the channels some locale of the
+    template has no text for), ``rule_template_broken`` (its stored version is invalid)."""
     rule = await service.create_rule(session, principal, data)
     await session.commit()
     response.headers["Location"] = f"/rules/{rule.id}"
@@ -59,6 +66,8 @@ async def update_rule(
     rule_id: uuid.UUID, data: RuleUpdate, session: SessionDep, principal: CurrentPrincipal,
     scope: StaffScopeDep,
 ) -> RuleRead:
+    """Checked like a new rule (422 ``rule_template_missing``, ``rule_template_lacks_channel``,
+    ``rule_template_broken``); a refused change leaves the rule as it was."""
     rule = await service.update_rule(session, principal, scope, rule_id, data)
     await session.commit()
     return RuleRead.of(rule)

@@ -1,4 +1,7 @@
-"""Use cases of the rules slice: create, change, delete. Flushes, never commits."""
+"""Use cases of the rules slice: create, change, delete. Flushes, never commits.
+
+A rule is saved only if every template it may render exists, is valid and has text for each
+of its channels (:func:`notification_service.rules.usage.check_rule`)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from city_shared.auth import Principal
 from city_shared.errors import Conflict, NotFound
 from notification_service.access import StaffScope, check_manage
-from notification_service.rules import repository
+from notification_service.rules import repository, usage
 from notification_service.rules.models import Rule
 from notification_service.rules.schemas import RuleCreate, RuleUpdate
 
@@ -34,11 +37,18 @@ class RuleExists(Conflict):
 
 
 async def create_rule(session: AsyncSession, principal: Principal, data: RuleCreate) -> Rule:
-    """A new rule. The template key need not exist yet (a missing template dead-letters the
-    event until it is created)."""
+    """A new rule.
+
+    :raises Forbidden: not a tenant admin, nor a manager of ``data.department``.
+    :raises RuleExists: the scope already has a rule for the event type.
+    :raises RuleTemplateMissing, RuleTemplateBroken, RuleTemplateLacksChannel: see
+        :func:`~notification_service.rules.usage.check_rule`.
+    """
     check_manage(principal, data.department)
     if await repository.find_exact(session, principal.tenant, data.department, data.event_type):
         raise RuleExists("This scope already has a rule for this event type.")
+    await usage.check_rule(session, principal.tenant, data.department, data.event_type,
+                           data.template_key, data.channels)
     rule = Rule(id=uuid.uuid4(), tenant=principal.tenant, department=data.department,
                 event_type=data.event_type, template_key=data.template_key,
                 channels=list(data.channels), legally_required=data.legally_required,
@@ -62,8 +72,11 @@ async def update_rule(
     session: AsyncSession, principal: Principal, scope: StaffScope, rule_id: uuid.UUID,
     data: RuleUpdate,
 ) -> Rule:
+    """Change what a rule sends; checked like :func:`create_rule`."""
     rule = await get_rule(session, scope, rule_id)
     check_manage(principal, rule.department)
+    await usage.check_rule(session, rule.tenant, rule.department, rule.event_type,
+                           data.template_key, data.channels)
     rule.template_key = data.template_key
     rule.channels = list(data.channels)
     rule.legally_required = data.legally_required

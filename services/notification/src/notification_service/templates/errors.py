@@ -9,7 +9,9 @@ from city_shared.errors import Conflict, DomainError, FieldError, NotFound, Vali
 
 __all__ = [
     "MissingPersonalisation",
+    "TemplateBroken",
     "TemplateExists",
+    "TemplateInUse",
     "TemplateInvalid",
     "TemplateNotFound",
     "TemplateRenderFailed",
@@ -72,3 +74,27 @@ class UnknownTemplate(DomainError):
     status = 422
     code = "unknown_template"
     title = "Unknown template"
+
+
+class TemplateBroken(DomainError):
+    """422: the stored version no longer validates (a legacy or hand-edited row): it cannot
+    render any message until a valid version is saved."""
+
+    status = 422
+    code = "template_broken"
+    title = "Template broken"
+
+
+class TemplateInUse(Conflict):
+    """409: rules use this template, and deleting it or saving this version would break them.
+
+    Extension members: ``rules`` (the ids of the rules it would break, sorted), ``channels``
+    (the channels those rules send that the new version has no text for; empty on delete).
+    """
+
+    code = "template_in_use"
+    title = "Template in use"
+
+    def __init__(self, detail: str, *, rules: Sequence[str],
+                 channels: Sequence[str] = ()) -> None:
+        super().__init__(detail, extra={"rules": list(rules), "channels": list(channels)})

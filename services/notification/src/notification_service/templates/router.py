@@ -1,6 +1,6 @@
-"""The templates API: create, list, read (any version), save a new version, preview. Staff of
-the tenant read; tenant admins and department managers write. Each route parses, makes one
-service call, commits and responds."""
+"""The templates API: create, list, read (any version), save a new version, delete, preview.
+Staff of the tenant read; tenant admins and department managers write. Each route parses,
+makes one service call, commits and responds."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ async def create_template(
     principal: CurrentPrincipal, _scope: StaffScopeDep,
 ) -> TemplateRead:
     """Tenant admins (any scope) and managers of ``department``. 422 ``template_invalid``
-    names undeclared variables and syntax errors; 409 ``template_exists``."""
+    names undeclared variables and syntax errors; 409 ``template_exists``. A department's
+    template overrides the tenant-wide one of its key for that department, so it must have text
+    for the channels of the tenant-wide rules that would render it: else 409
+    ``template_in_use`` (``rules``: their ids, ``channels``: the texts missing)."""
     template, version = await service.create_template(session, principal, data)
     await session.commit()
     response.headers["Location"] = f"/templates/{template.id}"
@@ -89,7 +92,7 @@ async def get_template_version(
 @router.put(
     "/{template_id}",
     summary="Save a new version of a template",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
     dependencies=[Depends(accept_idempotency_key)],
 )
 async def save_template(
@@ -97,11 +100,33 @@ async def save_template(
     principal: CurrentPrincipal, scope: StaffScopeDep,
 ) -> TemplateRead:
     """Every save is a new version (the previous ones stay readable); deliveries record the
-    version they used."""
+    version they used. Rules render the current version at once, so a version that drops the
+    text of a channel a rule using the template sends (in any locale) is refused: 409
+    ``template_in_use`` with ``rules`` (the ids of the rules it would break) and ``channels``;
+    change those rules first."""
     template, version = await service.save_version(session, principal, scope, template_id,
                                                    data)
     await session.commit()
     return TemplateRead.of(template, version)
+
+
+@router.delete(
+    "/{template_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a template",
+    responses=problem_responses(401, 403, 404, 409, 422),
+    dependencies=[Depends(accept_idempotency_key)],
+)
+async def delete_template(
+    template_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
+    scope: StaffScopeDep,
+) -> Response:
+    """Deletes the template and all its versions. Refused while any rule may render it
+    (enabled or not): 409 ``template_in_use`` with ``rules``, the ids of those rules; change
+    or delete them first."""
+    await service.delete_template(session, principal, scope, template_id)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

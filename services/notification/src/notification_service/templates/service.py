@@ -1,5 +1,8 @@
-"""Use cases of the templates slice: create a template, save a new version, read, preview,
-and :func:`render` for the deliveries slice. Flushes, never commits."""
+"""Use cases of the templates slice: create a template, save a new version, delete, read,
+preview, and :func:`render` for the deliveries slice. Flushes, never commits.
+
+A save or delete that would break a rule using the template is refused (409
+``template_in_use``, see :mod:`notification_service.rules.usage`)."""
 
 from __future__ import annotations
 
@@ -12,25 +15,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.auth import Principal
-from city_shared.errors import FieldError
 from notification_service.access import StaffScope, check_manage
+from notification_service.rules import usage
 from notification_service.templates import repository
+from notification_service.templates.checks import stored, validate
 from notification_service.templates.errors import (
     MissingPersonalisation,
     TemplateExists,
-    TemplateInvalid,
     TemplateNotFound,
     TemplateRenderFailed,
 )
 from notification_service.templates.models import Template, TemplateVersion
-from notification_service.templates.rendering import (
-    RenderContext,
-    RenderFailed,
-    TemplateSyntaxProblem,
-    UndeclaredVariables,
-    check_text,
-    render_text,
-)
+from notification_service.templates.rendering import RenderContext, RenderFailed, render_text
 from notification_service.templates.schemas import (
     LocaleContent,
     Rendered,
@@ -40,45 +36,18 @@ from notification_service.templates.schemas import (
     TemplateContent,
     TemplateCreate,
     TemplateUpdate,
-    Variable,
 )
 
 __all__ = [
     "Found",
     "create_template",
+    "delete_template",
     "find_for_sending",
     "get_template",
     "render",
     "save_version",
     "validate",
 ]
-
-
-def validate(data: TemplateUpdate) -> None:
-    """Check every text against the declared variables.
-
-    :raises TemplateInvalid: (422 ``template_invalid``) a syntax error or undeclared variables,
-        each located (``errors[].loc``), the undeclared names in ``variables``.
-    """
-    declared = {v.name for v in data.variables}
-    errors: list[FieldError] = []
-    unknown: set[str] = set()
-    for loc, source, html in data.content.texts():
-        try:
-            check_text(source, declared, html=html)
-        except TemplateSyntaxProblem as exc:
-            errors.append(FieldError(loc=["content", *loc],
-                                     msg=f"Template syntax error on line {exc.line}.",
-                                     type="template_syntax"))
-        except UndeclaredVariables as exc:
-            unknown.update(exc.names)
-            errors.append(FieldError(loc=["content", *loc],
-                                     msg=f"Undeclared variables: {', '.join(exc.names)}.",
-                                     type="undeclared_variable"))
-    if errors:
-        detail = (f"Undeclared variables: {', '.join(sorted(unknown))}." if unknown
-                  else "A text is not a valid template.")
-        raise TemplateInvalid(detail, errors=errors, variables=sorted(unknown))
 
 
 def _version(template: Template, number: int, data: TemplateUpdate,
@@ -99,12 +68,16 @@ async def create_template(
     :raises Forbidden: not a tenant admin, nor a manager of ``data.department``.
     :raises TemplateInvalid: see :func:`validate`.
     :raises TemplateExists: the key is taken in that scope.
+    :raises TemplateInUse: a department template would render a tenant-wide rule's messages
+        of its department and lacks text for the rule's channels.
     """
     check_manage(principal, data.department)
     validate(data)
     if await repository.find_by_key(session, principal.tenant, data.key, data.department,
                                     exact=True):
         raise TemplateExists("A template with this key exists in this scope.")
+    await usage.check_template_change(session, principal.tenant, data.key, data.department,
+                                      data.content, new=True)
     template = Template(id=uuid.uuid4(), tenant=principal.tenant, department=data.department,
                         key=data.key, description=data.description, current_version=1)
     session.add(template)
@@ -122,12 +95,17 @@ async def save_version(
     session: AsyncSession, principal: Principal, scope: StaffScope, template_id: uuid.UUID,
     data: TemplateUpdate,
 ) -> tuple[Template, TemplateVersion]:
-    """Add the next version and make it current; earlier versions stay as they were."""
+    """Add the next version and make it current; earlier versions stay as they were.
+
+    :raises TemplateInUse: the version lacks text for a channel a rule using it sends.
+    """
     template = await repository.lock(session, scope.tenant, template_id)
     if template is None or not scope.sees(template.department):
         raise TemplateNotFound()
     check_manage(principal, template.department)
     validate(data)
+    await usage.check_template_change(session, template.tenant, template.key,
+                                      template.department, data.content)
     template.current_version += 1
     template.description = data.description
     template.updated_at = datetime.now(UTC)
@@ -135,6 +113,22 @@ async def save_version(
     session.add(version)
     await session.flush()
     return template, version
+
+
+async def delete_template(
+    session: AsyncSession, principal: Principal, scope: StaffScope, template_id: uuid.UUID,
+) -> None:
+    """Delete a template with all its versions (messages keep the key and version number).
+
+    :raises TemplateInUse: some rule may render it; the error names them.
+    """
+    template = await repository.lock(session, scope.tenant, template_id)
+    if template is None or not scope.sees(template.department):
+        raise TemplateNotFound()
+    check_manage(principal, template.department)
+    await usage.check_template_delete(session, template)
+    await session.delete(template)
+    await session.flush()
 
 
 async def get_template(
@@ -187,16 +181,17 @@ def render(
     ``channels`` (default: every channel it has). A channel the locale has no text for is
     left out of the result.
 
+    :raises TemplateBroken: the stored version does not validate.
     :raises MissingPersonalisation: a required variable is not in ``params``.
     :raises TemplateRenderFailed: the sandbox refused or the params do not fit the texts.
     """
-    variables = [Variable.model_validate(v) for v in version.variables]
+    checked = stored(version, check_texts=False)
+    variables = checked.variables
     missing = [v.name for v in variables if v.required and v.name not in params]
     if missing:
         raise MissingPersonalisation(missing)
     values = {**{v.name: None for v in variables if not v.required}, **params}
-    chosen, part = _pick_locale(TemplateContent.model_validate(version.content), locale,
-                                fallback_locale)
+    chosen, part = _pick_locale(checked.content, locale, fallback_locale)
     context = RenderContext(values, chosen)
     wanted = set(channels) if channels is not None else {"email", "sms", "inbox"}
     try:

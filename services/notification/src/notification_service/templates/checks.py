@@ -1,0 +1,92 @@
+"""Checks of template content without I/O: the texts against the declared variables
+(:func:`validate`, at save), a stored version read back (:func:`stored`, at send and when a
+rule is saved) and which of a rule's channels a content lacks (:func:`missing_channels`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from city_shared.errors import FieldError
+from notification_service.templates.errors import TemplateBroken, TemplateInvalid
+from notification_service.templates.models import TemplateVersion
+from notification_service.templates.rendering import (
+    TemplateSyntaxProblem,
+    UndeclaredVariables,
+    check_text,
+)
+from notification_service.templates.schemas import (
+    LocaleContent,
+    TemplateContent,
+    TemplateUpdate,
+    Variable,
+)
+from notification_service.types import CHANNELS
+
+__all__ = ["Stored", "missing_channels", "stored", "validate"]
+
+
+def validate(data: TemplateUpdate) -> None:
+    """Check every text against the declared variables.
+
+    :raises TemplateInvalid: (422 ``template_invalid``) a syntax error or undeclared variables,
+        each located (``errors[].loc``), the undeclared names in ``variables``.
+    """
+    declared = {v.name for v in data.variables}
+    errors: list[FieldError] = []
+    unknown: set[str] = set()
+    for loc, source, html in data.content.texts():
+        try:
+            check_text(source, declared, html=html)
+        except TemplateSyntaxProblem as exc:
+            errors.append(FieldError(loc=["content", *loc],
+                                     msg=f"Template syntax error on line {exc.line}.",
+                                     type="template_syntax"))
+        except UndeclaredVariables as exc:
+            unknown.update(exc.names)
+            errors.append(FieldError(loc=["content", *loc],
+                                     msg=f"Undeclared variables: {', '.join(exc.names)}.",
+                                     type="undeclared_variable"))
+    if errors:
+        detail = (f"Undeclared variables: {', '.join(sorted(unknown))}." if unknown
+                  else "A text is not a valid template.")
+        raise TemplateInvalid(detail, errors=errors, variables=sorted(unknown))
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored version, read back and checked."""
+
+    variables: list[Variable]
+    content: TemplateContent
+
+
+def stored(version: TemplateVersion, *, check_texts: bool = True) -> Stored:
+    """``version`` as validated models, its texts checked as at save time (unless
+    ``check_texts`` is false: rendering finds a broken text anyway, without parsing twice).
+
+    :raises TemplateBroken: the row no longer validates (written around the API, or by an
+        older release with other rules).
+    """
+    try:
+        data = TemplateUpdate.model_validate({"variables": version.variables,
+                                              "content": version.content})
+        if check_texts:
+            validate(data)
+    except (ValidationError, TemplateInvalid):
+        raise TemplateBroken("The stored template version is not valid.") from None
+    return Stored(data.variables, data.content)
+
+
+def missing_channels(content: TemplateContent, channels: Iterable[object]) -> list[str]:
+    """The known ``channels`` some locale of ``content`` has no text for (a reader of that
+    language would get nothing on that channel), sorted."""
+    wanted = {c for c in channels if isinstance(c, str) and c in CHANNELS}
+    missing: set[str] = set()
+    for locale in ("de", "en"):
+        part: LocaleContent | None = getattr(content, locale)
+        if part is not None:
+            missing.update(c for c in wanted if getattr(part, c) is None)
+    return sorted(missing)
