@@ -9,6 +9,9 @@ Contract:
 - The relay wakes on ``NOTIFY city_outbox`` (sent on commit) and polls as a fallback.
 - Delivery is at least once: a crash between the Kafka ack and the ``UPDATE`` republishes the
   same event ids, which consumers drop through their inbox.
+- PostgreSQL unreachable or restarting (any fault of :func:`city_shared.faults.is_transient`,
+  or an error of the database itself) closes the connection, which releases the lock; the relay
+  reconnects with backoff and competes for the lock again. It never dies of a fault.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from city_shared.backbone import OUTBOX_CHANNEL
 from city_shared.envelope import stored_to_kafka
+from city_shared.faults import Backoff, is_transient
 from city_shared.metrics import (
     OUTBOX_BACKLOG,
     OUTBOX_PUBLISH_FAILURES,
     OUTBOX_PUBLISHED,
     RELAY_ACTIVE,
+    TRANSIENT_FAULTS,
 )
 
 log = logging.getLogger(__name__)
@@ -100,27 +105,43 @@ class OutboxRelay:
         self._before_mark = before_mark
         self._wakeup = asyncio.Event()
         self.is_leader = False
+        #: Loop time of the relay's last sign of life, and the dependency it waits for, if any
+        #: (the worker's liveness and readiness read them).
+        self.last_beat = 0.0
+        self.waiting_for: str | None = None
+
+    def _beat(self) -> None:
+        self.last_beat = asyncio.get_running_loop().time()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Compete for the relay lock, then publish until ``stop`` is set. Never raises on I/O."""
-        backoff = self._config.backoff_initial
+        """Compete for the relay lock, then publish until ``stop`` is set. Raises only for an
+        error that is no fault of the database or the broker (a bug)."""
+        backoff = Backoff(self._config.backoff_initial, self._config.backoff_max)
+        self._beat()
         while not stop.is_set():
             try:
-                await self._lead(stop)
-                backoff = self._config.backoff_initial
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("outbox relay lost its database connection", extra={"error": repr(exc)})
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, self._config.backoff_max)
+                await self._lead(stop, backoff)
+            except Exception as exc:
+                if not (is_transient(exc) or isinstance(exc, asyncpg.PostgresError)):
+                    raise
+                self.waiting_for = "database"
+                TRANSIENT_FAULTS.labels(self._config.service, "relay").inc()
+                log.warning("outbox relay lost its database connection; reconnecting",
+                            extra={"error": type(exc).__name__, "backoff_s": backoff.next})
+                await backoff.wait(stop)
+                self._beat()
 
-    async def _lead(self, stop: asyncio.Event) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self._config.dsn)
+    async def _lead(self, stop: asyncio.Event, backoff: Backoff) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(self._config.dsn, timeout=10)
+        self.waiting_for = None
+        backoff.reset()
         try:
             lock_name = f"outbox-relay:{self._config.service}"
             while not stop.is_set() and self._config.use_lock:
                 got = await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_name)
                 if got:
                     break
+                self._beat()
                 await _sleep_or_stop(stop, self._config.poll_interval)
             if stop.is_set():
                 return
@@ -134,7 +155,10 @@ class OutboxRelay:
                 self.is_leader = False
                 RELAY_ACTIVE.labels(self._config.service).set(0)
         finally:
-            await conn.close(timeout=5)
+            try:
+                await conn.close(timeout=5)
+            except Exception:  # a cut connection cannot close politely
+                conn.terminate()
 
     def _on_notify(self, *_: object) -> None:
         self._wakeup.set()
@@ -148,6 +172,7 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         try:
             while not stop.is_set():
+                self._beat()
                 self._wakeup.clear()
                 rows = await conn.fetch(_FETCH, self._config.batch_size)
                 if len(rows) < self._config.batch_size:
@@ -171,6 +196,7 @@ class OutboxRelay:
                     # Kafka unreachable or the producer fenced: start over from the first row
                     # with a fresh producer, so order is kept and nothing is skipped.
                     OUTBOX_PUBLISH_FAILURES.labels(self._config.service).inc()
+                    self.waiting_for = "kafka"
                     log.warning(
                         "outbox publish failed; will retry",
                         extra={"error": type(exc).__name__, "backoff_s": backoff},
@@ -182,6 +208,7 @@ class OutboxRelay:
                     backoff = min(backoff * 2, self._config.backoff_max)
                     continue
                 backoff = self._config.backoff_initial
+                self.waiting_for = None
                 ids = [row["id"] for row in rows]
                 if self._before_mark is not None:
                     await self._before_mark(ids)

@@ -1,9 +1,15 @@
-"""The worker process every service runs: topic provisioning, outbox relay, consumers, metrics.
+"""The worker process every service runs: topic provisioning, outbox relay, consumers, jobs,
+and its probes.
 
-``run_worker`` returns when ``stop`` is set (SIGTERM/SIGINT in :func:`main_loop`): the consumer
-finishes the record in hand, commits, and the relay stops after its current batch. A crashed
-task stops the whole worker (non-zero exit) so the orchestrator restarts it, rather than
-running half a worker.
+``run_worker`` returns when ``stop`` is set (SIGTERM/SIGINT in :func:`run_process`): the
+consumer finishes the record in hand, commits, and the relay stops after its current batch.
+
+Faults are normal: the consumer and the relay wait out a database or broker that is down
+(:mod:`city_shared.faults`), and a periodic job that fails is logged, counted
+(``city_worker_task_restarts_total``) and started again after a backoff, without touching the
+consumer; a consumer in trouble never stops the jobs either. Only an error that is no fault of
+the infrastructure escaping the consumer or the relay (a bug) stops the whole worker, loudly
+and with a non-zero exit, so the orchestrator restarts it.
 """
 
 from __future__ import annotations
@@ -15,19 +21,21 @@ import signal
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from prometheus_client import start_http_server
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from city_shared.consumer import Consumer, ConsumerConfig, Subscription
 from city_shared.db import asyncpg_dsn, create_engine, create_session_factory
 from city_shared.deadletters import DeadLetterPublisher, dead_letter_topic
+from city_shared.faults import Backoff, is_transient
 from city_shared.idempotency import purge_expired
 from city_shared.logs import configure_logging
+from city_shared.metrics import TRANSIENT_FAULTS, WORKER_TASK_RESTARTS
 from city_shared.relay import OutboxRelay, RelayConfig
 from city_shared.settings import ServiceSettings
 from city_shared.telemetry import instrument_engine, setup_tracing
 from city_shared.topics import TopicSpec, ensure_topics
+from city_shared.worker_health import WorkerHealth, serve_probes
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,51 @@ async def _housekeeping(engine: AsyncEngine, stop: asyncio.Event, every: float =
             await asyncio.wait_for(stop.wait(), timeout=every)
 
 
+async def keep_running(service: str, name: str, job: Job, stop: asyncio.Event, *,
+                       backoff: Backoff | None = None) -> None:
+    """Run ``job`` until ``stop`` is set, starting it again after a backoff whenever it fails
+    or returns early. A job's failure is logged (with its traceback unless it is a fault of the
+    infrastructure) and counted; it never propagates to the worker's other tasks."""
+    backoff = backoff or Backoff(1.0, 60.0)
+    while not stop.is_set():
+        try:
+            await job(stop)
+        except Exception as exc:
+            if is_transient(exc):
+                TRANSIENT_FAULTS.labels(service, name).inc()
+                log.warning("worker job hit an infrastructure fault; restarting it",
+                            extra={"task": name, "error": type(exc).__name__,
+                                   "backoff_s": backoff.next})
+            else:
+                log.error("worker job failed; restarting it", exc_info=True,
+                          extra={"task": name, "error": type(exc).__name__,
+                                 "backoff_s": backoff.next})
+        else:
+            if stop.is_set():
+                return
+            backoff.reset()
+        WORKER_TASK_RESTARTS.labels(service, name).inc()
+        await backoff.wait(stop)
+
+
+async def provision_topics(bootstrap_servers: str, specs: Sequence[TopicSpec],
+                           stop: asyncio.Event) -> bool:
+    """Create the missing topics of ``specs``, waiting for the broker as long as it takes;
+    False if ``stop`` was set first."""
+    backoff = Backoff(1.0, 10.0)
+    while not stop.is_set():
+        try:
+            await ensure_topics(bootstrap_servers, specs, timeout=10)
+            return True
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("waiting for the broker to provision topics",
+                        extra={"error": type(exc).__name__})
+            await backoff.wait(stop)
+    return False
+
+
 async def run_worker(
     settings: ServiceSettings,
     *,
@@ -57,14 +110,22 @@ async def run_worker(
     stop: asyncio.Event,
 ) -> None:
     """Provision ``topics`` and the dead-letter topic, then relay, consume and run the
-    service's own periodic ``jobs`` (each gets ``stop``) until ``stop`` is set."""
+    service's own periodic ``jobs`` (each gets ``stop``) until ``stop`` is set. Serves the
+    probes on ``settings.worker_metrics_port`` when it is set."""
     service = settings.service_name
     dlq = dead_letter_topic(service)
-    await ensure_topics(
-        settings.kafka_bootstrap_servers,
-        [*topics, TopicSpec(dlq, partitions=1, retention_ms=-1,
-                            replication=settings.kafka_topic_replication)],
-    )
+    specs = [*topics, TopicSpec(dlq, partitions=1, retention_ms=-1,
+                                replication=settings.kafka_topic_replication)]
+    health = WorkerHealth()
+    others: list[asyncio.Task[None]] = []
+    if settings.worker_metrics_port:
+        others.append(asyncio.create_task(
+            serve_probes(health, settings.http_host, settings.worker_metrics_port, stop),
+            name="probes"))
+    if not await provision_topics(settings.kafka_bootstrap_servers, specs, stop):
+        stop.set()
+        await asyncio.gather(*others, return_exceptions=True)
+        return
     url = settings.database_url.get_secret_value()
     engine = create_engine(url, pool_size=settings.database_pool_size)
     instrument_engine(engine)
@@ -77,11 +138,10 @@ async def run_worker(
             poll_interval=settings.outbox_poll_interval_seconds,
         )
     )
-    tasks = [
-        asyncio.create_task(relay.run(stop), name="outbox-relay"),
-        asyncio.create_task(_housekeeping(engine, stop), name="housekeeping"),
-    ]
+    # The consumer and the relay never end on a fault; if they end with an error, it is a bug.
+    critical = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
     dead_letters = DeadLetterPublisher(dlq, settings.kafka_bootstrap_servers)
+    consumer: Consumer | None = None
     if subscriptions or owned_topics:
         consumer = Consumer(
             ConsumerConfig(
@@ -97,33 +157,37 @@ async def run_worker(
             subscriptions,
             dead_letters=dead_letters,
         )
-        tasks.append(asyncio.create_task(consumer.run(stop), name="consumer"))
-    for job in jobs:
-        tasks.append(asyncio.create_task(job(stop), name=getattr(job, "__name__", "job")))
-    log.info("worker started", extra={"tasks": [t.get_name() for t in tasks]})
+        critical.append(asyncio.create_task(consumer.run(stop), name="consumer"))
+    named_jobs: list[tuple[str, Job]] = [
+        ("housekeeping", lambda s: _housekeeping(engine, s)),
+        *((getattr(job, "__name__", "job"), job) for job in jobs),
+    ]
+    others += [asyncio.create_task(keep_running(service, name, job, stop), name=name)
+               for name, job in named_jobs]
+    health.attach(relay=relay, consumer=consumer,
+                  consumer_ready=consumer.ready if consumer else None)
+    log.info("worker started", extra={"tasks": [t.get_name() for t in critical + others]})
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        done, _ = await asyncio.wait(critical, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
-            if task.exception() is not None:
-                log.error("worker task crashed", extra={"task": task.get_name(),
-                                                        "error": type(task.exception()).__name__})
-                stop.set()
-                raise task.exception()  # type: ignore[misc]
+            error = task.exception()
+            if error is not None:
+                log.critical("worker task crashed; stopping the worker",
+                             exc_info=error, extra={"task": task.get_name()})
+                raise error
     finally:
         stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*critical, *others, return_exceptions=True)
         await dead_letters.close()
         await engine.dispose()
         log.info("worker stopped")
 
 
 def run_process(settings: ServiceSettings, body: Job) -> None:
-    """Run ``body`` as a worker process: logging, tracing, the metrics port, and SIGTERM/SIGINT
-    setting the ``stop`` event ``body`` receives."""
+    """Run ``body`` as a worker process: logging, tracing, and SIGTERM/SIGINT setting the
+    ``stop`` event ``body`` receives."""
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     setup_tracing(settings.service_name, otlp_endpoint=settings.otlp_endpoint)
-    if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr=settings.http_host)
 
     async def _main() -> None:
         stop = asyncio.Event()
