@@ -3,11 +3,13 @@
 It wires what all services share: engine and session factory, the token verifier against the
 identity JWKS, problem+json errors, correlation ids, request metrics, tracing, the
 ``Idempotency-Key`` middleware and the operational endpoints ``/healthz`` (process alive),
-``/readyz`` (database reachable) and ``/metrics`` (Prometheus). Nothing here runs at import time.
+``/readyz`` (database reachable, plus the service's stalled sagas as detail) and ``/metrics``
+(Prometheus). Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -28,10 +30,16 @@ from city_shared.errors import install_error_handlers
 from city_shared.idempotency import IdempotencyMiddleware
 from city_shared.logs import configure_logging
 from city_shared.metrics import HTTP_REQUEST_SECONDS
+from city_shared.sagas import StallCounter, count_stalled_sagas
 from city_shared.settings import ServiceSettings
 from city_shared.telemetry import instrument_app, instrument_engine, setup_tracing
 
 Lifespan = Callable[[FastAPI], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+#: How long ``/readyz`` lets the service's stall counts run before giving up on them.
+STALL_COUNT_TIMEOUT_MS = 500
 
 _OPERATIONAL = APIRouter(tags=["operations"])
 
@@ -44,14 +52,31 @@ async def healthz() -> dict[str, str]:
 
 @_OPERATIONAL.get("/readyz", summary="Readiness: the database answers")
 async def readyz(request: Request) -> Response:
-    """200 when the service's database answers ``SELECT 1`` within 2 s, else 503."""
+    """200 when the service's database answers ``SELECT 1`` within 2 s, else 503.
+
+    A service with a stall counter adds ``stalled_sagas``: ``{kind: count}`` of journeys stuck
+    past their threshold (also the gauge ``city_stalled_sagas``), or ``null`` when counting
+    failed or took too long. Either way it stays detail: a stall never makes the service unready.
+    """
     try:
         async with request.app.state.engine.connect() as conn:
             await conn.execute(text("SET LOCAL statement_timeout = 2000"))
             await conn.execute(text("SELECT 1"))
     except Exception:
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "up"})
+    body: dict[str, object] = {"status": "ok", "database": "up"}
+    counter: StallCounter | None = request.app.state.stalled_sagas
+    if counter is not None:
+        try:
+            body["stalled_sagas"] = await count_stalled_sagas(
+                request.app.state.session_factory, counter,
+                service=request.app.state.settings.service_name,
+                timeout_ms=STALL_COUNT_TIMEOUT_MS,
+            )
+        except Exception as exc:  # logged without its message: it may name the database
+            log.warning("counting stalled sagas failed", extra={"error": type(exc).__name__})
+            body["stalled_sagas"] = None
+    return JSONResponse(body)
 
 
 @_OPERATIONAL.get("/metrics", summary="Prometheus metrics", response_class=Response)
@@ -107,11 +132,14 @@ def create_service_app(
     on_startup: Lifespan | None = None,
     on_shutdown: Lifespan | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
+    stalled_sagas: StallCounter | None = None,
 ) -> FastAPI:
     """A FastAPI app with the platform's plumbing; the service adds its routers.
 
     ``app.state`` carries ``settings``, ``engine``, ``session_factory``, ``http`` (an
     ``httpx.AsyncClient``) and ``token_verifier`` once the lifespan has started.
+    ``stalled_sagas`` counts the service's stuck journeys for ``/readyz`` (see
+    :mod:`city_shared.sagas`; the worker refreshes the same gauge).
     """
 
     @asynccontextmanager
@@ -149,6 +177,7 @@ def create_service_app(
         openapi_tags=openapi_tags,
     )
     app.state.settings = settings
+    app.state.stalled_sagas = stalled_sagas
     install_error_handlers(app)
     app.include_router(_OPERATIONAL)
     for router in routers:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from city_shared.app import create_service_app
 from payment_service.ledger.router import router as ledger_router
 from payment_service.payments.router import router as payments_router
+from payment_service.payments.stalls import stalled_payments
 from payment_service.providers.dispatcher import WebhookDispatcher
 from payment_service.providers.registry import build_providers
 from payment_service.providers.sandbox_page import router as sandbox_page_router
@@ -43,6 +44,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
                  ledger_router, reports_router],
         on_startup=start,
         on_shutdown=stop,
+        stalled_sagas=stalled_payments(settings),
     )
 
 

@@ -34,6 +34,11 @@ class PaymentSettings(ServiceSettings):
     """A payment not paid this long after its creation expires (the worker enforces it)."""
     expiry_interval_seconds: float = Field(default=30.0, gt=0)
     expiry_batch_size: int = Field(default=100, ge=1, le=10_000)
+    stalled_outcome_grace_seconds: float = Field(default=120.0, gt=0)
+    """A payment still waiting for its provider's outcome this long after it expired counts as a
+    stalled saga (metric ``city_stalled_sagas``, ``/readyz``): the expiry job is not closing it."""
+    stall_check_interval_seconds: float = Field(default=15.0, gt=0)
+    """How often the worker counts stalled sagas for its metric."""
     default_provider: str = "sandbox"
     client_sources: dict[str, str] = Field(default_factory=lambda: {
         "case-service": "case",

@@ -1,14 +1,17 @@
 """The payment worker: the shared backbone (topics, outbox relay, consumers for payment requests
-and account erasures) plus two jobs: expiring overdue payments and submitting refunds not yet
-sent to the provider (e.g. after a late success). Runs until SIGTERM/SIGINT."""
+and account erasures) plus three jobs: expiring overdue payments, submitting refunds not yet
+sent to the provider (e.g. after a late success) and counting stalled payments. Runs until
+SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
 import asyncio
 
 from city_shared.db import create_engine, create_session_factory
+from city_shared.sagas import watch_stalled_sagas
 from city_shared.worker import run_process, run_worker
 from payment_service.payments.expiry import run_expiry
+from payment_service.payments.stalls import stalled_payments
 from payment_service.providers.registry import build_providers
 from payment_service.refunds.jobs import run_refund_submitter
 from payment_service.settings import PaymentSettings
@@ -33,10 +36,16 @@ async def run_payment_worker(settings: PaymentSettings, stop: asyncio.Event) -> 
     async def submit_refunds(stop: asyncio.Event) -> None:
         await run_refund_submitter(sessions, providers, stop)
 
+    async def count_stalled(stop: asyncio.Event) -> None:
+        await watch_stalled_sagas(sessions, stalled_payments(settings), stop,
+                                  service=settings.service_name,
+                                  interval=settings.stall_check_interval_seconds)
+
     try:
         await run_worker(
             settings, topics=OWNED_TOPICS, subscriptions=build_subscriptions(settings, providers),
-            owned_topics=COMMAND_TOPICS, jobs=(expire_payments, submit_refunds), stop=stop,
+            owned_topics=COMMAND_TOPICS, jobs=(expire_payments, submit_refunds, count_stalled),
+            stop=stop,
         )
     finally:
         await engine.dispose()

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from city_shared.app import create_service_app
 from ticketing_service.catalogue.router import router as catalogue_router
 from ticketing_service.orders.router import router as orders_router
+from ticketing_service.orders.stalls import stalled_orders
 from ticketing_service.reports.router import router as reports_router
 from ticketing_service.settings import TicketingSettings
 from ticketing_service.tickets.router import router as tickets_router
@@ -27,6 +28,7 @@ def create_app(settings: TicketingSettings | None = None) -> FastAPI:
                     "for every department of a city.",
         routers=[catalogue_router, orders_router, tickets_router, reports_router],
         on_startup=start,
+        stalled_sagas=stalled_orders(settings),
     )
 
 

@@ -39,6 +39,14 @@ class TicketingSettings(ServiceSettings):
     """Where the checkout page sends the citizen after paying, unless the order names one."""
     hold_sweep_interval_seconds: float = Field(default=5.0, gt=0)
     hold_sweep_batch_size: int = Field(default=200, ge=1, le=10_000)
+    stalled_checkout_seconds: float = Field(default=30.0, gt=0)
+    """An unpaid order still without a checkout page this long after it was placed counts as a
+    stalled saga (metric ``city_stalled_sagas``, ``/readyz``): payment never created it."""
+    stalled_hold_grace_seconds: float = Field(default=60.0, gt=0)
+    """An unpaid order still open this long after its hold ran out counts as a stalled saga:
+    the hold expiry job is not closing it."""
+    stall_check_interval_seconds: float = Field(default=15.0, gt=0)
+    """How often the worker counts stalled sagas for its metric."""
     checkin_early_minutes: int = Field(default=30, ge=0, le=24 * 60)
     """A timed ticket admits from this many minutes before its slot starts until the slot ends."""
     slot_generation_max_days: int = Field(default=400, ge=1, le=1000)
