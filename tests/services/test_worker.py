@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -18,6 +20,7 @@ from city_shared.deadletters import list_dead_letters
 from city_shared.envelope import new_event, to_kafka
 from city_shared.migrations import upgrade_to_head
 from city_shared.worker import run_worker
+from devstack.ports import free_port
 from payment_service.settings import PaymentSettings
 from payment_service.topics import COMMAND_TOPICS, OWNED_TOPICS
 
@@ -95,3 +98,36 @@ async def test_payment_worker_provisions_relays_and_dead_letters_unknown_command
         stop.set()
         await asyncio.wait_for(worker, timeout=30)
         await engine.dispose()
+
+
+async def test_worker_probes_say_alive_then_ready_once_consuming(
+    database_url, kafka_bootstrap: str  # type: ignore[no-untyped-def]
+) -> None:
+    url = await database_url()
+    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
+    port = free_port()
+    settings = PaymentSettings(database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
+                               log_json=False, worker_metrics_port=port)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(
+        settings, topics=OWNED_TOPICS, owned_topics=COMMAND_TOPICS, stop=stop))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            ready = None
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    ready = await http.get("/readyz")
+                    if ready.status_code == 200:
+                        break
+                await asyncio.sleep(0.2)
+            assert ready is not None
+            assert ready.status_code == 200
+            assert ready.json()["consumer_assigned"] is True
+            alive = await http.get("/healthz")
+            assert alive.status_code == 200
+            assert "stale" not in alive.json()
+            metrics = await http.get("/metrics")
+            assert "city_outbox_relay_active" in metrics.text
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, timeout=30)
