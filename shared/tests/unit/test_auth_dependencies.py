@@ -262,3 +262,69 @@ async def test_app_without_a_verifier_fails_closed(tokens: TokenFactory) -> None
 
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
+
+
+def service_app(tokens: TokenFactory, namespace: str | None) -> FastAPI:
+    app = build_app(tokens)
+    app.state.user_scope_namespace = namespace
+    return app
+
+
+@pytest.mark.parametrize("kind", ["citizen", "staff"])
+async def test_a_persons_token_without_a_scope_of_the_service_is_403(
+    tokens: TokenFactory, kind: str
+) -> None:
+    # The person logged in at a client that was granted only payment scopes (say a museum
+    # shop); the token must not carry the person's power to ticketing.
+    token = tokens.issue(kind=kind, scope="openid payment:read", roles={"museum": ["manager"]})
+    async with client_for(service_app(tokens, "ticketing")) as client:
+        response = await client.get("/departments/museum/worklist", headers=bearer(token))
+        anonymous_route = await client.get("/maybe", headers=bearer(token))
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "insufficient_scope"
+    assert response.json()["required_scope"] == "ticketing:"
+    assert anonymous_route.status_code == 403
+
+
+async def test_a_persons_token_with_a_scope_of_the_service_passes(tokens: TokenFactory) -> None:
+    token = tokens.issue(kind="staff", scope="openid ticketing:read", roles={"museum": ["manager"]})
+    async with client_for(service_app(tokens, "ticketing")) as client:
+        response = await client.get("/departments/museum/worklist", headers=bearer(token))
+
+    assert response.status_code == 200
+
+
+async def test_the_service_is_named_by_its_settings(tokens: TokenFactory) -> None:
+    class Settings:
+        service_name = "case"
+
+    app = build_app(tokens)
+    app.state.settings = Settings()
+    async with client_for(app) as client:
+        denied = await client.get("/me", headers=bearer(tokens.issue(scope="ticketing:write")))
+        allowed = await client.get("/me", headers=bearer(tokens.issue(scope="case:read")))
+
+    assert denied.status_code == 403
+    assert allowed.status_code == 200
+
+
+async def test_machine_clients_are_checked_per_route_not_by_service(tokens: TokenFactory) -> None:
+    token = tokens.issue(kind="client", scope="orders:read")
+    async with client_for(service_app(tokens, "ticketing")) as client:
+        response = await client.get("/orders", headers=bearer(token))
+
+    assert response.status_code == 200
+
+
+async def test_a_revoked_token_is_401(tokens: TokenFactory) -> None:
+    app = build_app(tokens)
+    app.state.token_verifier = tokens.verifier()
+    token = tokens.issue()
+    async with client_for(app) as client:
+        before = await client.get("/me", headers=bearer(token))
+        tokens.revoke(token)
+        after = await client.get("/me", headers=bearer(token))
+
+    assert before.status_code == 200
+    assert after.status_code == 401

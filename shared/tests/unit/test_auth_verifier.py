@@ -13,6 +13,7 @@ import pytest
 
 from city_shared.auth.jwks import JwksCache
 from city_shared.auth.principal import Principal
+from city_shared.auth.revocations import RevocationList, revocation_url
 from city_shared.auth.testing import JWKS_URL, JwksServer, TokenFactory
 from city_shared.auth.verifier import REQUIRED_CLAIMS, TokenVerifier
 from city_shared.errors import NotAuthenticated, ServiceUnavailable
@@ -40,7 +41,12 @@ class Setup:
             min_refresh_interval=min_refresh_interval,
             clock=self.clock,
         )
-        self.verifier = TokenVerifier(self.cache, tokens.issuer, tokens.audience)
+        self.revocations = RevocationList(
+            revocation_url(JWKS_URL), self.server.client(), ttl_seconds=5, clock=self.clock
+        )
+        self.verifier = TokenVerifier(
+            self.cache, tokens.issuer, tokens.audience, revocations=self.revocations
+        )
 
 
 @pytest.fixture(scope="module")
@@ -348,3 +354,27 @@ def test_tokens_verify_with_an_independent_library(tokens: TokenFactory, kid: st
     assert claims == by_pem
     assert claims["roles"] == {"museum": ["cashier"]}
     assert pyjwt.get_unverified_header(token)["kid"] == kid
+
+
+@pytest.mark.parametrize("typ", ["JWT", "jwt", None])
+async def test_a_token_not_typed_as_access_token_is_rejected(
+    setup: Setup, tokens: TokenFactory, typ: str | None
+) -> None:
+    # An ID token (typ JWT), otherwise carrying every claim an access token has, never passes.
+    await assert_rejected(setup, tokens.issue(typ=typ))
+
+
+async def test_a_revoked_token_is_rejected_and_others_still_pass(
+    setup: Setup, tokens: TokenFactory
+) -> None:
+    revoked, other = tokens.issue(), tokens.issue()
+    assert (await setup.verifier.verify(revoked)).sub == "user-1"
+
+    tokens.revoke(revoked)
+    setup.clock.now += 5
+
+    verifier = tokens.verifier()
+    await assert_rejected(setup, revoked)
+    with pytest.raises(NotAuthenticated):
+        await verifier.verify(revoked)
+    assert (await verifier.verify(other)).sub == "user-1"

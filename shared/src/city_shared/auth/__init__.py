@@ -5,6 +5,7 @@
 
 from city_shared.auth.dependencies import (
     CurrentPrincipal,
+    InsufficientScope,
     MaybePrincipal,
     authenticate,
     check_role,
@@ -18,17 +19,20 @@ from city_shared.auth.dependencies import (
 )
 from city_shared.auth.jwks import JwksCache, JwksUnavailable
 from city_shared.auth.principal import AcrLevel, AdminLevel, Kind, Principal
+from city_shared.auth.revocations import RevocationList
 from city_shared.auth.verifier import TokenVerifier
 
 __all__ = [
     "AcrLevel",
     "AdminLevel",
     "CurrentPrincipal",
+    "InsufficientScope",
     "JwksCache",
     "JwksUnavailable",
     "Kind",
     "MaybePrincipal",
     "Principal",
+    "RevocationList",
     "TokenVerifier",
     "authenticate",
     "check_role",

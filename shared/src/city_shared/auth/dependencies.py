@@ -6,6 +6,13 @@ dependencies read it from there. The verified principal is also stored on
 ``request.state.principal`` (None for an anonymous request) so middlewares and handlers further
 in can key on it, e.g. idempotency on ``principal.sub``. A request is verified at most once.
 
+A person's token (``citizen``/``staff``) reaches a service only if the client it was issued to
+was granted one of that service's scopes (``<service>:...``, e.g. ``ticketing:read``), else
+403 ``insufficient_scope``; what the person may do there is then decided by kind, roles and
+``acr`` as before. The service is ``app.state.settings.service_name`` unless the app sets
+``app.state.user_scope_namespace`` (None: no such check, identity's own API). Machine clients
+are checked per route with :func:`require_scope`. See ADR 0009.
+
 Usage::
 
     @router.get("/departments/{department}/orders")
@@ -26,6 +33,7 @@ from city_shared.errors import Forbidden, InsufficientAssurance, NotAuthenticate
 
 __all__ = [
     "CurrentPrincipal",
+    "InsufficientScope",
     "MaybePrincipal",
     "PrincipalDependency",
     "authenticate",
@@ -44,6 +52,14 @@ PrincipalDependency = Callable[..., Awaitable[Principal]]
 # Only documents the scheme in OpenAPI; a missing or non-Bearer header is handled below.
 _bearer = HTTPBearer(auto_error=False, description="Access token issued by identity.")
 _UNSET = object()
+
+
+class InsufficientScope(Forbidden):
+    """403: the person's token was not issued for this service (no scope of it); the extension
+    member ``required_scope`` names the scope prefix (``ticketing:``)."""
+
+    code = "insufficient_scope"
+    title = "Token not issued for this service"
 
 
 async def authenticate(request: Request) -> Principal | None:
@@ -66,8 +82,30 @@ async def authenticate(request: Request) -> Principal | None:
         if scheme.lower() != "bearer" or not token:
             raise NotAuthenticated("The Authorization header must carry a Bearer access token.")
         principal = await _verifier(request).verify(token)
+        _check_user_scope(request, principal)
     request.state.principal = principal
     return principal
+
+
+def _check_user_scope(request: Request, principal: Principal) -> None:
+    """:raises InsufficientScope: a person's token without a scope of this service."""
+    if principal.kind == "client":
+        return
+    state = request.app.state
+    namespace = getattr(state, "user_scope_namespace", _UNSET)
+    if namespace is _UNSET:
+        namespace = getattr(getattr(state, "settings", None), "service_name", None)
+    if not isinstance(namespace, str):
+        return
+    prefix = f"{namespace}:"
+    if any(scope.startswith(prefix) for scope in principal.scopes):
+        return
+    raise InsufficientScope(
+        f"This access token was not issued for {namespace}: the client must request a "
+        f"'{prefix}...' scope.",
+        extra={"required_scope": prefix},
+        headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+    )
 
 
 async def optional_principal(

@@ -63,6 +63,16 @@ class JwksCache:
         self._attempts = 0
 
     @property
+    def url(self) -> str:
+        """Where the key set is fetched from."""
+        return self._url
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client the key set is fetched with (shared with the revocation list)."""
+        return self._http
+
+    @property
     def min_refresh_interval(self) -> float:
         """Seconds between two fetches at the least."""
         return self._min_interval

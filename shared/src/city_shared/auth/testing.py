@@ -12,6 +12,9 @@ audience ``city-platform``), so a verifier built from default settings accepts t
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -22,12 +25,14 @@ from joserfc.jwk import ECKey, Key, KeyParameters, OKPKey, RSAKey
 
 from city_shared.auth.jwks import JwksCache
 from city_shared.auth.principal import AcrLevel, AdminLevel, Kind
+from city_shared.auth.revocations import RevocationList, revocation_url
 from city_shared.auth.verifier import TokenVerifier
 
 __all__ = [
     "DEFAULT_AUDIENCE",
     "DEFAULT_ISSUER",
     "DEFAULT_TENANT",
+    "DEFAULT_USER_SCOPE",
     "JWKS_URL",
     "JwksServer",
     "TokenFactory",
@@ -37,6 +42,12 @@ DEFAULT_ISSUER = "http://127.0.0.1:8001"
 DEFAULT_AUDIENCE = "city-platform"
 DEFAULT_TENANT = "stuttgart"
 JWKS_URL = "http://identity.test/.well-known/jwks.json"
+#: The scope of a person's token when a test names none: every service scope, as the citizen
+#: portal gets it (a person's token needs a scope of the service it calls, ADR 0009).
+DEFAULT_USER_SCOPE = (
+    "case:read case:write notification:read payment:read payment:write ticketing:read "
+    "ticketing:write"
+)
 
 KeyType = Literal["RSA", "EC", "OKP"]
 _DEFAULT_ALG: dict[str, str] = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}
@@ -46,7 +57,9 @@ class TokenFactory:
     """A fake issuer: holds signing key pairs and mints signed access tokens.
 
     Starts with one RSA key (kid ``rsa-1``), plus an Ed25519 key (``okp-1``) if ``ed25519``.
-    Tokens carry ``typ: at+jwt`` and the claims described in :mod:`city_shared.auth.principal`.
+    Tokens carry ``typ: at+jwt``, a random ``jti`` and the claims described in
+    :mod:`city_shared.auth.principal`. :meth:`revoke` puts a jti on the revocation list its
+    :class:`JwksServer` serves.
     """
 
     def __init__(
@@ -62,6 +75,7 @@ class TokenFactory:
         self.tenant = tenant
         self._keys: dict[str, Key] = {}
         self._published: list[str] = []
+        self.revoked: set[str] = set()
         self.default_kid = self.add_key("RSA", kid="rsa-1")
         if ed25519:
             self.add_key("OKP", kid="okp-1")
@@ -105,6 +119,18 @@ class TokenFactory:
         """Take the key ``kid`` out of the JWKS (tokens signed with it stop verifying)."""
         self._published.remove(kid)
 
+    def revoke(self, token_or_jti: str) -> None:
+        """Revoke a token (or a jti) as identity does: list its ``jti`` as revoked."""
+        if token_or_jti.count(".") == 2:
+            payload = token_or_jti.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            token_or_jti = str(claims["jti"])
+        self.revoked.add(token_or_jti)
+
+    def revocations(self) -> dict[str, list[str] | int]:
+        """The revocation list, as identity serves it beside the JWKS."""
+        return {"revoked": sorted(self.revoked), "max_age": 0}
+
     def jwks(self) -> dict[str, list[dict[str, str | list[str]]]]:
         """The published public keys, as identity serves them at ``/.well-known/jwks.json``."""
         return {"keys": [self._keys[kid].as_dict(private=False) for kid in self._published]}
@@ -126,6 +152,8 @@ class TokenFactory:
         acr: AcrLevel | str = "substantial",
         admin: AdminLevel | None = None,
         client_id: str | None = None,
+        jti: str | None = None,
+        typ: str | None = "at+jwt",
         aud: str | list[str] | None = None,
         iss: str | None = None,
         exp_in: int = 300,
@@ -142,7 +170,9 @@ class TokenFactory:
         ``exp = now + exp_in`` (negative: already expired), ``iat = now``, ``nbf = now + nbf_in``
         if given. ``kid`` goes into the header; the token is signed with ``signing_kid``
         (default: ``kid``, default: :attr:`default_kid`) and ``alg`` (default: the key's).
-        ``extra`` adds or overrides claims, ``omit`` removes them (after ``extra``).
+        ``extra`` adds or overrides claims, ``omit`` removes them (after ``extra``). A person's
+        token without ``scope`` gets :data:`DEFAULT_USER_SCOPE`; ``typ=None`` leaves the header
+        without ``typ``.
         """
         issued = int(time.time()) if now is None else now
         header_kid = kid or self.default_kid
@@ -156,7 +186,10 @@ class TokenFactory:
             "acr": acr,
             "iat": issued,
             "exp": issued + exp_in,
+            "jti": jti or secrets.token_hex(16),
         }
+        if scope is None and kind != "client":
+            scope = DEFAULT_USER_SCOPE
         if roles:
             claims["roles"] = {department: sorted(r) for department, r in roles.items()}
         if scope is not None:
@@ -171,7 +204,9 @@ class TokenFactory:
         for name in omit:
             claims.pop(name, None)
         algorithm = alg or _DEFAULT_ALG[key.key_type]
-        header = {"alg": algorithm, "kid": header_kid, "typ": "at+jwt"}
+        header = {"alg": algorithm, "kid": header_kid}
+        if typ is not None:
+            header["typ"] = typ
         return jwt.encode(header, claims, key, algorithms=[algorithm])
 
     def jwks_server(self) -> JwksServer:
@@ -189,16 +224,20 @@ class TokenFactory:
         """A verifier that trusts this factory (over a :class:`JwksServer`, no network)."""
         server = server or self.jwks_server()
         cache = JwksCache(JWKS_URL, server.client(), min_refresh_interval=min_refresh_interval)
-        return TokenVerifier(cache, self.issuer, audience or self.audience, algorithms)
+        revocations = RevocationList(revocation_url(JWKS_URL), server.client(), ttl_seconds=0)
+        return TokenVerifier(cache, self.issuer, audience or self.audience, algorithms,
+                             revocations=revocations)
 
 
 class JwksServer:
-    """Serves a :class:`TokenFactory`'s JWKS (as it is at request time) through an
-    ``httpx.MockTransport``; counts requests; can be switched ``available = False`` (503)."""
+    """Serves a :class:`TokenFactory`'s JWKS and revocation list (as they are at request time)
+    through an ``httpx.MockTransport``; counts JWKS requests (``requests``) and revocation list
+    requests (``revocation_requests``); can be switched ``available = False`` (503)."""
 
     def __init__(self, factory: TokenFactory) -> None:
         self.factory = factory
         self.requests = 0
+        self.revocation_requests = 0
         self.available = True
         self.transport = httpx.MockTransport(self._handle)
 
@@ -207,6 +246,11 @@ class JwksServer:
         return httpx.AsyncClient(transport=self.transport)
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == httpx.URL(revocation_url(JWKS_URL)).path:
+            self.revocation_requests += 1
+            if not self.available:
+                return httpx.Response(503)
+            return httpx.Response(200, json=self.factory.revocations())
         self.requests += 1
         if not self.available:
             return httpx.Response(503)

@@ -1,6 +1,8 @@
 """Local verification of identity's access tokens (signed JWTs) into a :class:`Principal`.
 
-No request ever calls identity: keys come from the :class:`JwksCache`. Every rejection is the same
+No request calls identity: keys come from the :class:`JwksCache`, revoked token ids from the
+:class:`RevocationList` (both refreshed in the background of a request now and then, never per
+request). Every rejection is the same
 :class:`NotAuthenticated` with the same detail, so a caller learns nothing about which check
 failed; the reason is logged at debug level (never the token or its claims).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -17,6 +20,7 @@ from joserfc.jws import JWSRegistry
 
 from city_shared.auth.jwks import JwksCache, JwksUnavailable, PublicKey
 from city_shared.auth.principal import Principal
+from city_shared.auth.revocations import RevocationList, revocation_url
 from city_shared.errors import NotAuthenticated, ServiceUnavailable
 
 __all__ = ["ASYMMETRIC_ALGORITHMS", "REQUIRED_CLAIMS", "TokenVerifier"]
@@ -31,7 +35,9 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 #: Claims a token must carry (besides ``aud`` and ``iss``, which must match).
 REQUIRED_CLAIMS = ("sub", "tenant", "kind", "acr", "exp", "iat")
 
-_ACCEPTED_TYP = frozenset({"jwt", "at+jwt", "application/at+jwt"})
+# RFC 9068: an access token says so in ``typ``; an ID token (``JWT``) or a token without
+# ``typ`` never passes as one.
+_ACCEPTED_TYP = frozenset({"at+jwt", "application/at+jwt"})
 _REJECTED_HEADERS = frozenset({"crit", "b64", "jwk", "jku", "x5u", "x5c"})
 _DETAIL = "The access token is missing, malformed, expired or not valid for this service."
 
@@ -43,12 +49,14 @@ class _Rejected(Exception):
 class TokenVerifier:
     """Verifies a compact JWS access token and returns its :class:`Principal`.
 
-    Checks, in order: shape; header (``alg`` in the allow-list, a ``kid``, ``typ`` if present
-    is ``JWT``/``at+jwt``, no embedded keys or ``crit``); the key for ``kid`` exists and its type
-    fits ``alg`` (an HMAC token "signed" with a public key never verifies: HS* is not allowed);
-    signature; claims: ``iss`` equals ``issuer``, ``aud`` is or contains ``audience``, ``exp``
-    (required) and ``nbf``/``iat`` (with ``leeway_seconds``), and :data:`REQUIRED_CLAIMS`; the
-    claims' shape (:meth:`Principal.from_claims`).
+    Checks, in order: shape; header (``alg`` in the allow-list, a ``kid``, ``typ`` is
+    ``at+jwt``, so an ID token never passes, no embedded keys or ``crit``); the key for ``kid``
+    exists and its type fits ``alg`` (an HMAC token "signed" with a public key never verifies:
+    HS* is not allowed); signature; claims: ``iss`` equals ``issuer``, ``aud`` is or contains
+    ``audience``, ``exp`` (required) and ``nbf``/``iat`` (with ``leeway_seconds``), and
+    :data:`REQUIRED_CLAIMS`; the claims' shape (:meth:`Principal.from_claims`); last, a token
+    with a ``jti`` is not on identity's revocation list (``revocations``; default: the list
+    beside the JWKS, read with the JWKS's client).
     """
 
     def __init__(
@@ -60,12 +68,14 @@ class TokenVerifier:
         leeway_seconds: int = 30,
         *,
         clock: Callable[[], int] | None = None,
+        revocations: RevocationList | None = None,
     ) -> None:
         """:raises ValueError: an algorithm is not an asymmetric signature algorithm."""
         unsafe = set(algorithms) - ASYMMETRIC_ALGORITHMS
         if unsafe or not algorithms:
             raise ValueError(f"not allowed as token algorithms: {sorted(unsafe) or 'none given'}")
         self._jwks = jwks
+        self._revocations = revocations or RevocationList(revocation_url(jwks.url), jwks.http)
         self._issuer = issuer
         self._audience = audience
         self._algorithms = frozenset(algorithms)
@@ -118,7 +128,18 @@ class TokenVerifier:
             registry.algorithms[alg].check_key(key)
         except JoseError as exc:
             raise _Rejected(f"key does not fit alg: {exc.error}") from None
-        return self._decode(token, key, registry)
+        claims = self._decode(token, key, registry)
+        try:
+            principal = Principal.from_claims(claims)
+        except ValueError:
+            raise _Rejected("claims have the wrong shape") from None
+        jti = claims.get("jti")
+        if jti is not None:
+            if not isinstance(jti, str) or not jti or len(jti) > 64:
+                raise _Rejected("malformed jti")
+            if await self._revocations.is_revoked(jti):
+                raise _Rejected("revoked")
+        return principal
 
     def _read_header(self, token: str) -> tuple[str, str]:
         try:
@@ -130,13 +151,13 @@ class TokenVerifier:
             raise _Rejected("alg not allowed")
         if not isinstance(kid, str) or not kid:
             raise _Rejected("no kid")
-        if typ is not None and (not isinstance(typ, str) or typ.lower() not in _ACCEPTED_TYP):
+        if not isinstance(typ, str) or typ.lower() not in _ACCEPTED_TYP:
             raise _Rejected("unexpected typ")
         if _REJECTED_HEADERS.intersection(header):
             raise _Rejected("unexpected header parameter")
         return alg, kid
 
-    def _decode(self, token: str, key: PublicKey, registry: JWSRegistry) -> Principal:
+    def _decode(self, token: str, key: PublicKey, registry: JWSRegistry) -> dict[str, Any]:
         try:
             claims = jwt.decode(token, key, registry=registry).claims
             self._claims.validate(claims)
@@ -144,7 +165,4 @@ class TokenVerifier:
             raise _Rejected(exc.error or type(exc).__name__) from None
         except (ValueError, TypeError):
             raise _Rejected("malformed payload") from None
-        try:
-            return Principal.from_claims(claims)
-        except ValueError:
-            raise _Rejected("claims have the wrong shape") from None
+        return claims
