@@ -8,10 +8,12 @@ teardown runs `devstack down` and then kills any process still naming that direc
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -25,7 +27,15 @@ from devstack.config import (
 )
 from devstack.paths import repo_root
 from devstack.runner import port_problems
-from devstack.state import StackState, process_alive, read_state, stack_alive, write_state
+from devstack.state import (
+    ChildRecord,
+    StackState,
+    find_child,
+    process_alive,
+    read_state,
+    stack_alive,
+    write_state,
+)
 from devstack.testing import LocalStack, processes_naming
 from devstack.testing import local_stack as running_local_stack
 
@@ -92,7 +102,7 @@ def _port_is_listening(port: int) -> bool:
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(480)
 def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStack) -> None:
     config = local_stack.config
     started = time.monotonic()
@@ -120,6 +130,12 @@ def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStac
     again = local_stack.devstack("up", timeout=30)
     assert again.returncode == 0
     assert "already running" in again.stdout, again.stdout
+    assert "nothing to restore" in again.stdout, again.stdout
+
+    _a_killed_worker_comes_back(local_stack)
+    _a_killed_supervisor_is_reported_and_up_restores_the_stack(local_stack)
+    state = read_state(config.state_file)
+    assert state is not None
 
     down = local_stack.devstack("down", timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -134,3 +150,57 @@ def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStac
     nothing = local_stack.devstack("down", timeout=30)
     assert nothing.returncode == 0
     assert "No stack is running" in nothing.stdout
+
+
+def _record(stack: LocalStack, name: str) -> ChildRecord:
+    state = read_state(stack.config.state_file)
+    assert state is not None
+    record = find_child(state, name)
+    assert record is not None
+    return record
+
+
+def _eventually(predicate: Callable[[], bool], what: str, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(0.2)
+
+
+def _a_killed_worker_comes_back(stack: LocalStack) -> None:
+    killed = _record(stack, "payment-worker").pid
+    os.kill(killed, signal.SIGKILL)
+    _eventually(lambda: _record(stack, "payment-worker").pid != killed
+                and _record(stack, "payment-worker").status == "running", "a new payment-worker")
+    status = stack.devstack("status", timeout=30).stdout
+    row = next(line.split() for line in status.splitlines()
+               if line.strip().startswith("payment-worker "))
+    assert (row[1], row[3]) == ("running", "1"), status
+    assert "was killed by SIGKILL" in " ".join(row)
+    log = (stack.config.logs_dir / "payment-worker.log").read_text()
+    assert f"(pid {killed})" in log  # the first run's lines are kept
+    assert "restart #1 of payment-worker" in log
+
+
+def _a_killed_supervisor_is_reported_and_up_restores_the_stack(stack: LocalStack) -> None:
+    config = stack.config
+    state = read_state(config.state_file)
+    assert state is not None
+    before = config.stack_log.read_text()
+    os.kill(state.pid, signal.SIGKILL)
+    _eventually(lambda: not stack_alive(state), "the supervisor is gone")
+    status = stack.devstack("status", timeout=30).stdout
+    assert f"supervisor (pid {state.pid}, `devstack run`) is not running" in status, status
+
+    up = stack.devstack("up", timeout=300)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert f"supervisor (pid {state.pid}) is gone" in up.stdout
+    restored = read_state(config.state_file)
+    assert restored is not None
+    assert stack_alive(restored)
+    assert restored.status == "ready"
+    assert all(process_alive(c.pid, c.marker) for c in restored.children)
+    assert config.stack_log.read_text().startswith(before)  # appended, not truncated
+    for service in config.services:
+        assert httpx.get(f"{service.base_url}/readyz", timeout=5).status_code == 200

@@ -34,7 +34,7 @@ from devstack.state import (
     read_state,
     write_state,
 )
-from devstack.supervisor import HOLD_DIR, Backoff, Supervisor
+from devstack.supervisor import HOLD_DIR, Backoff, Supervision, Supervisor
 
 SLEEPER = "import os, time; print('run of pid', os.getpid(), flush=True); time.sleep(300)"
 
@@ -307,3 +307,52 @@ async def test_one_shot_command_logs_are_appended(tmp_path: Path) -> None:
                           log_file=log, cwd=tmp_path, what="migrations")
     text = log.read_text()
     assert text.index("first") < text.index("second")
+
+
+class _Unstartable:
+    """A server that died and fails every restart (as PostgreSQL may while its old backends
+    still hold shared memory)."""
+
+    name = "postgresql"
+    marker = "postgres"
+
+    def __init__(self) -> None:
+        self.supervision = Supervision()
+        self.attempts = 0
+
+    def exit_reason(self) -> str | None:
+        return "stopped (no postmaster)"
+
+    def running_pid(self) -> int | None:
+        return None
+
+    async def restart(self, note: str) -> None:
+        self.attempts += 1
+        raise RuntimeError("pre-existing shared memory block is still in use\nmore")
+
+    def note(self, text: str) -> None:
+        pass
+
+    def tail(self, lines: int = 30) -> str:
+        return ""
+
+
+async def test_a_failed_restart_counts_as_a_crash_and_backs_off_further() -> None:
+    now = [0.0]
+    said: list[str] = []
+    supervisor = Supervisor(say=said.append, backoff=Backoff(1.0, 30.0, 60.0),
+                            clock=lambda: now[0])
+    server = _Unstartable()
+    server.supervision.started(now[0] - 600)  # it ran for ten minutes, then died
+    supervisor.add(server)
+    delays: list[float] = []
+    supervisor.check()
+    for _ in range(4):
+        delays.append(server.supervision.restart_at - now[0])
+        now[0] = server.supervision.restart_at
+        supervisor.check()
+        await eventually(lambda: server.supervision.status == "restarting", "the failed attempt")
+    assert delays == [1.0, 2.0, 4.0, 8.0]
+    assert server.attempts == server.supervision.restarts == 4
+    assert server.supervision.last_exit == (
+        "could not be restarted (pre-existing shared memory block is still in use)")

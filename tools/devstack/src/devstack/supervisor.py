@@ -191,6 +191,7 @@ class Supervisor:
         sup = member.supervision
         sup.status = "starting"
         sup.restarts += 1
+        sup.started_mono = self.clock()  # a failed attempt is timed from here, not a stable run
         task = asyncio.create_task(self._run_restart(member, sup.restarts))
         self._restarts.add(task)
         task.add_done_callback(self._restarts.discard)
