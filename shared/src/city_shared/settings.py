@@ -2,12 +2,27 @@
 
 Built once in ``create_app`` / ``worker.main()`` and passed down; nothing reads the environment
 at import time. A service subclasses :class:`ServiceSettings` to add its own fields.
+
+``CITY_ENV`` is ``development`` (the default, convenient for ``make run``) or ``production``: in
+production, validating the settings raises
+:class:`~city_shared.production.ProductionSettingsRefused` while any of
+:meth:`ServiceSettings.development_settings` remains, so neither the API nor the worker starts.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import logging
+from typing import Final, Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from city_shared.production import MISSING, Finding, ProductionSettingsRefused, published
+
+log = logging.getLogger(__name__)
+
+#: The database URL of a local demo; production must set ``CITY_DATABASE_URL``.
+DEV_DATABASE_URL: Final = "postgresql+asyncpg://localhost:5432/postgres"
 
 
 class ServiceSettings(BaseSettings):
@@ -17,10 +32,14 @@ class ServiceSettings(BaseSettings):
     and the dead-letter topic, so it must be stable across deployments.
     """
 
-    model_config = SettingsConfigDict(env_prefix="CITY_", extra="ignore")
+    # Validation errors must not echo secrets (whole-model validators see every input).
+    model_config = SettingsConfigDict(env_prefix="CITY_", extra="ignore",
+                                      hide_input_in_errors=True)
 
+    env: Literal["development", "production"] = "development"
+    """``CITY_ENV``: ``production`` refuses development secrets and sandboxes (see the module)."""
     service_name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9-]*$")
-    database_url: SecretStr = SecretStr("postgresql+asyncpg://localhost:5432/postgres")
+    database_url: SecretStr = SecretStr(DEV_DATABASE_URL)
     database_pool_size: int = 10
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_partitions: int = 3
@@ -46,3 +65,33 @@ class ServiceSettings(BaseSettings):
     def consumer_group(self) -> str:
         """The Kafka consumer group of this service's worker."""
         return f"{self.service_name}-worker"
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable of ``field`` (``key_encryption_key`` ->
+        ``CITY_KEY_ENCRYPTION_KEY``)."""
+        if field not in cls.model_fields:
+            raise KeyError(field)
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+    def development_settings(self) -> list[Finding]:
+        """Every setting that production refuses: a secret still at its published development
+        value or missing, a sandbox enabled. Subclasses extend the list (``super()`` first)."""
+        findings = []
+        if published(self.database_url, DEV_DATABASE_URL):
+            findings.append(Finding(self.variable("database_url"), MISSING))
+        return findings
+
+    def warn_if_insecure(self, logger: logging.Logger = log) -> None:
+        """Log one warning per development setting on ``logger`` (development mode; production
+        never gets this far). Call it once at startup, after logging is configured."""
+        for finding in self.development_settings():
+            logger.warning("%s: fine for a local demo, refused with CITY_ENV=production", finding)
+
+    @model_validator(mode="after")
+    def _production_refuses_development_settings(self) -> Self:
+        if self.env == "production":
+            findings = self.development_settings()
+            if findings:
+                raise ProductionSettingsRefused(findings)
+        return self

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from city_shared.production import PUBLISHED, Finding, published
 from city_shared.settings import ServiceSettings
-
-log = logging.getLogger(__name__)
 
 #: Published development secret of the sandbox webhooks; never use it outside a local demo.
 DEV_SANDBOX_WEBHOOK_SECRET = "sandbox-development-webhook-secret-do-not-use"  # noqa: S105
@@ -50,7 +47,8 @@ class PaymentSettings(ServiceSettings):
     ``ticketing-service`` and one requested by a ``/ticketing`` command share one source (and
     so one payment per reference). A client not listed acts under its own client id."""
     sandbox_enabled: bool = True
-    """Serve the sandbox provider's hosted page and accept its webhooks."""
+    """Serve the sandbox provider's hosted page and accept its webhooks (a local demo: payments
+    succeed without money; production refuses to start with it)."""
     sandbox_webhook_secrets: list[SecretStr] = Field(
         default_factory=lambda: [SecretStr(DEV_SANDBOX_WEBHOOK_SECRET)], min_length=1
     )
@@ -80,9 +78,13 @@ class PaymentSettings(ServiceSettings):
         """The URL the sandbox posts its webhooks to."""
         return self.sandbox_webhook_url or f"{self.base_url}/providers/sandbox/webhooks"
 
-    def warn_if_insecure(self) -> None:
-        """Log a warning when the published development webhook secret is active."""
-        if any(s.get_secret_value() == DEV_SANDBOX_WEBHOOK_SECRET
-               for s in self.sandbox_webhook_secrets):
-            log.warning("the sandbox webhooks use the published development secret; "
-                        "set CITY_SANDBOX_WEBHOOK_SECRETS outside a local demo")
+    def development_settings(self) -> list[Finding]:
+        """Adds the webhook secrets and the sandbox provider."""
+        findings = super().development_settings()
+        if published(self.sandbox_webhook_secrets, DEV_SANDBOX_WEBHOOK_SECRET):
+            findings.append(Finding(self.variable("sandbox_webhook_secrets"), PUBLISHED))
+        if self.sandbox_enabled:
+            findings.append(Finding(
+                self.variable("sandbox_enabled"),
+                "enables the sandbox payment provider (payments succeed without money)"))
+        return findings

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+import base64
+import binascii
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from city_shared.production import PUBLISHED, Finding, published
 from city_shared.settings import ServiceSettings
-
-log = logging.getLogger(__name__)
 
 #: Published development seed of the ticket signing key (32 bytes, base64url); a local demo only.
 DEV_TICKET_SIGNING_KEY = "ZGV2LXRpY2tldC1zaWduaW5nLWtleS1ub3QtdmFsaWQ"
@@ -51,14 +51,28 @@ class TicketingSettings(ServiceSettings):
     """A timed ticket admits from this many minutes before its slot starts until the slot ends."""
     slot_generation_max_days: int = Field(default=400, ge=1, le=1000)
 
+    @field_validator("ticket_signing_keys")
+    @classmethod
+    def _keys_are_ed25519_seeds(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for key in value:
+            raw = key.get_secret_value()
+            try:
+                seed = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            except (binascii.Error, ValueError):
+                raise ValueError("every ticket signing key must be base64url") from None
+            if len(seed) != 32:
+                raise ValueError("every ticket signing key must encode a 32-byte Ed25519 seed")
+        return value
+
     @property
     def base_url(self) -> str:
         """The public base URL without a trailing slash."""
         url = self.public_base_url or f"http://{self.http_host}:{self.http_port}"
         return url.rstrip("/")
 
-    def warn_if_insecure(self) -> None:
-        """Log a warning when the published development signing key is active."""
-        if any(k.get_secret_value() == DEV_TICKET_SIGNING_KEY for k in self.ticket_signing_keys):
-            log.warning("tickets are signed with the published development key; "
-                        "set CITY_TICKET_SIGNING_KEYS outside a local demo")
+    def development_settings(self) -> list[Finding]:
+        """Adds the ticket signing keys."""
+        findings = super().development_settings()
+        if published(self.ticket_signing_keys, DEV_TICKET_SIGNING_KEY):
+            findings.append(Finding(self.variable("ticket_signing_keys"), PUBLISHED))
+        return findings

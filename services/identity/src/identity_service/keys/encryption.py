@@ -7,9 +7,7 @@ caller can log a warning: keys encrypted under it are as good as plain text.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 from typing import Final
 
@@ -17,13 +15,11 @@ from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
-from identity_service.settings import IdentitySettings
+from identity_service.settings import DEV_KEY_ENCRYPTION_KEY, IdentitySettings
 
 __all__ = ["DEV_KEY_ENCRYPTION_KEY", "KeyDecryptionFailed", "PrivateKeyCipher",
            "cipher_from_settings"]
 
-#: DEVELOPMENT ONLY, NOT SECRET: used when CITY_KEY_ENCRYPTION_KEY is unset.
-DEV_KEY_ENCRYPTION_KEY: Final = b"city-platform-DEV-ONLY-kek-00000"
 _ALGORITHMS: Final = ["dir", "A256GCM"]
 
 
@@ -41,7 +37,6 @@ class PrivateKeyCipher:
     def __init__(self, kek: bytes) -> None:
         if len(kek) != 32:
             raise ValueError("the key-encryption key must be 32 bytes")
-        self._kek = kek
         self._key = OctKey.import_key(kek)
         self.kid = "kek-" + hashlib.sha256(b"kek-id:" + kek).hexdigest()[:16]
 
@@ -68,14 +63,10 @@ class PrivateKeyCipher:
             raise KeyDecryptionFailed("decrypted signing key is not a JSON object")
         return {str(k): str(v) for k, v in data.items()}
 
-    def derive(self, purpose: str) -> bytes:
-        """A 32-byte secret for ``purpose`` (HMAC-SHA256 of the KEK), e.g. for CSRF tokens."""
-        return hmac.new(self._kek, b"city-identity:" + purpose.encode(), hashlib.sha256).digest()
-
 
 def cipher_from_settings(settings: IdentitySettings) -> tuple[PrivateKeyCipher, bool]:
     """The cipher for the configured KEK and whether the development KEK had to be used."""
-    if settings.key_encryption_key is None:
+    kek = settings.key_encryption_key_bytes
+    if kek is None:
         return PrivateKeyCipher(DEV_KEY_ENCRYPTION_KEY), True
-    raw = settings.key_encryption_key.get_secret_value()
-    return PrivateKeyCipher(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))), False
+    return PrivateKeyCipher(kek), False

@@ -22,7 +22,8 @@ def _b64(data: bytes) -> str:
 
 
 class CsrfTokens:
-    """Issues and checks tokens with one secret (derived from the key-encryption key)."""
+    """Issues and checks tokens with one secret (``CITY_CSRF_SECRET``, never derived from
+    another key)."""
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret

@@ -41,16 +41,11 @@ async def start_oauth(app: FastAPI) -> None:
     settings = app.state.settings
     if not isinstance(settings, IdentitySettings):
         raise RuntimeError("the identity app must be built with IdentitySettings")
-    cipher, development_kek = cipher_from_settings(settings)
-    if development_kek:
-        logger.warning(
-            "CITY_KEY_ENCRYPTION_KEY is not set: signing keys are encrypted with the published "
-            "development key. Set it (base64url of 32 random bytes) anywhere but a local demo."
-        )
+    # Development mode only: CITY_ENV=production refused these when the settings were built.
+    settings.warn_if_insecure(logger)
+    cipher, _ = cipher_from_settings(settings)
     providers: tuple[ExternalIdentityProvider, ...] = ()
     if settings.sandbox_eid_enabled:
-        logger.warning("the sandbox eID login is enabled: anyone can log in at level "
-                       "'substantial' with an e-mail address alone (local demo only)")
         providers = (SandboxEidProvider(),)
     app.state.clock = system_clock
     access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
@@ -70,7 +65,8 @@ async def start_oauth(app: FastAPI) -> None:
             code_ttl=timedelta(seconds=settings.authorization_code_ttl_seconds),
             refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         ),
-        pages=LoginPages(CsrfTokens(cipher.derive("login-csrf")), issuer=issuer),
+        pages=LoginPages(CsrfTokens(settings.csrf_secret.get_secret_value().encode()),
+                         issuer=issuer),
         providers=providers,
     )
     verifier, http = local_token_verifier(
