@@ -238,11 +238,13 @@ async def test_combo_components_copy_department_and_shares_must_add_up(ticketing
         "venue_id": museum["venue"]["venue_id"], "kind": "combo", "name": "Kulturpass",
         "valid_days": 365})
     cid = combo["offering_id"]
+    # A pools component needs pools' consent too (see test_combo_consent.py).
+    both_departments = h.staff_headers({"museum": ["manager"], "pools": ["manager"]})
     body = {"code": "kulturpass", "name": "Kulturpass", "price": 1000, "components": [
         {"offering_id": museum["offering_id"], "share": 600},
         {"offering_id": swim["offering_id"], "share": 300}]}
     mismatch = await h.client.post(f"/offerings/{cid}/ticket-types", json=body,
-                                   headers=h.manager_headers())
+                                   headers=both_departments)
     assert mismatch.status_code == 422
     assert mismatch.headers["content-type"] == "application/problem+json"
     assert mismatch.json()["code"] == "combo_shares_mismatch"
@@ -251,7 +253,7 @@ async def test_combo_components_copy_department_and_shares_must_add_up(ticketing
                                json={**body, "components": None})
     assert (none.status_code, none.json()["code"]) == (422, "not_applicable")
     body["components"][1]["share"] = 400
-    created = await _post(h, f"/offerings/{cid}/ticket-types", body)
+    created = await _post(h, f"/offerings/{cid}/ticket-types", body, headers=both_departments)
     assert [(c["department"], c["cost_centre"], c["share"]) for c in created["components"]] == [
         ("museum", "MUS-4100", 600), ("pools", "BAD-5700", 400)]
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from city_shared.errors import Conflict, DomainError, NotFound
+from city_shared.errors import Conflict, DomainError, Forbidden, NotFound
 
 __all__ = [
     "CapacityBelowReserved",
+    "ComboConsentRequired",
     "ComboSharesMismatch",
     "InvalidComponent",
     "InvalidRange",
@@ -156,6 +157,20 @@ class InvalidComponent(_Unprocessable):
     def __init__(self, position: int) -> None:
         super().__init__("Each component must name a timed or pass offering of the tenant.",
                          extra={"position": position})
+
+
+class ComboConsentRequired(Forbidden):
+    """403: a combo component of another department needs that department's consent: only a
+    tenant admin, a manager of both departments or a client with ``ticketing:write`` adds or
+    changes it (it grants admissions at that department's gates and books money to it)."""
+
+    code = "combo_component_consent_required"
+    title = "Another department's consent is required"
+
+    def __init__(self, position: int, department: str) -> None:
+        super().__init__(f"A component of '{department}' is added or changed only by someone "
+                         f"who also manages '{department}' (or a tenant admin).",
+                         extra={"position": position, "department": department})
 
 
 class ComboSharesMismatch(_Unprocessable):

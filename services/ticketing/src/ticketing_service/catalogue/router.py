@@ -201,7 +201,8 @@ async def change_offering(offering_id: uuid.UUID, data: OfferingUpdate, response
 async def add_ticket_type(offering_id: uuid.UUID, data: TicketTypeCreate, session: SessionDep,
                           principal: CurrentPrincipal) -> TicketTypeRead:
     """409 ``name_taken`` for a used code; 422 ``combo_shares_mismatch``, ``unknown_quota``,
-    ``invalid_component``, ``not_applicable``."""
+    ``invalid_component``, ``not_applicable``; 403 ``combo_component_consent_required`` for a
+    component of another department the caller does not also manage."""
     ticket_type = await service.add_ticket_type(session, principal, offering_id, data)
     await session.commit()
     return TicketTypeRead.of(ticket_type)
@@ -211,6 +212,9 @@ async def add_ticket_type(offering_id: uuid.UUID, data: TicketTypeCreate, sessio
              responses=problem_responses(404, 409), dependencies=_unsafe)
 async def change_ticket_type(ticket_type_id: uuid.UUID, data: TicketTypeUpdate,
                              session: SessionDep, principal: CurrentPrincipal) -> TicketTypeRead:
+    """As when adding; a component of another department may stay exactly as it is, any
+    change of it needs a manager of that department too (403
+    ``combo_component_consent_required``)."""
     ticket_type = await service.change_ticket_type(session, principal, ticket_type_id, data)
     await session.commit()
     return TicketTypeRead.of(ticket_type)

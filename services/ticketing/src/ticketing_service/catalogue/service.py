@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from city_shared.auth import Principal
 from city_shared.errors import InvalidTransition
 from ticketing_service.access import (
+    may_manage,
     readable_catalogue_departments,
     require_catalogue_reader,
     require_manager,
@@ -28,6 +29,7 @@ from ticketing_service.access import (
 from ticketing_service.catalogue import repository
 from ticketing_service.catalogue.errors import (
     CapacityBelowReserved,
+    ComboConsentRequired,
     ComboSharesMismatch,
     InvalidComponent,
     InvalidSalesWindow,
@@ -302,15 +304,30 @@ async def _check_publishable(session: AsyncSession, offering: Offering) -> None:
 # -- ticket types -----------------------------------------------------------------------------
 
 
-async def _components(session: AsyncSession, offering: Offering, price: int,
-                      wanted: Sequence[ComponentCreate]) -> list[ComboComponent]:
+async def _components(session: AsyncSession, principal: Principal, offering: Offering,
+                      price: int, wanted: Sequence[ComponentCreate], *,
+                      agreed: Sequence[ComboComponent] = ()) -> list[ComboComponent]:
+    """The combo components of ``wanted``, checked: each names a timed or pass offering of the
+    tenant, the shares add up to ``price``, and a component of another department than the
+    combo's is one ``principal`` also manages, or one exactly as already ``agreed`` (same
+    offering, visits and share): it grants admissions at that department's gates and books
+    its money, so that department must consent.
+
+    :raises InvalidComponent, ComboSharesMismatch: (422)
+    :raises ComboConsentRequired: (403)
+    """
     found = await repository.offerings_by_id(session, offering.tenant,
                                              [c.offering_id for c in wanted])
+    consented = {(c.offering_id, c.visits, c.share) for c in agreed}
     components: list[ComboComponent] = []
     for position, c in enumerate(wanted):
         target = found.get(c.offering_id)
         if target is None or target.kind == "combo":
             raise InvalidComponent(position)
+        if (target.department != offering.department
+                and (target.id, c.visits, c.share) not in consented
+                and not may_manage(principal, target.department)):
+            raise ComboConsentRequired(position, target.department)
         components.append(ComboComponent(position=position, offering_id=target.id,
                                          department=target.department,
                                          cost_centre=target.cost_centre, visits=c.visits,
@@ -340,9 +357,10 @@ def _code_taken(offering: Offering, code: str, other_than: uuid.UUID | None = No
 async def add_ticket_type(session: AsyncSession, principal: Principal, offering_id: uuid.UUID,
                           data: TicketTypeCreate) -> TicketType:
     """A new ticket type of the offering; a combo's components copy department and cost
-    centre from their offerings (of any department of the tenant).
+    centre from their offerings (of any department of the tenant; another department's only
+    with its consent, see :func:`_components`).
 
-    :raises OfferingNotFound, Forbidden:
+    :raises OfferingNotFound, Forbidden, ComboConsentRequired: (404, 403)
     :raises NameTaken: (409) the code is used by another ticket type of the offering.
     :raises NotApplicable, UnknownQuota, InvalidComponent, ComboSharesMismatch: (422)
     """
@@ -351,7 +369,8 @@ async def add_ticket_type(session: AsyncSession, principal: Principal, offering_
                        has_components=data.components is not None)
     if _code_taken(offering, data.code):
         raise NameTaken("ticket type code")
-    components = (await _components(session, offering, data.price, data.components)
+    components = (await _components(session, principal, offering, data.price,
+                                    data.components)
                   if data.components is not None else [])
     ticket_type = TicketType(
         id=uuid.uuid4(), offering_id=offering.id, code=data.code, name=data.name,
@@ -366,9 +385,10 @@ async def add_ticket_type(session: AsyncSession, principal: Principal, offering_
 async def change_ticket_type(session: AsyncSession, principal: Principal,
                              ticket_type_id: uuid.UUID, data: TicketTypeUpdate) -> TicketType:
     """Apply the fields sent; ``components`` replaces a combo's components, whose shares must
-    add up to the (new) price.
+    add up to the (new) price; a component of another department that is not exactly as before
+    needs that department's consent (see :func:`_components`).
 
-    :raises TicketTypeNotFound: (404) :raises Forbidden: (403)
+    :raises TicketTypeNotFound: (404) :raises Forbidden, ComboConsentRequired: (403)
     :raises NameTaken: (409)
     :raises NotApplicable, UnknownQuota, InvalidComponent, ComboSharesMismatch: (422)
     """
@@ -386,7 +406,8 @@ async def change_ticket_type(session: AsyncSession, principal: Principal,
         raise NameTaken("ticket type code")
     price = data.price if data.price is not None else ticket_type.price
     if data.components is not None:
-        components = await _components(session, offering, price, data.components)
+        components = await _components(session, principal, offering, price, data.components,
+                                       agreed=ticket_type.components)
         ticket_type.components.clear()
         await session.flush()
         ticket_type.components.extend(components)
