@@ -102,7 +102,7 @@ def _port_is_listening(port: int) -> bool:
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(480)
+@pytest.mark.timeout(600)
 def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStack) -> None:
     config = local_stack.config
     started = time.monotonic()

@@ -5,9 +5,10 @@ Contract: `ensure_kafka_jars` resolves the broker's jars with Maven from
 marker file is written last; a file lock serialises concurrent callers). `KafkaServer` owns one
 JVM: `start()` writes `server.properties`, formats storage once (the cluster id is kept in
 `<data_dir>/cluster-id`), launches the broker in its own process group with output appended to
-`<data_dir>/kafka.log`, and returns only when the broker serves metadata with every partition
-led. `stop()` is SIGTERM (a clean shutdown that keeps all acknowledged data), then SIGKILL after
-`stop_timeout`. A stopped server starts again on the same data directory and ports.
+`<data_dir>/kafka.log` (rotated at start-up when large), and returns only when the broker
+serves metadata with every partition led. `stop()` is SIGTERM (a clean shutdown that keeps all
+acknowledged data), then SIGKILL after `stop_timeout`. A stopped server starts again on the
+same data directory and ports.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack import paths
 from devstack.kafka_config import new_cluster_id, render_properties, server_properties
+from devstack.logs import rotate_if_large
 from devstack.ports import port_is_free
 from devstack.processes import kill_group, log_errors, log_tail, parent_death_signal, signal_group
 
@@ -289,6 +291,7 @@ class KafkaServer:
 
     def _launch(self) -> None:
         command = self._java_command("kafka.Kafka", str(self.properties_file))
+        rotate_if_large(self.log_file)
         with self.log_file.open("ab") as log:
             log.write(f"\n{_START_MARKER} at {time.ctime()} ===\n".encode())
             log.flush()
