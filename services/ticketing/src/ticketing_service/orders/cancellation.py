@@ -1,6 +1,9 @@
-"""A citizen cancels a confirmed order within the offering's rule: the refund is requested from
-payment; tickets are voided and places released only when the refund succeeded
-(:func:`~ticketing_service.orders.service.finish_cancellation`). Flushes, never commits."""
+"""A citizen cancels a confirmed order within the offering's rule, unless a ticket of it was
+used at a gate: the refund is requested from payment and from then on the gates answer
+``cancelled`` for its tickets; tickets are voided and places released when the refund succeeded
+(:func:`~ticketing_service.orders.service.finish_cancellation`), and admit again if it failed.
+The order's row lock orders a cancellation and an admission in flight (the gate share-locks
+the order). Flushes, never commits."""
 
 from __future__ import annotations
 
@@ -55,8 +58,8 @@ async def _cancellation_deadline(session: AsyncSession, order: Order) -> datetim
 async def cancel_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID, *,
                        now: datetime) -> Order:
     """The citizen cancels a confirmed order: ``cancellation_requested`` and the refund of the
-    total is requested from payment; tickets stay valid until the refund succeeded (see
-    :func:`finish_cancellation`). A free order is refunded at once.
+    total is requested from payment; the tickets admit no more from now on and are voided when
+    the refund succeeded (see :func:`finish_cancellation`). A free order is refunded at once.
 
     :raises NotABuyer: (403) not a citizen.
     :raises OrderNotFound: (404) not the citizen's order.

@@ -199,8 +199,8 @@ async def on_refund_succeeded(session: AsyncSession, event: Event) -> None:
 
 
 async def on_refund_failed(session: AsyncSession, event: Event) -> None:
-    """A pending cancellation goes back to ``confirmed`` (the tickets stayed valid throughout);
-    the citizen may try again. Idempotent."""
+    """A pending cancellation goes back to ``confirmed`` (the tickets, never voided, admit
+    again); the citizen may try again. Idempotent."""
     data = event.parse(_RefundData)
     order = await _order(session, event, data)
     if order is None:

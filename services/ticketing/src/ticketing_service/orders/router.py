@@ -116,10 +116,11 @@ async def cancel_order(
     _key: IdempotencyKey,
 ) -> OrderRead:
     """The citizen who bought the order; ``Idempotency-Key`` required. 202
-    ``cancellation_requested``: the refund is requested from payment; the tickets stay valid
-    until it succeeded (then ``refunded``, tickets voided) and the order is ``confirmed`` again
-    if it fails. 409 ``cancellation_not_allowed`` (with ``deadline``), ``tickets_used``,
-    ``invalid_transition``."""
+    ``cancellation_requested``: the refund is requested from payment and the gates no longer
+    admit the tickets (outcome ``cancelled``); when it succeeded the order is ``refunded`` and
+    the tickets voided, if it fails the order is ``confirmed`` again and the tickets admit.
+    409 ``cancellation_not_allowed`` (with ``deadline``), ``tickets_used`` (a ticket was used
+    at a gate), ``invalid_transition``."""
     try:
         order = await cancellation.cancel_order(session, principal, order_id,
                                                  now=datetime.now(UTC))

@@ -3,7 +3,8 @@ and venue occupancy. Never commits.
 
 Entry outcomes, checked in this order: ``invalid_signature`` (the payload does not verify with
 a published key; nothing else is told), ``unknown`` (no such ticket in the tenant, or a
-verified payload whose ticket does not exist), ``voided``, ``wrong_department`` (no
+verified payload whose ticket does not exist), ``voided``, ``cancelled`` (its order is not
+``confirmed``: the citizen cancelled and the refund is pending), ``wrong_department`` (no
 entitlement for the scanning department), ``not_valid_now`` (outside ``valid_from`` ..
 ``valid_until``), ``already_used`` (no visit left), ``admitted`` (one visit used, the venue's
 ``present`` + 1, ``ticket.checked_in`` published). Entries are not refused when the venue is
@@ -121,6 +122,8 @@ async def _entry(session: AsyncSession, ticket: Ticket, entitlement: Entitlement
                  now: datetime) -> tuple[GateOutcome, int]:
     if ticket.status != "valid":
         return "voided", 0
+    if await repository.share_lock_order_status(session, ticket.order_id) != "confirmed":
+        return "cancelled", 0
     if entitlement is None:
         return "wrong_department", 0
     if not ticket.valid_from <= now <= ticket.valid_until:

@@ -20,9 +20,11 @@ from ticketing_service.db import Base
 __all__ = ["CHECKIN_OUTCOMES", "CheckIn", "CheckInOutcome", "Entitlement", "Ticket"]
 
 CheckInOutcome = Literal["admitted", "already_used", "wrong_department", "not_valid_now",
-                         "voided", "unknown", "invalid_signature", "exited", "not_admitted"]
+                         "voided", "cancelled", "unknown", "invalid_signature", "exited",
+                         "not_admitted"]
 CHECKIN_OUTCOMES: Final = ("admitted", "already_used", "wrong_department", "not_valid_now",
-                           "voided", "unknown", "invalid_signature", "exited", "not_admitted")
+                           "voided", "cancelled", "unknown", "invalid_signature", "exited",
+                           "not_admitted")
 
 
 class Ticket(Base):

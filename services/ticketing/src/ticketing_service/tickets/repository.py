@@ -171,6 +171,15 @@ async def ticket_by_code(session: AsyncSession, tenant: str, code: str) -> Ticke
     return result.one_or_none()
 
 
+async def share_lock_order_status(session: AsyncSession, order_id: uuid.UUID) -> str | None:
+    """The status of the ticket's order, its row share-locked until the transaction ends: a
+    cancellation (which locks the order for update) waits for an admission in flight, and an
+    admission waits for a cancellation in flight and then sees it."""
+    status = await session.scalar(
+        select(Order.status).where(Order.id == order_id).with_for_update(read=True))
+    return None if status is None else str(status)
+
+
 async def lock_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:
     """Lock the ticket's row until the transaction ends (serialises its exits)."""
     await session.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())
