@@ -5,7 +5,7 @@ UV_VERSION := 0.9.7
 # uv from PATH if present, else the one `make install` puts into this Python (`python3 -m uv`).
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 
-.PHONY: install run up down status test lint typecheck unit bench clean
+.PHONY: install run up down status test lint typecheck unit bench chaos clean
 
 install:  ## Python toolchain and every workspace package, from the lock file
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
@@ -38,6 +38,9 @@ unit: install
 bench: install  ## benchmarks (not tests); results go to docs/benchmarks.md
 	@$(UV) run --frozen python -m bench.run
 	@$(UV) run --frozen python -m bench.ticketing
+
+chaos: install  ## kill broker, PostgreSQL, workers, APIs under load (~15 min); docs/reliability.md
+	@$(UV) run --frozen python -m bench.chaos
 
 clean:
 	rm -rf .local/run .local/test
