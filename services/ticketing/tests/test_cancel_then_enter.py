@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import text
 
 from city_shared.auth import Principal
 from city_shared.envelope import new_event
@@ -30,7 +31,14 @@ async def _card(h: Any) -> tuple[uuid.UUID, IssuedTicket]:
     demo = await h.demo()
     order_id, (ticket,) = await h.confirmed_order(
         [(demo.ten_visit_card, demo.ten_visit_type, None, 1)])
+    async with h.engine.begin() as conn:  # paid: payment named its payment
+        await conn.execute(text("UPDATE orders SET payment_id = :p WHERE id = :o"),
+                           {"p": _payment_id(order_id), "o": order_id})
     return order_id, ticket
+
+
+def _payment_id(order_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(order_id, "payment")
 
 
 async def _scan(h: Any, ticket: IssuedTicket) -> str:
@@ -60,7 +68,7 @@ async def _refund_failed(h: Any, order_id: uuid.UUID) -> None:
     event = new_event(
         type="city.payment.refund.failed.v1", source="/payment", subject=reference,
         tenant=h.TENANT, data=_Data(
-            refund_id=str(uuid.uuid4()), payment_id=None, tenant=h.TENANT,
+            refund_id=str(uuid.uuid4()), payment_id=str(_payment_id(order_id)), tenant=h.TENANT,
             source="ticketing", reference=reference, amount=4000, currency="EUR",
             reason="cancelled_by_citizen", refunded_amount=0))
     [handler] = [s.handler for s in build_subscriptions(h.settings)

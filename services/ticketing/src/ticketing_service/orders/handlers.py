@@ -16,6 +16,14 @@ never import each other).
 ``ticketing`` are skipped, and so are references no order has. Every handler locks the order and
 decides by its status, so a second delivery (or a second answer of the same kind) changes
 nothing. Invalid data raises ``ValidationError`` or :class:`PermanentFailure`: dead letters.
+
+Every answer is checked against what was asked before it changes anything
+(:func:`_check_answer`): it comes from ``/payment``, the order asked for a payment at all
+(total above 0), the ``payment_id`` is the one payment named first (``payment.created``, or the
+first answer if that was lost), the currency is the order's, a payment's amount is the order's
+total and a refund's amounts stay within it. A mismatch (a forged or misrouted event) changes
+nothing, is logged and raises :class:`PermanentFailure`: the dead letter (and its metric) is
+what an operator looks at.
 """
 
 from __future__ import annotations
@@ -67,6 +75,8 @@ REFUND_SUCCEEDED: Final = "city.payment.refund.succeeded.v1"
 REFUND_FAILED: Final = "city.payment.refund.failed.v1"
 #: Payment's ``source`` of payments this service requested.
 OUR_SOURCE: Final = "ticketing"
+#: The CloudEvents ``source`` of payment's events.
+PAYMENT_SOURCE: Final = "/payment"
 #: The reason of a closed order whose late payment is being paid back.
 LATE_PAYMENT_REFUNDED: Final = "late_payment_refunded"
 
@@ -92,7 +102,9 @@ class _PaymentCreatedData(_PaymentData):
 
 
 class _RefundData(_Answer):
+    payment_id: uuid.UUID
     amount: int
+    currency: str
     refunded_amount: int
 
 
@@ -113,6 +125,36 @@ async def _order(session: AsyncSession, event: Event, data: _Answer) -> Order | 
     return order
 
 
+def _check_answer(order: Order, event: Event, data: _PaymentData | _RefundData) -> None:
+    """Refuse an answer that is not about the payment this order asked for (see the module
+    doc); nothing has been changed when this raises.
+
+    :raises PermanentFailure: with the names of the fields that do not match.
+    """
+    wrong: list[str] = []
+    if event.source != PAYMENT_SOURCE:
+        wrong.append("source")
+    if order.total <= 0:
+        wrong.append("reference")  # a free order asked for no payment
+    if order.payment_id is not None and data.payment_id != order.payment_id:
+        wrong.append("payment_id")
+    if data.currency != order.currency:
+        wrong.append("currency")
+    if isinstance(data, _RefundData):
+        if order.payment_id is None:
+            wrong.append("payment_id")  # nothing was paid that could be refunded
+        if not 0 < data.amount <= order.total or not 0 <= data.refunded_amount <= order.total:
+            wrong.append("amount")
+    elif data.amount != order.total:
+        wrong.append("amount")
+    if wrong:
+        log.warning("payment answer does not match what the order asked for; dead-lettered",
+                    extra={"event_id": str(event.id), "event_type": event.type,
+                           "order_id": str(order.id), "mismatch": ",".join(wrong)})
+        raise PermanentFailure(f"the answer does not match the order's payment: "
+                               f"{', '.join(wrong)}")
+
+
 def _touch(order: Order, now: datetime) -> None:
     order.version += 1
     order.updated_at = now
@@ -124,6 +166,7 @@ async def on_payment_created(session: AsyncSession, event: Event) -> None:
     order = await _order(session, event, data)
     if order is None:
         return
+    _check_answer(order, event, data)
     changed = False
     if order.payment_id is None:
         order.payment_id = data.payment_id
@@ -143,12 +186,11 @@ def payment_succeeded_handler(settings: TicketingSettings) -> Handler:
         order = await _order(session, event, data)
         if order is None:
             return
+        _check_answer(order, event, data)
         now = _now()
         if order.payment_id is None:
             order.payment_id = data.payment_id
         if order.status == "awaiting_payment":
-            if (data.amount, data.currency) != (order.total, order.currency):
-                raise PermanentFailure("the amount paid is not the order's total")
             await service.confirm_order(session, order, settings=settings, now=now,
                                         caused_by=event)
         elif order.status in ("expired", "cancelled") and order.reason != LATE_PAYMENT_REFUNDED:
@@ -173,6 +215,7 @@ def payment_closed_handler(
         order = await _order(session, event, data)
         if order is None:
             return
+        _check_answer(order, event, data)
         if order.payment_id is None:
             order.payment_id = data.payment_id
         if order.status == "awaiting_payment":
@@ -189,6 +232,7 @@ async def on_refund_succeeded(session: AsyncSession, event: Event) -> None:
     order = await _order(session, event, data)
     if order is None:
         return
+    _check_answer(order, event, data)
     now = _now()
     if order.status == "cancellation_requested":
         await service.finish_cancellation(session, order, data.refunded_amount, now=now,
@@ -205,6 +249,7 @@ async def on_refund_failed(session: AsyncSession, event: Event) -> None:
     order = await _order(session, event, data)
     if order is None:
         return
+    _check_answer(order, event, data)
     if order.status == "cancellation_requested":
         order.transition("confirmed", "refund_failed", _now())
 
