@@ -130,11 +130,14 @@ class IdentityHarness:
         kind: str = "citizen",
         roles: Mapping[str, Iterable[str]] | None = None,
         admin: AdminLevel | None = None,
-        acr: str = "basic",
+        acr: str = "substantial",
+        scope: str | None = None,
     ) -> dict[str, str]:
-        """An ``Authorization`` header with a token for ``account_id``."""
+        """An ``Authorization`` header with a token for ``account_id`` (a stepped-up login
+        unless ``acr`` says otherwise: administrative changes need ``substantial``)."""
         token = self.tokens.issue(
-            sub=str(account_id), tenant=tenant, kind=kind, roles=roles, admin=admin, acr=acr
+            sub=str(account_id), tenant=tenant, kind=kind, roles=roles, admin=admin, acr=acr,
+            scope=scope,
         )
         return {"Authorization": f"Bearer {token}"}
 
@@ -270,13 +273,14 @@ class OAuthHarness:
     async def mint(
         self, sub: str, *, tenant: str = "musterstadt", kind: str = "staff",
         admin: str | None = None, scope: str = "", client_id: str = "test",
+        acr: str = "substantial",
     ) -> dict[str, str]:
         """An Authorization header with an access token the app signs itself."""
         runtime = self.app.state.oauth
         async with self.app.state.session_factory() as session:
             token = await runtime.policy.minter.access_token(
                 session, Subject(sub, tenant, kind, {}, admin), client_id=client_id,
-                scope=scope, acr="basic", jti=uuid.uuid4().hex, now=self.clock(),
+                scope=scope, acr=acr, jti=uuid.uuid4().hex, now=self.clock(),
             )
             await session.commit()
         return {"Authorization": f"Bearer {token}"}

@@ -20,7 +20,7 @@ from identity_service.tenancy.router import router as departments_router
 
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     """The ASGI app: accounts, departments, staff, OAuth clients, keys and the OIDC issuer."""
-    return create_service_app(
+    app = create_service_app(
         settings or IdentitySettings(),
         title="City platform: identity",
         description="Tenants, departments, accounts, OAuth clients and the token issuer.",
@@ -29,6 +29,11 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         on_startup=start_oauth,
         on_shutdown=stop_oauth,
     )
+    # A person's token reaches identity's own API from any client of the tenant: self-service
+    # concerns only the person's account, and administration needs a stepped-up login
+    # (tenancy.access). Other services require a scope of theirs (ADR 0009).
+    app.state.user_scope_namespace = None
+    return app
 
 
 def run() -> None:

@@ -23,9 +23,12 @@ from identity_service.clients.schemas import (
     ClientSecretRead,
     ClientUpdate,
 )
+from identity_service.tenancy.access import StepUpAdmin
 
 router = APIRouter(prefix="/admin/clients", tags=["clients"])
 Admin = Annotated[Principal, Depends(require_admin("tenant"))]
+#: Changes to clients (which scopes a frontend may ask for) need a stepped-up login.
+ChangingAdmin = StepUpAdmin
 
 
 class IdempotencyKeyNotSupported(DomainError):
@@ -52,7 +55,7 @@ def _now() -> datetime:
 @router.post("", status_code=201, responses=problem_responses(400, 401, 403, 409, 422),
              dependencies=[Depends(_no_idempotency_key)])
 async def create_client(
-    data: ClientCreate, session: SessionDep, actor: Admin, response: Response
+    data: ClientCreate, session: SessionDep, actor: ChangingAdmin, response: Response
 ) -> ClientCreated:
     """Register a client. The secret (secret methods only) is in this response and nowhere
     else: store it now."""
@@ -78,7 +81,7 @@ async def get_client(client_id: str, session: SessionDep, actor: Admin) -> Clien
 
 @router.patch("/{client_id}", responses=problem_responses(401, 403, 404, 422))
 async def update_client(
-    client_id: str, data: ClientUpdate, session: SessionDep, actor: Admin
+    client_id: str, data: ClientUpdate, session: SessionDep, actor: ChangingAdmin
 ) -> ClientRead:
     """Change name, redirect URIs, allowed scopes or the JWKS of a ``private_key_jwt`` client."""
     client = await service.update_client(session, actor, client_id, data)
@@ -89,7 +92,7 @@ async def update_client(
 @router.post("/{client_id}/secret", responses=problem_responses(400, 401, 403, 404, 409),
              dependencies=[Depends(_no_idempotency_key)])
 async def rotate_secret(
-    client_id: str, session: SessionDep, actor: Admin, response: Response
+    client_id: str, session: SessionDep, actor: ChangingAdmin, response: Response
 ) -> ClientSecretRead:
     """A new secret, shown once; the old one stops working immediately."""
     client, secret = await service.rotate_secret(session, actor, client_id, _now())
@@ -101,7 +104,7 @@ async def rotate_secret(
 
 
 @router.post("/{client_id}/disable", responses=problem_responses(401, 403, 404))
-async def disable_client(client_id: str, session: SessionDep, actor: Admin) -> ClientRead:
+async def disable_client(client_id: str, session: SessionDep, actor: ChangingAdmin) -> ClientRead:
     """Disable the client (idempotent): no more tokens, no more refreshes."""
     client = await service.disable_client(session, actor, client_id, _now())
     await session.commit()

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from city_shared.auth.dependencies import require_admin
-from city_shared.auth.principal import Principal
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from identity_service.keys.dependencies import KeyRingDep, Now
 from identity_service.keys.schemas import RotationRead
+from identity_service.tenancy.access import StepUpPlatformAdmin
 
 router = APIRouter(tags=["keys"])
 
@@ -39,7 +36,7 @@ async def rotate(
     session: SessionDep,
     keyring: KeyRingDep,
     now: Now,
-    _admin: Annotated[Principal, Depends(require_admin("platform"))],
+    _admin: StepUpPlatformAdmin,
 ) -> RotationRead:
     """The next key starts signing; the old one stays published for the access-token lifetime
     plus ``key_publish_margin_seconds`` so tokens it signed keep verifying."""

@@ -8,7 +8,7 @@ from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import accept_idempotency_key
 from identity_service.tenancy import service
-from identity_service.tenancy.access import StaffAdmin, TenantAdmin
+from identity_service.tenancy.access import StaffAdmin, TenantAdminStepUp
 from identity_service.tenancy.schemas import DepartmentCreate, DepartmentRead, DepartmentUpdate
 from identity_service.tenancy.types import SLUG_PATTERN
 
@@ -37,7 +37,7 @@ async def list_departments(session: SessionDep, caller: StaffAdmin) -> list[Depa
     dependencies=[Depends(accept_idempotency_key)],
 )
 async def create_department(
-    data: DepartmentCreate, session: SessionDep, caller: TenantAdmin, response: Response
+    data: DepartmentCreate, session: SessionDep, caller: TenantAdminStepUp, response: Response
 ) -> DepartmentRead:
     """Tenant admins only. 409 ``department_exists`` if the slug is taken."""
     department = await service.create_department(session, caller.tenant, data)
@@ -66,7 +66,8 @@ async def get_department(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def update_department(
-    data: DepartmentUpdate, session: SessionDep, caller: TenantAdmin, slug: str = _SlugPath
+    data: DepartmentUpdate, session: SessionDep, caller: TenantAdminStepUp,
+    slug: str = _SlugPath
 ) -> DepartmentRead:
     """Tenant admins only; a department of another tenant is 404."""
     department = await service.update_department(session, caller.tenant, slug, data)

@@ -13,7 +13,7 @@ from city_shared.idempotency import accept_idempotency_key
 from identity_service.accounts.config import VerificationConfigDep
 from identity_service.accounts.staff import service
 from identity_service.accounts.staff.schemas import RolesUpdate, StaffCreate, StaffRead
-from identity_service.tenancy.access import StaffAdmin, TenantAdmin
+from identity_service.tenancy.access import StaffAdmin, StaffAdminStepUp, TenantAdminStepUp
 
 __all__ = ["router"]
 
@@ -43,7 +43,7 @@ async def list_staff(
 async def create_staff(
     data: StaffCreate,
     session: SessionDep,
-    caller: TenantAdmin,
+    caller: TenantAdminStepUp,
     config: VerificationConfigDep,
     response: Response,
 ) -> StaffRead:
@@ -72,7 +72,7 @@ async def get_staff(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def replace_roles(
-    account_id: uuid.UUID, data: RolesUpdate, session: SessionDep, caller: StaffAdmin
+    account_id: uuid.UUID, data: RolesUpdate, session: SessionDep, caller: StaffAdminStepUp
 ) -> StaffRead:
     """Tenant admins replace all roles; managers those in their own departments. Nobody
     changes their own roles (403 ``self_role_change``); an unknown department is 422

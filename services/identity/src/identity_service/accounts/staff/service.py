@@ -81,16 +81,22 @@ async def replace_roles(
     ``account.roles_changed`` if anything changed. The account row is locked, so concurrent
     changes apply one after the other. Unchanged grants keep their ``granted_at``.
 
+    A manager reaches only staff who already hold a role in one of their departments (others,
+    also staff without any role yet, are the tenant admin's to assign: 404 as in
+    :func:`get_staff`) and never an administrator's account (403).
+
     :raises SelfRoleChange: the caller is the staff member.
-    :raises AccountNotFound: no staff account with this id in the caller's tenant.
+    :raises AccountNotFound: no staff account with this id in the caller's tenant, or (for a
+        manager) none within their reach.
     :raises UnknownDepartment: a department the tenant does not have.
     :raises Forbidden: a manager naming a department they do not manage.
     """
     if str(account_id) == caller.principal.sub:
         raise SelfRoleChange("Nobody can change their own roles.")
     account = await repository.get_for_update(session, caller.tenant, account_id)
-    if account is None or account.kind != "staff" or account.status == "erased":
-        raise AccountNotFound()
+    account = _visible(account, caller)
+    if account.admin is not None and not caller.tenant_admin:
+        raise Forbidden("Only tenant administrators change the roles of an administrator.")
     named = set(data.roles)
     unknown = named - await tenancy.existing_slugs(session, caller.tenant, named)
     if unknown:
