@@ -24,8 +24,10 @@ import pytest
 from devstack import control
 from devstack.children import Child, run_command, stop_children
 from devstack.config import StackConfig
+from devstack.liveness import LivenessWatch
 from devstack.logs import RotatingLog
 from devstack.paths import repo_root
+from devstack.ports import free_port
 from devstack.state import (
     ChildRecord,
     StackState,
@@ -356,3 +358,51 @@ async def test_a_failed_restart_counts_as_a_crash_and_backs_off_further() -> Non
     assert server.attempts == server.supervision.restarts == 4
     assert server.supervision.last_exit == (
         "could not be restarted (pre-existing shared memory block is still in use)")
+
+
+HEALTH_SERVER = """
+import http.server, os, sys
+class Probe(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        stuck = os.path.exists(sys.argv[2])
+        self.send_response(503 if stuck else 200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+print('run of pid', os.getpid(), flush=True)
+http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Probe).serve_forever()
+"""
+
+
+async def test_a_child_whose_liveness_probe_keeps_failing_is_killed_and_restarted(
+    running: Rig,
+) -> None:
+    port = free_port()
+    stuck = running.config.stack_dir / "stuck"
+    child = Child("ticketing-worker", [sys.executable, "-c", HEALTH_SERVER, str(port), str(stuck),
+                                       "ticketing-worker"],
+                  env=dict(os.environ), log_file=running.config.logs_dir / "ticketing-worker.log",
+                  cwd=running.config.stack_dir)
+    child.start()
+    running.supervisor.add(child)
+    first = child.pid
+    watch = LivenessWatch([(child, f"http://127.0.0.1:{port}/healthz")], say=running.said.append,
+                          interval=0.05, threshold=3, grace=0.0, timeout=1.0)
+    stop = asyncio.Event()
+    watching = asyncio.create_task(watch.run(stop))
+    try:
+        await asyncio.sleep(1.0)  # healthy: answered 200 many times, left alone
+        assert child.pid == first
+        assert child.supervision.restarts == 0
+
+        stuck.touch()  # from now on it answers 503, as a worker whose consumer stopped beating
+        await eventually(lambda: child.supervision.restarts == 1 and child.pid != first,
+                         "killed and restarted")
+        stuck.unlink()
+        assert any("ticketing-worker failed its liveness probe 3 times" in line
+                   for line in running.said)
+        assert "failed its liveness probe" in (running.config.logs_dir
+                                               / "ticketing-worker.log").read_text()
+    finally:
+        stop.set()
+        await watching

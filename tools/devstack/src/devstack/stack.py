@@ -21,6 +21,7 @@ from devstack.children import Child, stop_children
 from devstack.config import LOOPBACK, StackConfig, without_password
 from devstack.databases import DatabaseAdmin
 from devstack.kafka import KafkaServer
+from devstack.liveness import LivenessWatch
 from devstack.postgres import PostgresServer
 from devstack.progress import Progress, display
 from devstack.state import ChildRecord
@@ -188,8 +189,18 @@ class Stack:
     # -- supervise -----------------------------------------------------------------------
 
     async def supervise(self, stop: asyncio.Event) -> None:
-        """Until `stop` is set: restart every process (and owned server) that exits."""
-        await self.supervisor.run(stop)
+        """Until `stop` is set: restart every process (and owned server) that exits, and kill
+        (so that it is restarted) every API or worker whose `/healthz` keeps failing."""
+        watch = LivenessWatch(self.liveness_probes(), say=self.progress.say)
+        await asyncio.gather(self.supervisor.run(stop), watch.run(stop))
+
+    def liveness_probes(self) -> list[tuple[Child, str]]:
+        """Each API's and worker's liveness URL (workers serve it on their metrics port)."""
+        urls: dict[str, str] = {}
+        for s in self.config.services:
+            urls[f"{s.name}-api"] = f"{s.base_url}/healthz"
+            urls[f"{s.name}-worker"] = f"http://{LOOPBACK}:{s.metrics_port}/healthz"
+        return [(child, urls[child.name]) for child in self.children if child.name in urls]
 
     # -- stop ----------------------------------------------------------------------------
 
