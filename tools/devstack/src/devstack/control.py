@@ -26,7 +26,7 @@ from typing import TextIO
 import httpx
 
 from devstack.children import terminate_pid
-from devstack.config import StackConfig
+from devstack.config import LOOPBACK, StackConfig
 from devstack.leftovers import stop_leftovers
 from devstack.logs import marker, rotate_if_large
 from devstack.progress import display, format_summary
@@ -208,10 +208,13 @@ def status(config: StackConfig, out: TextIO) -> int:
             out.write(f"  {record.name:<22} {_state_of(record, supervised):<11} "
                       f"{record.pid:<8} {record.restarts:<9} {_last_exit(record)}\n")
     if supervised and state.apis:
-        out.write("Readiness:\n")
+        out.write("Readiness (and what is stuck):\n")
         with httpx.Client(timeout=3.0) as client:
             for name, base in state.apis.items():
                 out.write(f"  {name:<22} {base}/readyz  {_probe(client, base + '/readyz')}\n")
+            for service in config.services:
+                url = f"http://{LOOPBACK}:{service.metrics_port}/readyz"
+                out.write(f"  {service.name + '-worker':<22} {url}  {_probe(client, url)}\n")
     return 0
 
 
@@ -234,10 +237,27 @@ def _last_exit(record: ChildRecord) -> str:
 
 
 def _probe(client: httpx.Client, url: str) -> str:
+    """The status code, plus what a readiness body says is wrong: stalled sagas of an API,
+    the dependency a worker waits for, a worker without partitions."""
     try:
-        return str(client.get(url).status_code)
+        response = client.get(url)
     except httpx.HTTPError as exc:
         return f"unreachable ({type(exc).__name__})"
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    notes: list[str] = []
+    if isinstance(body, dict):
+        stalled = body.get("stalled_sagas") or {}
+        if isinstance(stalled, dict):
+            notes += [f"STALLED {kind}: {count}" for kind, count in stalled.items() if count]
+        waiting = body.get("waiting_for") or {}
+        if isinstance(waiting, dict):
+            notes += [f"{part} waits for {dependency}" for part, dependency in waiting.items()]
+        if body.get("consumer_assigned") is False:
+            notes.append("no partitions assigned")
+    return " ".join([str(response.status_code), *(f"({note})" for note in notes)])
 
 
 def reset(config: StackConfig, out: TextIO) -> int:
