@@ -3,12 +3,16 @@ e-mail verification command on ``notification.requests``.
 
 Events carry as little personal data as their consumers need: ``registered`` and ``updated``
 carry the e-mail address (notification must reach the person), ``roles_changed`` and
-``erased`` carry none.
+``erased`` carry none. ``tokens_revoked`` tells that a person's tokens were revoked before
+their expiry (the verifiers learn it from the revocation list, ADR 0009; the event is for
+services that keep sessions or audit trails of their own).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -21,18 +25,22 @@ __all__ = [
     "NOTIFICATION_REQUESTS_TOPIC",
     "REGISTERED",
     "ROLES_CHANGED",
+    "TOKENS_REVOKED",
     "UPDATED",
     "VERIFICATION_TEMPLATE",
     "AccountErasedData",
     "AccountRegisteredData",
     "AccountRolesChangedData",
+    "AccountTokensRevokedData",
     "AccountUpdatedData",
     "NotificationRequestData",
     "Recipient",
+    "RevocationReason",
     "email_verification_request",
     "erased",
     "registered",
     "roles_changed",
+    "tokens_revoked",
     "updated",
 ]
 
@@ -41,6 +49,9 @@ REGISTERED = "city.identity.account.registered.v1"
 UPDATED = "city.identity.account.updated.v1"
 ROLES_CHANGED = "city.identity.account.roles_changed.v1"
 ERASED = "city.identity.account.erased.v1"
+TOKENS_REVOKED = "city.identity.account.tokens_revoked.v1"
+
+RevocationReason = Literal["revoked", "refresh_token_reuse", "code_reuse", "password_changed"]
 
 # The command topic belongs to notification; services never import each other, so the name is
 # repeated here (it is part of the architecture contract).
@@ -85,6 +96,21 @@ class AccountErasedData(BaseModel):
 
     account_id: uuid.UUID
     tenant: str
+
+
+class AccountTokensRevokedData(BaseModel):
+    """``city.identity.account.tokens_revoked.v1``: tokens of this person were revoked at
+    ``not_before``: one access token (``revoked: token``), one login session and its tokens
+    (``session``, ``session_id`` names it) or every session (``account``). ``reason``:
+    ``revoked`` (the client revoked it: logout), ``refresh_token_reuse`` / ``code_reuse``
+    (a stolen grant was replayed), ``password_changed``."""
+
+    account_id: uuid.UUID
+    tenant: str
+    reason: RevocationReason
+    revoked: Literal["token", "session", "account"]
+    session_id: uuid.UUID | None = None
+    not_before: datetime
 
 
 class Recipient(BaseModel):
@@ -145,6 +171,23 @@ def roles_changed(account: Account) -> Event:
         account_id=account.id, tenant=account.tenant, roles=account.roles_by_department()
     )
     return _event(ROLES_CHANGED, account, data)
+
+
+def tokens_revoked(
+    account_id: uuid.UUID,
+    tenant: str,
+    *,
+    reason: RevocationReason,
+    revoked: Literal["token", "session", "account"],
+    not_before: datetime,
+    session_id: uuid.UUID | None = None,
+) -> Event:
+    """The tokens-revoked event (identifiers only)."""
+    data = AccountTokensRevokedData(account_id=account_id, tenant=tenant, reason=reason,
+                                    revoked=revoked, session_id=session_id,
+                                    not_before=not_before)
+    return new_event(type=TOKENS_REVOKED, source=SOURCE, subject=str(account_id), tenant=tenant,
+                     data=data)
 
 
 def erased(account: Account) -> Event:

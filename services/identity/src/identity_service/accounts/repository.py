@@ -166,12 +166,33 @@ async def delete_pending_verifications(session: AsyncSession, account_id: uuid.U
     )
 
 
+#: Access tokens live at most this long (``access_token_ttl_seconds`` <= 3600) plus clock
+#: leeway: a grant exchanged longer ago has no live access token left.
+_MAX_ACCESS_TOKEN_LIFE = timedelta(seconds=3600 + 60)
+
+
 async def revoke_tokens(session: AsyncSession, account_id: uuid.UUID, now: datetime) -> None:
-    """Revoke the account's refresh tokens and drop its unused authorization codes.
+    """Revoke the account's refresh tokens and its live access tokens (put on the revocation
+    list by their jti, derived from the grant exchanged for them as
+    ``oauth.tokens.derived_jti`` does) and drop its authorization codes.
 
     Plain SQL on purpose: those tables belong to the OAuth slice, whose models this slice does
     not import.
     """
+    await session.execute(
+        text(
+            "INSERT INTO revoked_access_tokens (jti, expires_at)"
+            " SELECT substr(encode(sha256(convert_to('access-token:' || h, 'UTF8')), 'hex'),"
+            " 1, 32), used_at + :life FROM ("
+            "  SELECT code_hash AS h, used_at FROM authorization_codes"
+            "   WHERE account_id = :account_id AND used_at > :since"
+            "  UNION ALL SELECT token_hash, used_at FROM refresh_tokens"
+            "   WHERE account_id = :account_id AND used_at > :since) AS grants"
+            " ON CONFLICT DO NOTHING"
+        ),
+        {"account_id": account_id, "since": now - _MAX_ACCESS_TOKEN_LIFE,
+         "life": _MAX_ACCESS_TOKEN_LIFE},
+    )
     await session.execute(
         text(
             "UPDATE refresh_tokens SET revoked_at = :now"

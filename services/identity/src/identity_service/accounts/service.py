@@ -258,8 +258,9 @@ async def change_password(
     now: datetime | None = None,
 ) -> None:
     """Replace the password after checking the current one (a wrong one counts as a failed
-    login, so this cannot be used to guess it). Revokes the account's refresh tokens: every
-    other session has to log in again.
+    login, so this cannot be used to guess it). Revokes the account's refresh and access
+    tokens (every session has to log in again, every service refuses the old access tokens
+    within seconds) and publishes ``account.tokens_revoked``.
 
     :raises InvalidCurrentPassword: the current password is wrong (commit: it was counted).
     :raises AccountLocked: too many failures (commit as well).
@@ -278,6 +279,8 @@ async def change_password(
     account.locked_until = None
     await repository.revoke_tokens(session, account.id, now)
     await session.flush()
+    await outbox.add(session, ACCOUNTS, events.tokens_revoked(
+        account.id, account.tenant, reason="password_changed", revoked="account", not_before=now))
 
 
 async def erase_account(

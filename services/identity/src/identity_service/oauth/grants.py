@@ -20,7 +20,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from city_shared import outbox
+from identity_service.accounts import events
 from identity_service.accounts.errors import AccountNotFound
+from identity_service.accounts.events import RevocationReason
 from identity_service.accounts.models import Account
 from identity_service.accounts.service import get_account, token_claims, userinfo
 from identity_service.clients.models import OAuthClient
@@ -38,6 +41,7 @@ from identity_service.oauth.tokens import (
     grant_hash,
     new_grant_value,
 )
+from identity_service.topics import ACCOUNTS
 
 __all__ = ["GrantPolicy", "exchange", "issue_code", "revoke_family"]
 
@@ -82,16 +86,27 @@ async def issue_code(
 
 
 async def revoke_family(
-    session: AsyncSession, family_id: uuid.UUID, now: datetime, policy: GrantPolicy
+    session: AsyncSession,
+    family_id: uuid.UUID,
+    now: datetime,
+    policy: GrantPolicy,
+    *,
+    account_id: uuid.UUID,
+    tenant: str,
+    reason: RevocationReason,
 ) -> None:
     """Revoke every refresh token of a login and the access tokens issued for it that may
-    still be alive (their jtis are derived from the grants exchanged for them)."""
+    still be alive (their jtis are derived from the grants exchanged for them, and go on the
+    revocation list every service reads); publishes ``account.tokens_revoked``."""
     await repository.revoke_family(session, family_id, now)
     ttl = policy.minter.access_ttl
     grants = await repository.grants_used_since(session, family_id, now - ttl - _CLOCK_LEEWAY)
     await repository.revoke_access_tokens(
         session, [(derived_jti(hashed), used_at + ttl) for hashed, used_at in grants]
     )
+    await outbox.add(session, ACCOUNTS, events.tokens_revoked(
+        account_id, tenant, reason=reason, revoked="session", session_id=family_id,
+        not_before=now))
 
 
 async def exchange(
@@ -135,7 +150,8 @@ async def _code(
         raise invalid_grant("The authorization code is invalid.")
     if row.used_at is not None:
         if row.family_id is not None:
-            await revoke_family(session, row.family_id, now, policy)
+            await revoke_family(session, row.family_id, now, policy, account_id=row.account_id,
+                                tenant=client.tenant, reason="code_reuse")
         raise invalid_grant("The authorization code was already used; the tokens issued for "
                             "it are revoked.")
     if row.expires_at <= now:
@@ -170,7 +186,8 @@ async def _refresh(
     if row.revoked_at is not None:
         raise invalid_grant("The refresh token was revoked.")
     if row.used_at is not None:
-        await revoke_family(session, row.family_id, now, policy)
+        await revoke_family(session, row.family_id, now, policy, account_id=row.account_id,
+                            tenant=client.tenant, reason="refresh_token_reuse")
         raise invalid_grant("The refresh token was already used; the whole login session is "
                             "revoked.")
     if row.expires_at <= now:

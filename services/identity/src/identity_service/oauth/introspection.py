@@ -9,16 +9,20 @@ are not its business.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from city_shared import outbox
+from identity_service.accounts import events
 from identity_service.clients.models import OAuthClient
 from identity_service.keys.service import KeyRing
 from identity_service.oauth import repository
 from identity_service.oauth.grants import GrantPolicy, revoke_family
 from identity_service.oauth.tokens import grant_hash
+from identity_service.topics import ACCOUNTS
 
 __all__ = ["introspect", "revoke"]
 
@@ -66,17 +70,24 @@ async def revoke(
     policy: GrantPolicy,
 ) -> None:
     """Revoke ``token`` if it is one of ``client``'s: a refresh token revokes its whole
-    family (and the family's live access tokens); an access token is revoked by jti."""
+    family (and the family's live access tokens); an access token is revoked by jti. A
+    person's tokens are announced with ``account.tokens_revoked``; every service refuses the
+    revoked access tokens once it has read the revocation list again (seconds)."""
     row = await repository.refresh_for_update(session, grant_hash(token))
     if row is not None:
         if row.client_id == client.client_id:
-            await revoke_family(session, row.family_id, now, policy)
+            await revoke_family(session, row.family_id, now, policy, account_id=row.account_id,
+                                tenant=client.tenant, reason="revoked")
         return
     claims = await _access_claims(session, keyring, token, issuer=issuer, audience=audience,
                                   now=now)
     if claims is not None and claims.get("client_id") == client.client_id:
         expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
         await repository.revoke_access_tokens(session, [(claims["jti"], expires_at)])
+        if claims.get("kind") != "client":
+            await outbox.add(session, ACCOUNTS, events.tokens_revoked(
+                uuid.UUID(str(claims["sub"])), str(claims["tenant"]), reason="revoked",
+                revoked="token", not_before=now))
 
 
 async def introspect(

@@ -75,6 +75,12 @@ async def is_revoked(session: AsyncSession, jti: str) -> bool:
     return await session.get(RevokedAccessToken, jti) is not None
 
 
+async def live_revocations(session: AsyncSession, now: datetime) -> list[str]:
+    """The jtis of revoked access tokens that have not expired yet (the revocation list)."""
+    stmt = select(RevokedAccessToken.jti).where(RevokedAccessToken.expires_at > now)
+    return list((await session.execute(stmt.order_by(RevokedAccessToken.jti))).scalars())
+
+
 async def use_client_assertion(
     session: AsyncSession, jti_hash: str, client_id: str, expires_at: datetime
 ) -> bool:

@@ -1,4 +1,5 @@
-"""``GET /.well-known/openid-configuration`` and ``/userinfo`` (GET and POST).
+"""``GET /.well-known/openid-configuration``, the revocation list
+``GET /.well-known/revoked-tokens.json`` and ``/userinfo`` (GET and POST).
 
 ``/userinfo`` takes a Bearer access token, verified by the shared :class:`TokenVerifier`
 (reading this issuer's keys in-process) and checked against revocation; errors follow
@@ -20,6 +21,7 @@ from city_shared.dependencies import SessionDep
 from city_shared.errors import NotAuthenticated
 from identity_service.accounts.errors import AccountNotFound
 from identity_service.accounts.service import get_account, userinfo
+from identity_service.keys.dependencies import Now
 from identity_service.oauth import repository
 from identity_service.oauth.discovery import metadata
 from identity_service.oauth.errors import NO_STORE, OAuthError, OAuthRoute
@@ -27,11 +29,26 @@ from identity_service.oauth.runtime import Runtime
 
 router = APIRouter(tags=["oauth"], route_class=OAuthRoute)
 
+#: Seconds a verifier may keep the revocation list (its ``RevocationList`` ttl).
+REVOCATION_MAX_AGE = 5
+
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Provider metadata")
 async def openid_configuration(runtime: Runtime) -> Response:
     """Endpoints, supported grants, methods, scopes, claims and ``acr`` values."""
     return JSONResponse(metadata(runtime), headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/.well-known/revoked-tokens.json",
+            summary="Access tokens revoked before their expiry (the revocation list)")
+async def revoked_tokens(session: SessionDep, now: Now) -> Response:
+    """``{"revoked": [jti, ...], "max_age": 5}``: every service's token verifier reads it every
+    few seconds and refuses these tokens (logout, ``/revoke``, password change, a replayed
+    refresh token). A jti stays listed until its token would have expired. Only opaque token
+    ids, no personal data."""
+    revoked = await repository.live_revocations(session, now)
+    return JSONResponse({"revoked": revoked, "max_age": REVOCATION_MAX_AGE},
+                        headers={"Cache-Control": f"public, max-age={REVOCATION_MAX_AGE}"})
 
 
 def _invalid_token(description: str) -> OAuthError:
