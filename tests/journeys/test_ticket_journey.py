@@ -67,7 +67,8 @@ async def login(stack: LocalStack, email: str) -> dict[str, str]:
     identity = stack.base_url("identity")
     password = demo(stack)["demo_password"]
     oauth = AsyncOAuth2Client(client_id="demo-frontend", redirect_uri=REDIRECT_URI,
-                              scope="openid profile email", code_challenge_method="S256")
+                              scope="openid profile email ticketing:read ticketing:write "
+                              "payment:read notification:read", code_challenge_method="S256")
     verifier = generate_token(48)
     url, _ = oauth.create_authorization_url(f"{identity}/authorize", code_verifier=verifier)
     async with httpx.AsyncClient(timeout=30) as browser:

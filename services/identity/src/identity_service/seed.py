@@ -66,7 +66,7 @@ DEMO_CLIENTS = (
                                                     "ticketing:read")),
     DemoClient("demo-frontend", "Demo frontend",
                ("openid", "profile", "email", "case:read", "case:write", "ticketing:read",
-                "ticketing:write", "payment:read"), DEMO_REDIRECT_URIS),
+                "ticketing:write", "payment:read", "notification:read"), DEMO_REDIRECT_URIS),
 )
 
 

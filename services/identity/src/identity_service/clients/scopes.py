@@ -12,7 +12,9 @@ OIDC_SCOPES: Final = {
     "email": "E-mail address and whether it is verified",
 }
 
-#: Service scopes: what a token lets its holder do at the other services.
+#: Service scopes: what a token lets its holder do at the other services. A person's token
+#: reaches a service only with one of that service's scopes (``<service>:...``, ADR 0009);
+#: its roles then decide what the person may do there.
 SERVICE_SCOPES: Final = {
     "case:read": "Read cases",
     "case:write": "Create and update cases",
@@ -20,6 +22,7 @@ SERVICE_SCOPES: Final = {
     "payment:write": "Request and cancel payments",
     "payment:refund": "Refund payments",
     "payment:reports": "Read ledger balances and reconciliation reports",
+    "notification:read": "Read the inbox, contact preferences and notification records",
     "notification:send": "Ask notification to tell a person something",
     "ticketing:read": "Read offerings, orders and tickets",
     "ticketing:write": "Place and change orders",
