@@ -208,7 +208,7 @@ class TicketingHarness:
                     description=f"{offering.name} {ticket_type.name}"))
             buyer = account_id or ERIKA
             order = Order(id=order_id, tenant=order_lines[0].tenant, account_id=buyer,
-                          placed_by=str(buyer), status="confirmed",
+                          placed_by=f"citizen:{buyer}", status="confirmed",
                           total=sum(line.amount for line in order_lines), currency="EUR",
                           reference=f"ticketing/order/{order_id}", hold_expires_at=now,
                           confirmed_at=now, lines=order_lines)

@@ -5,11 +5,10 @@ are left alone, and an event that contradicts itself is dead-lettered."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from city_shared.consumer import PermanentFailure
 from city_shared.envelope import Event, new_event
@@ -19,8 +18,8 @@ from ticketing_service.erasure import (
     SUBSCRIPTIONS,
     on_account_erased,
 )
-from ticketing_service.orders.models import ERASED_PLACED_BY, Order, OrderLine
-from ticketing_service.tickets.models import Ticket
+from ticketing_service.orders.models import ERASED_PLACED_BY
+from ticketing_service.subscriptions import build_subscriptions
 
 pytestmark = pytest.mark.integration
 
@@ -42,33 +41,45 @@ async def deliver(h: Any, event: Event) -> None:
         await on_account_erased(session, event)
 
 
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+async def _paid(h: Any, order: dict[str, Any]) -> None:
+    """Payment's answers for ``order``: created, then succeeded (the saga confirms it)."""
+    pid = str(uuid.uuid5(uuid.UUID(order["order_id"]), "payment"))
+    handlers = {s.event_type: s.handler for s in build_subscriptions(h.settings)
+                if s.topic == "payment.payments"}
+    for kind in ("created", "succeeded"):
+        event = new_event(
+            type=f"city.payment.payment.{kind}.v1", source="/payment", subject=pid,
+            tenant=order["tenant"], data=_Answer(
+                payment_id=pid, tenant=order["tenant"], source="ticketing",
+                reference=order["reference"], amount=order["total"], currency="EUR",
+                status=kind, reason=None))
+        async with h.sessions() as session, session.begin():
+            await handlers[event.type](session, event)
+
+
 async def an_order(h: Any, demo: Any, account: uuid.UUID, *, tenant: str = "musterstadt",
-                   email: str = "erika@example.org", placed_by: str | None = None,
+                   by_client: bool = False, email: str = "erika@example.org",
                    quantity: int = 2) -> uuid.UUID:
-    """A confirmed museum order of ``account`` with its tickets held by ``account``."""
-    now = datetime.now(UTC)
-    order_id = uuid.uuid4()
-    async with h.sessions() as session, session.begin():
-        order = Order(id=order_id, tenant=tenant, account_id=account, contact_email=email,
-                      placed_by=placed_by or str(account), status="confirmed",
-                      total=800 * quantity, currency="EUR",
-                      reference=f"ticketing/order/{order_id}",
-                      hold_expires_at=now + timedelta(minutes=15), confirmed_at=now)
-        line = OrderLine(id=uuid.uuid4(), position=0, tenant=tenant, department="museum",
-                         cost_centre="MUS-4100", offering_id=demo.exhibition,
-                         ticket_type_id=demo.museum_adult, slot_id=demo.exhibition_slot,
-                         quantity=quantity, places=1, unit_price=800, amount=800 * quantity,
-                         description="Dauerausstellung, Erwachsene")
-        order.lines.append(line)
-        session.add(order)
-        await session.flush()
-        for _ in range(quantity):
-            session.add(Ticket(
-                tenant=tenant, department="museum", order_id=order_id, order_line_id=line.id,
-                offering_id=demo.exhibition, ticket_type_id=demo.museum_adult,
-                slot_id=demo.exhibition_slot, code=uuid.uuid4().hex[:12].upper(),
-                holder_account_id=account, valid_from=now, valid_until=now + timedelta(days=1)))
-    return order_id
+    """A paid museum order of ``account`` placed through the API as production places it:
+    by the citizen themselves, or (``by_client``) by a machine client for them."""
+    headers = (h.client_headers(tenant=tenant) if by_client
+               else h.citizen_headers(account, tenant=tenant))
+    body: dict[str, Any] = {
+        "lines": [{"ticket_type_id": str(demo.museum_adult),
+                   "slot_id": str(demo.exhibition_slot), "quantity": quantity}],
+        "email": email}
+    if by_client:
+        body["account_id"] = str(account)
+    response = await h.client.post("/orders", json=body, headers={
+        **headers, "Idempotency-Key": str(uuid.uuid4())})
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    await _paid(h, order)
+    return uuid.UUID(order["order_id"])
 
 
 async def order_row(h: Any, order_id: uuid.UUID) -> Any:
@@ -94,8 +105,11 @@ async def test_erasure_removes_the_buyer_and_keeps_the_sale_even_when_delivered_
     demo = await ticketing.demo()
     erikas = [await an_order(ticketing, demo, ticketing.ERIKA),
               await an_order(ticketing, demo, ticketing.ERIKA, quantity=1)]
-    cashier_sold = await an_order(ticketing, demo, ticketing.ERIKA, placed_by="cashier-7")
-    maxs = await an_order(ticketing, demo, ticketing.MAX, email="max@example.org")
+    client_sold = await an_order(ticketing, demo, ticketing.ERIKA, by_client=True)
+    maxs = await an_order(ticketing, demo, ticketing.MAX, by_client=True,
+                          email="max@example.org")
+    assert (await order_row(ticketing, erikas[0])).placed_by == f"citizen:{ticketing.ERIKA}"
+    versions = {o: (await order_row(ticketing, o)).version for o in erikas}
     event = erased(ticketing.ERIKA)
 
     for _ in range(2):
@@ -104,9 +118,15 @@ async def test_erasure_removes_the_buyer_and_keeps_the_sale_even_when_delivered_
             row = await order_row(ticketing, order_id)
             assert (row.account_id, row.contact_email, row.erased) == (None, None, True)
             assert row.placed_by == ERASED_PLACED_BY
-            assert (row.status, row.version) == ("confirmed", 2)   # changed once, not twice
+            # changed once, not twice
+            assert (row.status, row.version) == ("confirmed", versions[order_id] + 1)
             assert set(await holders(ticketing, order_id)) == {None}
-        assert (await order_row(ticketing, cashier_sold)).placed_by == "cashier-7"
+        client_row = await order_row(ticketing, client_sold)
+        assert (client_row.account_id, client_row.contact_email, client_row.erased) == (
+            None, None, True)
+        assert client_row.placed_by == "client:city-erp"  # not the person's id
+        assert not await ticketing.scalar(
+            "SELECT count(*) FROM orders WHERE placed_by LIKE :id", id=f"%{ticketing.ERIKA}%")
 
     assert [(await order_row(ticketing, o)).total for o in erikas] == [1600, 800]
     assert await ticketing.scalar(
@@ -127,8 +147,8 @@ async def test_erasure_in_another_city_leaves_these_orders_alone(ticketing: Any)
     await deliver(ticketing, erased(ticketing.ERIKA, tenant=ticketing.OTHER_TENANT))
 
     kept = await order_row(ticketing, here)
-    assert (kept.account_id, kept.contact_email, kept.erased) == (
-        ticketing.ERIKA, "erika@example.org", False)
+    assert (kept.account_id, kept.placed_by, kept.erased) == (
+        ticketing.ERIKA, f"citizen:{ticketing.ERIKA}", False)
     assert set(await holders(ticketing, here)) == {ticketing.ERIKA}
     gone = await order_row(ticketing, there)
     assert (gone.account_id, gone.erased) == (None, True)

@@ -99,6 +99,11 @@ class Offering(Base):
     before the first visit); ``None``: no cancellation by citizens."""
     sales_close_minutes_before: Mapped[int] = mapped_column(Integer, default=0)
     max_tickets_per_order: Mapped[int] = mapped_column(Integer, default=10)
+    max_tickets_per_account: Mapped[int] = mapped_column(Integer, default=10)
+    """Timed offerings: tickets one account may hold of one slot, over its orders awaiting
+    payment, confirmed or being cancelled (free tickets too)."""
+    max_open_orders_per_account: Mapped[int] = mapped_column(Integer, default=2)
+    """Orders of one account awaiting payment with a line of this offering."""
     valid_days: Mapped[int | None] = mapped_column(Integer)
     """Passes and combos: days of validity from purchase."""
     sales_start_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

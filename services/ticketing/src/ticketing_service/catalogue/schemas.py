@@ -205,12 +205,14 @@ _OFFERING_EXAMPLE: JsonDict = {
     "venue_id": "0e5b8a8e-2f4c-4d8e-9a61-3b1f0f7d2c11", "kind": "timed",
     "name": "Dauerausstellung", "description": "Die Stadtgeschichte in 12 Räumen.",
     "hold_minutes": 15, "cancellable_until_hours": 24, "sales_close_minutes_before": 0,
-    "max_tickets_per_order": 10,
+    "max_tickets_per_order": 10, "max_tickets_per_account": 10, "max_open_orders_per_account": 2,
 }
 HoldMinutes = Annotated[int, Field(strict=True, ge=1, le=120)]
 CancellableHours = Annotated[int, Field(strict=True, ge=0, le=24 * 366)]
 CloseMinutes = Annotated[int, Field(strict=True, ge=0, le=60 * 24 * 60)]
 MaxPerOrder = Annotated[int, Field(strict=True, ge=1, le=100)]
+MaxPerAccount = Annotated[int, Field(strict=True, ge=1, le=10_000)]
+MaxOpenOrders = Annotated[int, Field(strict=True, ge=1, le=100)]
 ValidDays = Annotated[int, Field(strict=True, ge=1, le=3660)]
 
 
@@ -232,6 +234,12 @@ class OfferingCreate(BaseModel):
     cancellable_until_hours: CancellableHours | None = None
     sales_close_minutes_before: CloseMinutes = 0
     max_tickets_per_order: MaxPerOrder = 10
+    max_tickets_per_account: MaxPerAccount | None = None
+    """Timed offerings: tickets one account may hold of one slot (unpaid, paid or free;
+    409 ``account_ticket_limit`` beyond). Default: ``max_tickets_per_order``."""
+    max_open_orders_per_account: MaxOpenOrders = 2
+    """Orders of one account awaiting payment with tickets of this offering (409
+    ``too_many_open_orders`` beyond)."""
     valid_days: ValidDays | None = None
     sales_start_at: Instant | None = None
     sales_end_at: Instant | None = None
@@ -255,6 +263,8 @@ class OfferingUpdate(BaseModel):
     cancellable_until_hours: CancellableHours | None = None
     sales_close_minutes_before: CloseMinutes | None = None
     max_tickets_per_order: MaxPerOrder | None = None
+    max_tickets_per_account: MaxPerAccount | None = None
+    max_open_orders_per_account: MaxOpenOrders | None = None
     valid_days: ValidDays | None = None
     sales_start_at: Instant | None = None
     sales_end_at: Instant | None = None
@@ -262,7 +272,8 @@ class OfferingUpdate(BaseModel):
     @model_validator(mode="after")
     def _required_stay(self) -> OfferingUpdate:
         _no_null(self, "cost_centre", "venue_id", "name", "description", "status",
-                 "hold_minutes", "sales_close_minutes_before", "max_tickets_per_order")
+                 "hold_minutes", "sales_close_minutes_before", "max_tickets_per_order",
+                 "max_tickets_per_account", "max_open_orders_per_account")
         return self
 
 
@@ -417,6 +428,8 @@ class OfferingRead(BaseModel):
     cancellable_until_hours: int | None
     sales_close_minutes_before: int
     max_tickets_per_order: int
+    max_tickets_per_account: int
+    max_open_orders_per_account: int
     valid_days: int | None
     sales_start_at: datetime | None
     sales_end_at: datetime | None
@@ -434,7 +447,9 @@ class OfferingRead(BaseModel):
             description=o.description, status=o.status, currency=o.currency,
             hold_minutes=o.hold_minutes, cancellable_until_hours=o.cancellable_until_hours,
             sales_close_minutes_before=o.sales_close_minutes_before,
-            max_tickets_per_order=o.max_tickets_per_order, valid_days=o.valid_days,
+            max_tickets_per_order=o.max_tickets_per_order,
+            max_tickets_per_account=o.max_tickets_per_account,
+            max_open_orders_per_account=o.max_open_orders_per_account, valid_days=o.valid_days,
             sales_start_at=o.sales_start_at, sales_end_at=o.sales_end_at, version=o.version,
             ticket_types=[TicketTypeRead.of(t) for t in
                           sorted(o.ticket_types, key=lambda t: (t.position, t.code))],

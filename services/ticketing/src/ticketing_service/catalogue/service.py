@@ -198,7 +198,12 @@ async def create_offering(session: AsyncSession, principal: Principal,
         description=data.description, status="draft", currency=data.currency,
         hold_minutes=data.hold_minutes, cancellable_until_hours=data.cancellable_until_hours,
         sales_close_minutes_before=data.sales_close_minutes_before,
-        max_tickets_per_order=data.max_tickets_per_order, valid_days=data.valid_days,
+        max_tickets_per_order=data.max_tickets_per_order,
+        max_tickets_per_account=(data.max_tickets_per_account
+                                 if data.max_tickets_per_account is not None
+                                 else data.max_tickets_per_order),
+        max_open_orders_per_account=data.max_open_orders_per_account,
+        valid_days=data.valid_days,
         sales_start_at=data.sales_start_at, sales_end_at=data.sales_end_at, version=1,
         ticket_types=[], quotas=[], rules=[], created_at=now, updated_at=now,
     )
@@ -270,7 +275,8 @@ async def change_offering(session: AsyncSession, principal: Principal, offering_
         offering.venue_id = venue.id
         offering.venue = venue
     for name in ("cost_centre", "name", "description", "hold_minutes",
-                 "sales_close_minutes_before", "max_tickets_per_order"):
+                 "sales_close_minutes_before", "max_tickets_per_order",
+                 "max_tickets_per_account", "max_open_orders_per_account"):
         value = getattr(data, name)
         if name in fields and value is not None:
             setattr(offering, name, value)

@@ -14,6 +14,7 @@ from city_shared.errors import Conflict, FieldError, Forbidden, NotFound, Valida
 
 __all__ = [
     "AccountRequired",
+    "AccountTicketLimit",
     "CancellationNotAllowed",
     "InvalidCursor",
     "InvalidLine",
@@ -26,6 +27,7 @@ __all__ = [
     "SlotRequired",
     "SoldOut",
     "TicketsUsed",
+    "TooManyOpenOrders",
     "TooManyTickets",
     "UnknownSlot",
     "UnknownTicketType",
@@ -170,3 +172,29 @@ class InvalidCursor(ValidationFailed):
 
     code = "invalid_cursor"
     title = "Invalid cursor"
+
+
+class AccountTicketLimit(Conflict):
+    """409: the account would hold more tickets of one slot than the offering's
+    ``max_tickets_per_account`` (its orders awaiting payment, confirmed or being cancelled)."""
+
+    code = "account_ticket_limit"
+    title = "Ticket limit per account reached"
+
+    def __init__(self, slot_id: uuid.UUID, limit: int, held: int) -> None:
+        super().__init__("This account may not hold more tickets of this slot.",
+                         extra={"slot_id": str(slot_id), "max_tickets_per_account": limit,
+                                "held": held})
+
+
+class TooManyOpenOrders(Conflict):
+    """409: the account already has the offering's ``max_open_orders_per_account`` orders
+    awaiting payment; pay one or let it expire first."""
+
+    code = "too_many_open_orders"
+    title = "Too many unpaid orders"
+
+    def __init__(self, offering_id: uuid.UUID, limit: int) -> None:
+        super().__init__("Pay or let an unpaid order of this offering expire first.",
+                         extra={"offering_id": str(offering_id),
+                                "max_open_orders_per_account": limit})

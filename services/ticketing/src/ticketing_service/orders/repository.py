@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import and_, bindparam, exists, false, or_, select
+from sqlalchemy import and_, bindparam, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
@@ -21,11 +21,14 @@ from ticketing_service.orders.models import Order, OrderLine
 from ticketing_service.tickets.models import Entitlement, Ticket
 
 __all__ = [
+    "account_open_orders",
+    "account_slot_tickets",
     "any_visit_used",
     "due_holds",
     "get_visible",
     "list_page",
     "lock",
+    "lock_account",
     "lock_by_reference",
     "slots_by_id",
     "ticket_types_by_id",
@@ -136,3 +139,44 @@ async def any_visit_used(session: AsyncSession, order_id: uuid.UUID) -> bool:
     stmt = select(exists().where(Entitlement.ticket_id == Ticket.id, Ticket.order_id == order_id,
                                  Entitlement.visits_used > 0))
     return bool(await session.scalar(stmt))
+
+
+#: Orders whose tickets an account holds (or will hold once paid).
+_HOLDING: Final = ("awaiting_payment", "confirmed", "cancellation_requested")
+
+
+async def lock_account(session: AsyncSession, tenant: str, account_id: uuid.UUID) -> None:
+    """Serialise the orders of one account until the transaction ends (a transaction-scoped
+    advisory lock), so two orders placed at once cannot both pass the account's limits."""
+    key = f"ticketing.account:{tenant}:{account_id}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+async def account_slot_tickets(session: AsyncSession, tenant: str, account_id: uuid.UUID,
+                               slot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Tickets the account holds per slot of ``slot_ids`` (orders awaiting payment, confirmed
+    or being cancelled); slots without any are left out."""
+    ids = list(set(slot_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(OrderLine.slot_id, func.sum(OrderLine.quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.tenant == tenant, Order.account_id == account_id,
+               Order.status.in_(_HOLDING), OrderLine.slot_id.in_(ids))
+        .group_by(OrderLine.slot_id))
+    return {slot_id: int(n) for slot_id, n in rows.tuples() if slot_id is not None}
+
+
+async def account_open_orders(session: AsyncSession, tenant: str, account_id: uuid.UUID,
+                              offering_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Orders of the account awaiting payment, per offering of ``offering_ids`` they have a
+    line of; offerings without any are left out."""
+    ids = list(set(offering_ids))
+    rows = await session.execute(
+        select(OrderLine.offering_id, func.count(func.distinct(Order.id)))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.tenant == tenant, Order.account_id == account_id,
+               Order.status == "awaiting_payment", OrderLine.offering_id.in_(ids))
+        .group_by(OrderLine.offering_id))
+    return {offering_id: int(n) for offering_id, n in rows.tuples()}

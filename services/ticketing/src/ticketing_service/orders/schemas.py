@@ -82,8 +82,10 @@ class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE_CREATE]})
 
     lines: Annotated[list[OrderLineCreate], Field(min_length=1, max_length=MAX_LINES)]
-    email: Email
-    """Where the confirmation with the tickets goes."""
+    email: Email | None = None
+    """Machine clients ordering for a citizen: where the order mail goes. Ignored for
+    citizens: their order mail goes to their account's own address and their inbox, never to
+    an address typed into an order."""
     locale: Literal["de", "en"] = "de"
     return_url: ReturnUrl | None = None
     """Where the checkout page sends the citizen after paying (default: the service's)."""

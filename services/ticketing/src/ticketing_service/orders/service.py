@@ -34,6 +34,7 @@ from ticketing_service.catalogue.models import Offering, Slot, TicketType
 from ticketing_service.orders import events, repository
 from ticketing_service.orders.errors import (
     AccountRequired,
+    AccountTicketLimit,
     InvalidCursor,
     MixedCurrencies,
     NotABuyer,
@@ -43,11 +44,12 @@ from ticketing_service.orders.errors import (
     SlotNotAllowed,
     SlotRequired,
     SoldOut,
+    TooManyOpenOrders,
     TooManyTickets,
     UnknownSlot,
     UnknownTicketType,
 )
-from ticketing_service.orders.models import Order, OrderLine, OrderPaymentItem
+from ticketing_service.orders.models import Order, OrderLine, OrderPaymentItem, placed_by_of
 from ticketing_service.orders.payments import (
     REQUESTS_TOPIC,
     payment_request,
@@ -181,6 +183,33 @@ async def _priced_lines(session: AsyncSession, tenant: str, data: OrderCreate,
     return lines, (types, slots)
 
 
+async def _check_account_limits(session: AsyncSession, tenant: str, account_id: uuid.UUID,
+                                lines: Sequence[OrderLine],
+                                types: dict[uuid.UUID, TicketType]) -> None:
+    """Refuse a basket that would take the account past an offering's limits against
+    hoarding. Takes the account's lock first (held until commit), so concurrent orders of one
+    account are checked one after the other.
+
+    :raises TooManyOpenOrders, AccountTicketLimit: (409)
+    """
+    await repository.lock_account(session, tenant, account_id)
+    offerings = {line.offering_id: types[line.ticket_type_id].offering for line in lines}
+    open_orders = await repository.account_open_orders(session, tenant, account_id, offerings)
+    for offering_id, offering in offerings.items():
+        if open_orders.get(offering_id, 0) >= offering.max_open_orders_per_account:
+            raise TooManyOpenOrders(offering_id, offering.max_open_orders_per_account)
+    wanted: dict[uuid.UUID, int] = {}
+    limits: dict[uuid.UUID, int] = {}
+    for line in lines:
+        if line.slot_id is not None:
+            wanted[line.slot_id] = wanted.get(line.slot_id, 0) + line.quantity
+            limits[line.slot_id] = offerings[line.offering_id].max_tickets_per_account
+    held = await repository.account_slot_tickets(session, tenant, account_id, wanted)
+    for slot_id, quantity in wanted.items():
+        if held.get(slot_id, 0) + quantity > limits[slot_id]:
+            raise AccountTicketLimit(slot_id, limits[slot_id], held.get(slot_id, 0))
+
+
 def _sold_out(shortage: Shortage, lines: Sequence[OrderLine]) -> SoldOut:
     affected = [line.ticket_type_id for line in lines if line.slot_id == shortage.slot_id
                 and (shortage.quota_id is None or line.quota_id == shortage.quota_id)]
@@ -197,14 +226,21 @@ async def place_order(session: AsyncSession, data: OrderCreate, principal: Princ
     ``order.confirmed``, no payment.
 
     A basket whose slots were already full when read is refused before anything is written or
-    locked (cheap refusals during a sell-out). The places are held last (one guarded statement
-    per slot and per quota, in a stable order), so a slot's row stays locked only for that
-    statement and the commit: buyers of one slot queue on the row for as short as possible.
+    locked (cheap refusals during a sell-out). Then the account's limits per offering are
+    checked under the account's lock (see :func:`_check_account_limits`). The places are held
+    last (one guarded statement per slot and per quota, in a stable order), so a slot's row
+    stays locked only for that statement and the commit: buyers of one slot queue on the row
+    for as short as possible.
+
+    Order mail: a citizen's order carries no contact address (``email`` in the body is
+    ignored), so notification writes to the account's own address from identity and to the
+    inbox; only a machine client ordering for a citizen names the address.
 
     :raises NotABuyer, AccountRequired: see :func:`buyer_of`.
     :raises UnknownTicketType, UnknownSlot, SlotRequired, SlotNotAllowed, TooManyTickets,
         MixedCurrencies: (422) the basket cannot be ordered as given.
     :raises NotOnSale, SalesClosed: (409) not sold now.
+    :raises TooManyOpenOrders, AccountTicketLimit: (409) the account's limits per offering.
     :raises SoldOut: (409) not enough places; the caller must roll back (some may be held).
     """
     account_id = buyer_of(principal, data)
@@ -215,12 +251,14 @@ async def place_order(session: AsyncSession, data: OrderCreate, principal: Princ
     if shortage is not None:
         raise _sold_out(shortage, lines)
     types = catalogue[0]
+    await _check_account_limits(session, tenant, account_id, lines, types)
     offerings = {types[line.ticket_type_id].offering for line in lines}
     order_id = uuid.uuid4()
     journey = capture()
     order = Order(
-        id=order_id, tenant=tenant, account_id=account_id, contact_email=data.email,
-        locale=data.locale, placed_by=f"{principal.kind}:{principal.sub}"[:100],
+        id=order_id, tenant=tenant, account_id=account_id,
+        contact_email=data.email if principal.kind == "client" else None,
+        locale=data.locale, placed_by=placed_by_of(principal.kind, principal.sub),
         status="awaiting_payment", total=sum(line.amount for line in lines),
         currency=next(iter(offerings)).currency, reference=f"ticketing/order/{order_id}",
         return_url=data.return_url or settings.default_return_url,
