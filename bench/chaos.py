@@ -24,11 +24,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import httpx
 
 from bench import report
 from bench.chaos_audit import audit, drain
-from bench.chaos_faults import DEFAULT_KILLS, QUICK_KILLS, admin_dsn, kill_and_recover, not_ready
+from bench.chaos_faults import DEFAULT_KILLS, QUICK_KILLS, admin_dsn, kill_and_recover
 from bench.chaos_load import Citizens, login
 from bench.chaos_report import (
     Phase,
@@ -56,8 +55,9 @@ def say(text: str) -> None:
 
 
 async def seed_offering(stack: LocalStack, hold_minutes: int) -> tuple[str, str]:
-    """A pool offering of the demo city with a short hold and one practically endless slot
-    (straight into ticketing's database: a test tool's shortcut); (ticket type, slot)."""
+    """A pool offering of the demo city with a short hold, one practically endless slot and
+    no limits per account (two demo citizens buy thousands of tickets), straight into
+    ticketing's database (a test tool's shortcut); returns (ticket type, slot)."""
     conn = await asyncpg.connect(admin_dsn(stack, "city_ticketing"))
     try:
         venue, offering, ticket_type, slot = (uuid.uuid4() for _ in range(4))
@@ -67,8 +67,9 @@ async def seed_offering(stack: LocalStack, hold_minutes: int) -> tuple[str, str]
             venue, TENANT, name)
         await conn.execute(
             "INSERT INTO offerings (id, tenant, department, cost_centre, venue_id, kind, name, "
-            "status, max_tickets_per_order, hold_minutes) VALUES ($1, $2, 'pools', 'BAD-5700', "
-            "$3, 'timed', $4, 'published', 10, $5)", offering, TENANT, venue, name,
+            "status, max_tickets_per_order, hold_minutes, max_tickets_per_account, "
+            "max_open_orders_per_account) VALUES ($1, $2, 'pools', 'BAD-5700', $3, 'timed', $4, "
+            "'published', 10, $5, 100000000, 100000)", offering, TENANT, venue, name,
             hold_minutes)
         await conn.execute(
             "INSERT INTO ticket_types (id, offering_id, code, name, price) "
@@ -115,7 +116,7 @@ async def run(args: argparse.Namespace, stack: LocalStack) -> int:
     run_id = secrets.token_hex(3)
     citizens = Citizens(ticketing=stack.base_url("ticketing"), tokens=tokens,
                         ticket_type=ticket_type, slot=slot, rate=args.rate, run_id=run_id,
-                        seed=args.seed)
+                        seed=args.seed, hold_seconds=60.0 * args.hold_minutes)
     files = log_files(stack)
     phases = [Phase(0, "none (baseline)", time.time(), log_marks(files))]
     stop = asyncio.Event()
@@ -131,15 +132,13 @@ async def run(args: argparse.Namespace, stack: LocalStack) -> int:
         recovery = phase.recovery
         say(f"{name}: back after {recovery.back_after}, whole stack ready after "
             f"{recovery.all_ready_after} s (restarts {recovery.restarts})")
-        if recovery.all_ready_after is None:
-            async with httpx.AsyncClient(timeout=3.0) as http:
-                say(f"not ready after {args.recovery_timeout:g} s: "
-                    f"{await not_ready(stack, http)}")
+        if recovery.not_ready:
+            say(f"not ready after {args.recovery_timeout:g} s: {recovery.not_ready}")
         await asyncio.sleep(args.pause)
     stop.set()
     await load_task
     say(f"load stopped after {len(citizens.purchases)} purchases; waiting for those in flight")
-    cancelled = await citizens.finish(timeout=150.0)
+    cancelled = await citizens.finish(timeout=60.0 * args.hold_minutes + 90.0)
     drained = await drain(stack, run_id, args.drain_timeout, say)
     say("auditing")
     tallies = await audit(stack, run_id, citizens.purchases, [p.started_wall for p in phases])
@@ -163,18 +162,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--kills", nargs="+", default=None, metavar="NAME",
                         help=f"processes to SIGKILL in turn, as stack.json names them "
                              f"(default: {' '.join(DEFAULT_KILLS)})")
-    parser.add_argument("--rate", type=float, default=4.0, help="orders per second")
-    parser.add_argument("--pause", type=float, default=30.0,
+    parser.add_argument("--rate", type=float, default=3.0, help="orders per second")
+    parser.add_argument("--pause", type=float, default=20.0,
                         help="seconds of steady load after each recovery")
-    parser.add_argument("--warmup", type=float, default=30.0,
+    parser.add_argument("--warmup", type=float, default=20.0,
                         help="seconds of load before the first kill (the baseline)")
-    parser.add_argument("--hold-minutes", type=int, default=1,
-                        help="how long an order holds its places (1-120)")
+    parser.add_argument("--hold-minutes", type=int, default=None,
+                        help="how long an order holds its places (default 2, --quick 1)")
     parser.add_argument("--recovery-timeout", type=float, default=120.0)
     parser.add_argument("--drain-timeout", type=float, default=240.0)
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument("--quick", action="store_true",
-                        help=f"a short run: kills {' '.join(QUICK_KILLS)}, 15 s pauses")
+                        help=f"a short run: kills {' '.join(QUICK_KILLS)}, 15 s pauses, "
+                             f"1 min hold")
     parser.add_argument("--no-docs", dest="docs", action="store_false",
                         help="print only; leave docs/reliability.md alone")
     args = parser.parse_args(argv)
@@ -182,6 +182,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.kills = args.kills or list(QUICK_KILLS)
         args.pause = min(args.pause, 15.0)
         args.warmup = min(args.warmup, 15.0)
+        args.hold_minutes = args.hold_minutes or 1
+    args.hold_minutes = args.hold_minutes or 2
     args.kills = args.kills or list(DEFAULT_KILLS)
     return args
 

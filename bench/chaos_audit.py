@@ -1,16 +1,20 @@
 """What ``make chaos`` finds after the drain: each purchase's order, payment, tickets and e-mails,
 read from every service's own database (the stack's superuser, read only), the SMTP sink's
-mailbox and the dead-letter topics, compared with what the citizen did.
+mailbox and the dead-letter topics, compared with what the citizen did. A purchase is found by
+its correlation id (``X-Correlation-ID``, kept by every event and message of its journey), so
+also an order whose 201 the citizen never saw.
 
 Judgement per purchase (counted in the phase it was placed in):
 
-- *lost*: ``no_payment`` (the order has no payment at payment), ``paid_not_confirmed`` (payment
+- *lost*: ``no_payment`` (the order has no payment at payment), ``payment_unknown_to_order``
+  (payment created one, ticketing never heard of it), ``paid_not_confirmed`` (payment
   succeeded, the order is neither confirmed nor closed with the money paid back),
   ``tickets_missing`` (confirmed with fewer tickets than bought), ``no_email`` (closed, or
-  confirmed, without an e-mail telling so).
+  confirmed, without the e-mail of its outcome), ``tickets_not_attached`` (a confirmation
+  without the tickets).
 - *duplicated*: ``payments`` (more than one per order), ``tickets`` (more than bought),
   ``charged`` (more than one capture booking per payment), ``refunds`` (more than one),
-  ``emails`` (the same subject twice to one order's address).
+  ``emails`` (two e-mails of one outcome of one order).
 - *stuck*: ``awaiting_payment`` (still open after the drain), ``payment_open`` (the citizen
   pressed pay/decline, the payment never reached an outcome).
 """
@@ -23,7 +27,6 @@ import contextlib
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
@@ -36,11 +39,11 @@ from devstack.smtp import read_mailbox
 from devstack.testing import LocalStack
 
 _ORDERS = """
-SELECT o.id::text AS id, o.contact_email AS email, o.status, o.reason, o.payment_id,
+SELECT o.id::text AS id, o.correlation_id, o.status, o.reason, o.payment_id,
        o.hold_expires_at < now() AS past_hold,
        (SELECT coalesce(sum(l.quantity), 0) FROM order_lines l WHERE l.order_id = o.id) AS bought,
        (SELECT count(*) FROM tickets t WHERE t.order_id = o.id) AS tickets
-FROM orders o WHERE o.contact_email LIKE $1
+FROM orders o WHERE o.correlation_id LIKE $1
 """
 _PAYMENTS = """
 SELECT p.reference, p.status,
@@ -49,9 +52,23 @@ SELECT p.reference, p.status,
         WHERE e.payment_id = p.id AND e.refund_id IS NULL) AS captures
 FROM payments p WHERE p.reference LIKE 'ticketing/order/%'
 """
+_EMAILS = """
+SELECT d.id::text AS delivery, m.params->>'order_id' AS order_id, m.event_type
+FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE d.channel = 'email' AND m.correlation_id LIKE $1
+"""
 _OUTBOX = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 _OPEN_DELIVERIES = ("SELECT count(*) FROM deliveries "
                     "WHERE status IN ('created', 'sending', 'temporary_failure')")
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One e-mail in the mailbox: its delivery, the event it tells of, tickets attached."""
+
+    delivery: str
+    event_type: str
+    attachments: bool
 
 
 @dataclass
@@ -72,6 +89,8 @@ class PhaseTally:
     stuck: Counter[str] = field(default_factory=Counter)
     not_placed: Counter[str] = field(default_factory=Counter)
     """Why purchases got no order (``refused:<status>:<code>``, ``gave_up``, ...)."""
+    crashes: Counter[str] = field(default_factory=Counter)
+    """This tool's own errors (a purchase's task failed): the figures are then incomplete."""
     dead_letters: list[str] = field(default_factory=list)
     checkout_waits: list[float] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
@@ -80,7 +99,7 @@ class PhaseTally:
         kind[what] += 1
         if len(self.examples) < 6:
             self.examples.append(f"{what}: order {purchase.order_id or '?'} "
-                                 f"({purchase.email}, {purchase.fate})")
+                                 f"(correlation {purchase.correlation}, {purchase.fate})")
 
 
 @dataclass(frozen=True)
@@ -108,7 +127,7 @@ async def _fetch(stack: LocalStack, database: str, query: str, *args: object) ->
 async def backlog(stack: LocalStack, run_id: str) -> Backlog:
     awaiting = await _fetch(stack, "city_ticketing",
                             "SELECT count(*) FROM orders WHERE status = 'awaiting_payment' "
-                            "AND contact_email LIKE $1", f"chaos.{run_id}.%")
+                            "AND correlation_id LIKE $1", f"chaos-{run_id}-%")
     outbox = {s.name: int((await _fetch(stack, s.database, _OUTBOX))[0][0])
               for s in stack.config.services}
     deliveries = await _fetch(stack, "city_notification", _OPEN_DELIVERIES)
@@ -168,10 +187,18 @@ async def dead_letters(stack: LocalStack) -> list[tuple[float, str]]:
     return found
 
 
-def _emails_by_address(stack: LocalStack) -> dict[str, list[EmailMessage]]:
-    found: dict[str, list[EmailMessage]] = defaultdict(list)
+async def _emails_by_order(stack: LocalStack, run_id: str) -> dict[str, list[Mail]]:
+    """The mailbox's e-mails of the run's orders: the ``Message-ID`` names the delivery,
+    notification's database its message's event and order."""
+    deliveries = {r["delivery"]: (r["order_id"], r["event_type"]) for r in await _fetch(
+        stack, "city_notification", _EMAILS, f"chaos-{run_id}-%")}
+    found: dict[str, list[Mail]] = defaultdict(list)
     for message in read_mailbox(stack.config.mail_dir):
-        found[str(message["To"]).strip().lower()].append(message)
+        delivery = str(message["Message-ID"] or "").strip("<> ").split("@", 1)[0]
+        if delivery in deliveries:
+            order_id, event_type = deliveries[delivery]
+            attachments = bool(list(message.iter_attachments()))
+            found[order_id].append(Mail(delivery, str(event_type), attachments))
     return found
 
 
@@ -179,22 +206,24 @@ async def audit(stack: LocalStack, run_id: str, purchases: list[Purchase],
                 phase_starts: list[float]) -> dict[int, PhaseTally]:
     """Judge every purchase (see the module docstring); ``phase_starts`` are the wall-clock
     starts of the phases, to place dead letters in the phase they were written in."""
-    orders = {r["email"]: r for r in await _fetch(stack, "city_ticketing", _ORDERS,
-                                                  f"chaos.{run_id}.%")}
+    orders = {r["correlation_id"]: r for r in await _fetch(stack, "city_ticketing", _ORDERS,
+                                                           f"chaos-{run_id}-%")}
     payments: dict[str, list[Any]] = defaultdict(list)
     for row in await _fetch(stack, "city_payment", _PAYMENTS):
         payments[row["reference"]].append(row)
-    mails = _emails_by_address(stack)
+    mails = await _emails_by_order(stack, run_id)
     tallies: dict[int, PhaseTally] = defaultdict(PhaseTally)
     for purchase in purchases:
         tally = tallies[purchase.phase]
         tally.attempts += 1
-        order = orders.get(purchase.email)
+        if purchase.crashed:
+            tally.crashes[purchase.crashed[:120]] += 1
+        order = orders.get(purchase.correlation)
         if order is None:
             tally.not_placed[purchase.outcome[:120]] += 1
             continue
         _judge(tally, purchase, order, payments.get(f"ticketing/order/{order['id']}", []),
-               mails.get(purchase.email, []))
+               mails.get(order["id"], []))
     for when, text in await dead_letters(stack):
         phase = max(0, bisect.bisect_right(phase_starts, when) - 1)
         tallies[phase].dead_letters.append(text)
@@ -202,7 +231,7 @@ async def audit(stack: LocalStack, run_id: str, purchases: list[Purchase],
 
 
 def _judge(tally: PhaseTally, purchase: Purchase, order: Any, payments: list[Any],
-           mails: list[EmailMessage]) -> None:
+           mails: list[Mail]) -> None:
     purchase.order_id = purchase.order_id or order["id"]
     tally.placed += 1
     if purchase.outcome != "placed":
@@ -214,6 +243,8 @@ def _judge(tally: PhaseTally, purchase: Purchase, order: Any, payments: list[Any
     tally.emails += len(mails)
     if not payments:
         tally.miss(tally.lost, "no_payment", purchase)
+    elif order["payment_id"] is None:
+        tally.miss(tally.lost, "payment_unknown_to_order", purchase)
     if len(payments) > 1:
         tally.miss(tally.duplicated, "payments", purchase)
     succeeded = any(p["status"] == "succeeded" for p in payments)
@@ -231,13 +262,14 @@ def _judge(tally: PhaseTally, purchase: Purchase, order: Any, payments: list[Any
         tally.miss(tally.lost, "tickets_missing", purchase)
     if tickets > bought:
         tally.miss(tally.duplicated, "tickets", purchase)
-    subjects = Counter(str(m["Subject"]) for m in mails)
-    if any(count > 1 for count in subjects.values()):
+    kinds = Counter(m.event_type for m in mails)
+    if any(count > 1 for count in kinds.values()):
         tally.miss(tally.duplicated, "emails", purchase)
-    confirmation = any(list(m.iter_attachments()) for m in mails)
-    if (status == "confirmed" and not confirmation) or (status != "awaiting_payment"
-                                                          and not mails):
+    if status in ("confirmed", "cancelled", "expired") and not kinds[
+            f"city.ticketing.order.{status}.v1"]:
         tally.miss(tally.lost, "no_email", purchase)
+    if status == "confirmed" and not any(m.attachments for m in mails):
+        tally.miss(tally.lost, "tickets_not_attached", purchase)
     if status == "awaiting_payment":
         tally.miss(tally.stuck, "awaiting_payment", purchase)
     if purchase.acted and payments and all(p["status"] in ("created", "started")

@@ -29,6 +29,8 @@ from devstack.testing import LocalStack
 DEFAULT_KILLS = ("kafka", "postgresql", "payment-worker", "ticketing-worker",
                  "notification-worker", "ticketing-api", "payment-api", "notification-api")
 QUICK_KILLS = ("kafka", "payment-worker")
+#: Seconds a readiness probe may take (Kubernetes' default is 1 s; a loaded laptop needs more).
+PROBE_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Recovery:
     back_after: float | None
     all_ready_after: float | None
     restarts: int
+    not_ready: dict[str, str]
+    """What was still not ready at the end of the wait (empty when all were)."""
 
 
 def admin_dsn(stack: LocalStack, database: str = "postgres") -> str:
@@ -87,11 +91,13 @@ def kill(stack: LocalStack, name: str) -> int:
     return pid
 
 
-async def _http_ok(http: httpx.AsyncClient, url: str) -> bool:
+async def _http_status(http: httpx.AsyncClient, url: str) -> str:
+    """``ok`` for a 200, else what came instead (``HTTP 503``, ``ReadTimeout``, ...)."""
     try:
-        return (await http.get(url)).status_code == 200
-    except httpx.HTTPError:
-        return False
+        code = (await http.get(url)).status_code
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    return "ok" if code == 200 else f"HTTP {code}"
 
 
 async def _kafka_ok(bootstrap: str) -> bool:
@@ -134,21 +140,22 @@ def probe_url(stack: LocalStack, name: str) -> str | None:
     return None
 
 
-async def answers(stack: LocalStack, name: str, http: httpx.AsyncClient) -> bool:
-    """True when ``name`` answers as described in the module docstring."""
+async def answer(stack: LocalStack, name: str, http: httpx.AsyncClient) -> str:
+    """``ok`` when ``name`` answers as described in the module docstring, else why not."""
     if name == "kafka":
-        return await _kafka_ok(stack.config.bootstrap_servers)
+        return "ok" if await _kafka_ok(stack.config.bootstrap_servers) else "no metadata"
     if name == "postgresql":
-        return await _postgres_ok(admin_dsn(stack))
+        return "ok" if await _postgres_ok(admin_dsn(stack)) else "no query"
     url = probe_url(stack, name)
-    return url is not None and await _http_ok(http, url)
+    return "unknown process" if url is None else await _http_status(http, url)
 
 
-async def not_ready(stack: LocalStack, http: httpx.AsyncClient) -> list[str]:
-    """The APIs and workers that do not answer ``/readyz`` with 200 right now."""
+async def not_ready(stack: LocalStack, http: httpx.AsyncClient) -> dict[str, str]:
+    """The APIs and workers that do not answer ``/readyz`` with 200 right now, with what
+    they answered instead (probe timeout ``PROBE_TIMEOUT``)."""
     names = [f"{s.name}-{kind}" for s in stack.config.services for kind in ("api", "worker")]
-    oks = await asyncio.gather(*(answers(stack, n, http) for n in names))
-    return [n for n, ok in zip(names, oks, strict=True) if not ok]
+    found = await asyncio.gather(*(answer(stack, n, http) for n in names))
+    return {n: why for n, why in zip(names, found, strict=True) if why != "ok"}
 
 
 async def kill_and_recover(stack: LocalStack, name: str, timeout: float) -> Recovery:
@@ -157,15 +164,22 @@ async def kill_and_recover(stack: LocalStack, name: str, timeout: float) -> Reco
     killed = kill(stack, name)
     back: float | None = None
     ready: float | None = None
-    async with httpx.AsyncClient(timeout=3.0) as http:
+    waiting: dict[str, str] = {name: "killed"}
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
         while time.monotonic() - started < timeout:
             now = time.monotonic() - started
             if back is None:
                 pid = child_pid(stack, name)
-                if pid is not None and pid != killed and await answers(stack, name, http):
+                if pid is None or pid == killed:
+                    waiting = {name: "not restarted yet"}
+                elif (why := await answer(stack, name, http)) != "ok":
+                    waiting = {name: why}
+                else:
                     back = time.monotonic() - started
-            if back is not None and not await not_ready(stack, http):
-                ready = time.monotonic() - started
-                break
+            if back is not None:
+                waiting = await not_ready(stack, http)
+                if not waiting:
+                    ready = time.monotonic() - started
+                    break
             await asyncio.sleep(max(0.0, 0.5 - (time.monotonic() - started - now)))
-    return Recovery(killed, back, ready, child_restarts(stack, name))
+    return Recovery(killed, back, ready, child_restarts(stack, name), waiting)

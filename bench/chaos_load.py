@@ -4,8 +4,8 @@ sandbox checkout page or walk away, and count every answer the APIs gave while a
 Only public interfaces are used (identity's login page and token endpoint, ticketing's order
 API, payment's checkout page). A client retries like a careful frontend: the same
 ``Idempotency-Key`` after a 503, a 409 in flight, a lost connection or any other 5xx, for at most
-``PLACE_PATIENCE`` seconds. Each purchase carries its own e-mail address, so its orders, payments
-and e-mails can be found again afterwards (:mod:`bench.chaos_audit`). Nothing here judges.
+``PLACE_PATIENCE`` seconds. Each purchase has its own correlation id, so its order, payment and
+e-mails can be found again afterwards (:mod:`bench.chaos_audit`). Nothing here judges.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ SCOPE = "openid profile email ticketing:read ticketing:write"
 PLACE_PATIENCE = 45.0
 CHECKOUT_PATIENCE = 40.0
 POLL_SECONDS = 2.0
+SLOW_POLL_SECONDS = 5.0
 
 
 @dataclass
@@ -40,13 +41,15 @@ class Purchase:
     number: int
     phase: int
     fate: Fate
-    email: str
+    correlation: str
+    """``X-Correlation-ID`` of its journey: finds its order, payment and e-mails later."""
     quantity: int
     placed_at: float = 0.0
     order_id: str | None = None
     outcome: str = "pending"
-    """``placed``; or why no order: ``refused:<status>:<code>``, ``gave_up``, ``crashed:...``
-    (this tool's own error)."""
+    """``placed``; or why no order: ``refused:<status>:<code>``, ``gave_up``."""
+    crashed: str | None = None
+    """This tool's own error, if the purchase's task failed."""
     checkout_after: float | None = None
     """Seconds from the 201 to the checkout URL the citizen first saw."""
     acted: bool = False
@@ -98,12 +101,13 @@ class Citizens:
     earlier ones took; :attr:`phase` (set by the fault driver) labels purchases and answers."""
 
     def __init__(self, *, ticketing: str, tokens: list[str], ticket_type: str, slot: str,
-                 rate: float, run_id: str, seed: int) -> None:
+                 rate: float, run_id: str, seed: int, hold_seconds: float) -> None:
         self.ticketing = ticketing
         self.tokens = tokens
         self.ticket_type = ticket_type
         self.slot = slot
         self.rate = rate
+        self.hold_seconds = hold_seconds
         self.run_id = run_id
         self.random = random.Random(seed)
         self.phase = 0
@@ -112,9 +116,6 @@ class Citizens:
         self._tasks: set[asyncio.Task[None]] = set()
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0),
                                        limits=httpx.Limits(max_connections=400))
-
-    def email(self, number: int) -> str:
-        return f"chaos.{self.run_id}.{number}@example.org"
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start purchases at :attr:`rate` until ``stop`` is set."""
@@ -130,7 +131,7 @@ class Citizens:
                     pass
             draw = self.random.random()
             fate: Fate = "pay" if draw < 0.5 else "decline" if draw < 0.75 else "abandon"
-            purchase = Purchase(number, self.phase, fate, self.email(number),
+            purchase = Purchase(number, self.phase, fate, f"chaos-{self.run_id}-{number}",
                                 quantity=self.random.choice((1, 1, 2)))
             self.purchases.append(purchase)
             task = asyncio.create_task(self._buy(purchase))
@@ -151,8 +152,10 @@ class Citizens:
 
     # -- one purchase ---------------------------------------------------------------------
 
-    def _note(self, response: httpx.Response | None) -> None:
-        if response is None:
+    def _note(self, response: httpx.Response | None, error: Exception | None = None) -> None:
+        if isinstance(error, httpx.TimeoutException):
+            self.answers.count(self.phase, "timeout")
+        elif response is None:
             self.answers.count(self.phase, "no_connection")
         elif response.status_code >= 500:
             self.answers.count(self.phase, "503" if response.status_code == 503 else "5xx")
@@ -163,8 +166,8 @@ class Citizens:
                        **kwargs: object) -> httpx.Response | None:
         try:
             response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
-        except httpx.HTTPError:
-            self._note(None)
+        except httpx.HTTPError as exc:
+            self._note(None, exc)
             return None
         self._note(response)
         return response
@@ -173,7 +176,7 @@ class Citizens:
         try:
             await self._journey(purchase)
         except Exception as exc:  # a bug of this tool must show in the report, not vanish
-            purchase.outcome = f"crashed:{type(exc).__name__}: {exc}"[:200]
+            purchase.crashed = f"{type(exc).__name__}: {exc}"[:200]
 
     async def _journey(self, purchase: Purchase) -> None:
         token = self.tokens[purchase.number % len(self.tokens)]
@@ -190,9 +193,9 @@ class Citizens:
     async def _place(self, purchase: Purchase, auth: dict[str, str]) -> bool:
         body = {"lines": [{"ticket_type_id": self.ticket_type, "slot_id": self.slot,
                            "quantity": purchase.quantity}],
-                "email": purchase.email, "locale": "de"}
+                "locale": "de"}
         headers = {**auth, "Idempotency-Key": str(uuid.uuid4()),
-                   "X-Correlation-ID": f"chaos-{self.run_id}-{purchase.number}"}
+                   "X-Correlation-ID": purchase.correlation}
         deadline = time.monotonic() + PLACE_PATIENCE
         while time.monotonic() < deadline:
             response = await self._request(self._http, "POST", f"{self.ticketing}/orders",
@@ -212,7 +215,7 @@ class Citizens:
 
     async def _await_checkout(self, purchase: Purchase, auth: dict[str, str]) -> str | None:
         """Poll the order like a frontend until it shows its checkout page (or closes)."""
-        deadline = time.monotonic() + 60.0 + CHECKOUT_PATIENCE
+        deadline = time.monotonic() + self.hold_seconds + CHECKOUT_PATIENCE
         url = f"{self.ticketing}/orders/{purchase.order_id}"
         while time.monotonic() < deadline:
             response = await self._request(self._http, "GET", url, headers=auth)
@@ -223,7 +226,9 @@ class Citizens:
                     return str(order["checkout_url"])
                 if order["status"] != "awaiting_payment":
                     return None
-            await asyncio.sleep(POLL_SECONDS)
+            # A frontend polls quickly at first, then backs off.
+            waited = time.monotonic() - purchase.placed_at
+            await asyncio.sleep(POLL_SECONDS if waited < 10 else SLOW_POLL_SECONDS)
         return None
 
     async def _checkout(self, purchase: Purchase, checkout_url: str) -> None:
