@@ -1,5 +1,6 @@
-"""Password login (``authenticate_password``): same answer for unknown and wrong, lockout,
-reset on success, rehash, and the failure counter under real concurrency."""
+"""Password login (``authenticate_password``): same answer for unknown and wrong, lockout per
+e-mail and client address (also for unknown addresses), reset on success, rehash, and the
+failure counter under real concurrency."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.integration
 EMAIL = "max.mustermann@example.org"
 PASSWORD = "Richtig-langes-Passwort-1"
 POLICY = LoginPolicy(max_failures=5, lockout=timedelta(minutes=15))
+ADDRESS = "192.0.2.10"
 
 
 async def _login(
@@ -37,6 +39,7 @@ async def _login(
     email: str = EMAIL,
     tenant: str = "musterstadt",
     now: datetime | None = None,
+    address: str = ADDRESS,
 ) -> Account | InvalidCredentials | AccountLocked:
     """One login in its own transaction, committed whatever the outcome (as the login route
     must); returns the account or the error."""
@@ -44,7 +47,7 @@ async def _login(
         try:
             account = await authenticate_password(
                 session, tenant=tenant, email=email, password=password,
-                now=now or datetime.now(UTC), policy=POLICY,
+                now=now or datetime.now(UTC), policy=POLICY, address=address,
             )
         except (InvalidCredentials, AccountLocked) as error:
             await session.commit()
@@ -56,6 +59,14 @@ async def _login(
 async def _row(engine: AsyncEngine, account_id: uuid.UUID) -> Account:
     async with create_session_factory(engine)() as session:
         return (await session.execute(select(Account).where(Account.id == account_id))).scalar_one()
+
+
+async def _throttle(
+    engine: AsyncEngine, email: str = EMAIL, address: str = ADDRESS
+) -> LoginCounter:
+    async with create_session_factory(engine)() as session:
+        key = repository.throttle_key("musterstadt", email, address)
+        return await repository.login_throttle(session, key) or LoginCounter(0, None)
 
 
 async def test_unknown_e_mail_and_wrong_password_get_the_same_answer(identity) -> None:  # type: ignore[no-untyped-def]
@@ -110,9 +121,9 @@ async def test_five_failures_lock_the_account_for_fifteen_minutes(identity) -> N
     assert right_but_locked.headers["Retry-After"] == str(15 * 60)
     assert isinstance(almost_over, AccountLocked)
     assert almost_over.headers["Retry-After"] == "1"
-    row = await _row(identity.engine, account_id)
-    assert row.failed_logins == 5
-    assert row.locked_until == now + timedelta(minutes=15)
+    throttle = await _throttle(identity.engine)
+    assert throttle.failed_logins == 5
+    assert throttle.locked_until == now + timedelta(minutes=15)
 
     later = now + timedelta(minutes=15, seconds=1)
     after_lock = await _login(identity.engine, password=PASSWORD, now=later)
@@ -122,6 +133,7 @@ async def test_five_failures_lock_the_account_for_fifteen_minutes(identity) -> N
     assert row.failed_logins == 0
     assert row.locked_until is None
     assert row.last_login_at == later
+    assert (await _throttle(identity.engine)).failed_logins == 0
 
 
 async def test_counting_starts_afresh_after_a_lock_expired(identity) -> None:  # type: ignore[no-untyped-def]
@@ -181,6 +193,35 @@ async def test_an_outdated_hash_is_upgraded_on_login(identity) -> None:  # type:
     assert isinstance(await _login(identity.engine, password=PASSWORD), Account)
 
 
+async def test_a_strangers_failures_do_not_lock_the_owner_out(identity) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11, hole 8: a fuzzer (or an attacker) failing against the admin's address from
+    its own address locks only itself; the admin logs in from theirs."""
+    await identity.add_account(EMAIL)
+    now = datetime.now(UTC)
+
+    stranger = [await _login(identity.engine, password=f"Falsch-{i}-xxxxxx", now=now,
+                             address="198.51.100.66") for i in range(6)]
+    owner = await _login(identity.engine, password=PASSWORD, now=now, address=ADDRESS)
+
+    assert isinstance(stranger[-1], AccountLocked)
+    assert isinstance(owner, Account)
+
+
+async def test_a_lock_does_not_reveal_whether_the_e_mail_has_an_account(identity) -> None:  # type: ignore[no-untyped-def]
+    await identity.add_account(EMAIL)
+    now = datetime.now(UTC)
+
+    async def five_failures(email: str) -> list[str]:
+        outcomes = [await _login(identity.engine, email=email, password=f"Falsch-{i}-xxxxxx",
+                                 now=now) for i in range(6)]
+        return [o.to_problem()["code"] for o in outcomes if not isinstance(o, Account)]
+
+    existing = await five_failures(EMAIL)
+    unknown = await five_failures("niemand@example.org")
+
+    assert existing == unknown == ["invalid_credentials"] * 4 + ["account_locked"] * 2
+
+
 # --- the counter under real concurrency ------------------------------------------------------
 
 
@@ -195,7 +236,7 @@ class Storm:
     locked_until: datetime | None
 
 
-async def _storm(url: str, account_id: uuid.UUID, attempts: int = 20) -> Storm:
+async def _storm(url: str, attempts: int = 20) -> Storm:
     """``attempts`` wrong-password logins at once, each on its own connection."""
     engine = create_engine(url, pool_size=attempts)
     verifications = 0
@@ -220,7 +261,7 @@ async def _storm(url: str, account_id: uuid.UUID, attempts: int = 20) -> Storm:
         outcomes = await asyncio.gather(*tasks)
     finally:
         passwords.verify_password = real_verify  # type: ignore[assignment]
-    row = await _row(engine, account_id)
+    row = await _throttle(engine)
     await engine.dispose()
     assert not any(isinstance(o, Account) for o in outcomes)
     return Storm(
@@ -233,9 +274,9 @@ async def _storm(url: str, account_id: uuid.UUID, attempts: int = 20) -> Storm:
 
 
 async def test_concurrent_failures_are_all_counted_and_lock_exactly_once(identity) -> None:  # type: ignore[no-untyped-def]
-    account_id = await identity.add_account(EMAIL)
+    await identity.add_account(EMAIL)
 
-    storm = await _storm(identity.url, account_id)
+    storm = await _storm(identity.url)
 
     assert storm.invalid + storm.locked == 20
     # Every wrong password that was checked was counted, none lost ...
@@ -249,22 +290,23 @@ async def test_concurrent_failures_are_all_counted_and_lock_exactly_once(identit
     assert isinstance(await _login(identity.engine, password=PASSWORD), AccountLocked)
 
 
-async def _naive_record_failed_login(
+async def _naive_record_failure(
     session: AsyncSession,
-    account_id: uuid.UUID,
+    key: str,
     *,
     now: datetime,
     max_failures: int,
     lockout: timedelta,
 ) -> LoginCounter:
     """The classic bug: increment the value read when the login started (read-modify-write)."""
-    account = await session.get(Account, account_id)  # the instance loaded before hashing
-    assert account is not None
-    count = account.failed_logins + 1
+    before = await repository.login_throttle(session, key)  # as read before hashing
+    count = (before.failed_logins if before else 0) + 1
     locked_until = now + lockout if count >= max_failures else None
     await session.execute(
-        text("UPDATE accounts SET failed_logins = :c, locked_until = :l WHERE id = :id"),
-        {"c": count, "l": locked_until, "id": account_id},
+        text("INSERT INTO login_throttles (key, failed_logins, locked_until, last_failed_at)"
+             " VALUES (:k, :c, :l, :n) ON CONFLICT (key) DO UPDATE"
+             " SET failed_logins = :c, locked_until = :l, last_failed_at = :n"),
+        {"k": key, "c": count, "l": locked_until, "n": now},
     )
     return LoginCounter(count, locked_until)
 
@@ -273,11 +315,11 @@ async def test_negative_control_a_read_modify_write_counter_loses_failures(
     identity, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
     """The storm above detects lost updates: with a naive counter its assertions fail."""
-    account_id = await identity.add_account(EMAIL)
-    naive: Callable[..., Awaitable[LoginCounter]] = _naive_record_failed_login
-    monkeypatch.setattr(repository, "record_failed_login", naive)
+    await identity.add_account(EMAIL)
+    naive: Callable[..., Awaitable[LoginCounter]] = _naive_record_failure
+    monkeypatch.setattr(repository, "record_throttled_failure", naive)
 
-    storm = await _storm(identity.url, account_id)
+    storm = await _storm(identity.url)
 
     assert storm.failed_logins < storm.verifications
     assert storm.invalid > 4

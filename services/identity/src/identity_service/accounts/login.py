@@ -1,5 +1,6 @@
-"""Password login with throttling, and what a login yields for the OAuth side: the claims of
-an access token (:func:`token_claims`) and the OIDC userinfo (:func:`userinfo`).
+"""Password login with throttling per e-mail and client address, and what a login yields for
+the OAuth side: the claims of an access token (:func:`token_claims`) and the OIDC userinfo
+(:func:`userinfo`).
 
 Failed attempts are counted in the caller's transaction: **the caller must commit the session
 also when** :class:`InvalidCredentials` **or** :class:`AccountLocked` **is raised**, or the
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -41,45 +43,57 @@ async def authenticate_password(
     password: str,
     now: datetime,
     policy: LoginPolicy | None = None,
+    address: str = "unknown",
 ) -> Account:
     """The account of ``tenant`` whose e-mail address and password match.
 
     - Unknown e-mail address, wrong password, an account that is disabled or erased: the same
       :class:`InvalidCredentials` (401), after the same argon2 work (a dummy hash is verified
       when there is no account), so neither the answer nor its timing reveals an account.
-    - A locked account (``policy.max_failures`` consecutive failures, for ``policy.lockout``):
-      :class:`AccountLocked` (429, ``Retry-After``), even with the right password; the failure
-      that reaches the limit already answers 429.
-    - Success resets the counter, stamps ``last_login_at`` and rehashes the password if its
-      hash parameters are outdated.
+    - Throttling counts failures per (tenant, e-mail address as typed, client ``address``),
+      whether or not an account has that address: after ``policy.max_failures`` consecutive
+      failures that combination answers :class:`AccountLocked` (429, ``Retry-After``) for
+      ``policy.lockout``, even with the right password; the failure that reaches the limit
+      already answers 429. So a lock reveals no account either, and a stranger's failures
+      lock only the stranger's address: the owner logs in from elsewhere as usual.
+    - Success clears that throttle and the account's counter, stamps ``last_login_at`` and
+      rehashes the password if its hash parameters are outdated.
 
+    ``address`` is the client's IP address (the app must see the real one behind a proxy).
     ``policy`` defaults to 5 failures / 15 minutes; the app's comes from
     :class:`~identity_service.accounts.config.LoginPolicy` ``.from_settings`` (or the
-    ``LoginPolicyDep`` dependency). The counter is updated in ``session``: commit it on
+    ``LoginPolicyDep`` dependency). The counters are updated in ``session``: commit it on
     success **and** on either error.
     """
     policy = policy or LoginPolicy()
     account: Account | None = None
     try:
-        normalised = normalise_email(email)
+        normalised: str | None = normalise_email(email)
     except ValueError:
         normalised = None
+    key = repository.throttle_key(tenant, normalised or email.strip().lower(), address)
+    throttle = await repository.login_throttle(session, key)
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+        raise AccountLocked(throttle.locked_until, now)
     if normalised is not None and len(password) <= passwords.MAX_LENGTH:
         account = await repository.get_by_email(session, tenant, normalised)
     if account is None or account.password_hash is None or account.status != "active":
         await passwords.verify_dummy(password[: passwords.MAX_LENGTH])
-        raise InvalidCredentials()
-    check = await verify_current_password(session, account, password, now=now, policy=policy)
+        await _count_failure(session, key, now, policy)
+    check = await passwords.verify_password(account.password_hash, password)
+    if not check.ok:
+        await _count_failure(session, key, now, policy)
     new_hash = await passwords.hash_password(password) if check.needs_rehash else None
     if not await repository.record_successful_login(
         session, account.id, now=now, new_hash=new_hash
     ):
-        # locked by concurrent failures between our check and now
+        # locked (by failed password changes) or deactivated meanwhile
         await session.refresh(account, ["failed_logins", "locked_until", "status"])
         if account.is_locked(now):
             assert account.locked_until is not None
             raise AccountLocked(account.locked_until, now)
         raise InvalidCredentials()
+    await repository.clear_throttle(session, key)
     set_committed_value(account, "failed_logins", 0)
     set_committed_value(account, "locked_until", None)
     set_committed_value(account, "last_login_at", now)
@@ -87,6 +101,18 @@ async def authenticate_password(
         set_committed_value(account, "password_hash", new_hash)
         logger.info("password hash upgraded to current parameters")
     return account
+
+
+async def _count_failure(
+    session: AsyncSession, key: str, now: datetime, policy: LoginPolicy
+) -> NoReturn:
+    counter = await repository.record_throttled_failure(
+        session, key, now=now, max_failures=policy.max_failures, lockout=policy.lockout
+    )
+    if counter.locked_until is not None and counter.locked_until > now:
+        logger.warning("login throttled after %d failures", counter.failed_logins)
+        raise AccountLocked(counter.locked_until, now)
+    raise InvalidCredentials()
 
 
 async def verify_current_password(

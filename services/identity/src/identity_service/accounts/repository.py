@@ -6,19 +6,27 @@ attempts on one account serialise on the row lock and none of them is lost.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, delete, exists, null, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from identity_service.accounts.models import Account, EmailVerification, StaffRole
+from identity_service.accounts.models import (
+    Account,
+    EmailVerification,
+    LoginThrottle,
+    StaffRole,
+)
 
 __all__ = [
     "LoginCounter",
     "add_verification",
+    "clear_throttle",
     "consume_verification",
     "delete_pending_verifications",
     "email_in_use",
@@ -26,9 +34,12 @@ __all__ = [
     "get_by_email",
     "get_for_update",
     "list_staff",
+    "login_throttle",
     "record_failed_login",
     "record_successful_login",
+    "record_throttled_failure",
     "revoke_tokens",
+    "throttle_key",
 ]
 
 
@@ -104,6 +115,56 @@ async def record_failed_login(
     )
     row = (await session.execute(stmt)).one()
     return LoginCounter(failed_logins=row.failed_logins, locked_until=row.locked_until)
+
+
+def throttle_key(tenant: str, email: str, address: str) -> str:
+    """The key of the login throttle of ``email`` (as typed, normalised if possible) in
+    ``tenant`` tried from the client ``address``."""
+    raw = "\x00".join((tenant, email, address))
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def login_throttle(session: AsyncSession, key: str) -> LoginCounter | None:
+    """The throttle's counter, None if nothing failed (or it was cleared)."""
+    row = await session.get(LoginThrottle, key, populate_existing=True)
+    return None if row is None else LoginCounter(row.failed_logins, row.locked_until)
+
+
+async def record_throttled_failure(
+    session: AsyncSession, key: str, *, now: datetime, max_failures: int, lockout: timedelta
+) -> LoginCounter:
+    """Count one failed login on the throttle ``key`` atomically (an upsert, so concurrent
+    failures are all counted); the failure that reaches ``max_failures`` locks it until
+    ``now + lockout``. After a lock expired, or ``lockout`` after the last failure, counting
+    starts again at 1."""
+    table = LoginThrottle.__table__
+    stale = or_(
+        and_(table.c.locked_until.is_not(None), table.c.locked_until <= now),
+        table.c.last_failed_at <= now - lockout,
+    )
+    count = case((stale, 1), else_=table.c.failed_logins + 1)
+    first = insert(LoginThrottle).values(
+        key=key, failed_logins=1, last_failed_at=now,
+        locked_until=now + lockout if max_failures <= 1 else None,
+    )
+    stmt = first.on_conflict_do_update(
+        index_elements=[LoginThrottle.key],
+        set_={
+            "failed_logins": count,
+            "locked_until": case(
+                (count >= max_failures, now + lockout), (stale, null()),
+                else_=table.c.locked_until,
+            ),
+            "last_failed_at": now,
+        },
+    ).returning(LoginThrottle.failed_logins, LoginThrottle.locked_until)
+    row = (await session.execute(stmt)).one()
+    return LoginCounter(failed_logins=row.failed_logins, locked_until=row.locked_until)
+
+
+async def clear_throttle(session: AsyncSession, key: str) -> None:
+    """Forget the failures of ``key`` (after a successful login from there)."""
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
 
 
 async def record_successful_login(

@@ -128,6 +128,7 @@ async def login(request: Request, session: SessionDep, runtime: Runtime, now: No
                 session, tenant=auth.client.tenant, email=email,
                 password=params.get("password", ""), now=now,
                 policy=LoginPolicy.from_settings(runtime.settings),
+                address=request.client.host if request.client else "unknown",
             )
         except InvalidCredentials:
             await session.commit()  # the failed attempt counts towards the lockout
