@@ -270,7 +270,8 @@ async def test_delete_me_erases_my_personal_data_and_tells_everyone(identity) ->
     # the address is free again
     registered = await identity.client.post("/tenants/musterstadt/registrations", json={
         "email": EMAIL, "password": NEW_PASSWORD})
-    assert registered.status_code == 201
+    assert registered.status_code == 202
+    assert len(await identity.outbox("city.identity.account.registered.v1")) == 1
 
 
 async def test_staff_close_their_accounts_through_the_administration(identity) -> None:  # type: ignore[no-untyped-def]

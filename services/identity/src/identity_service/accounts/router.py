@@ -24,6 +24,7 @@ from identity_service.accounts.schemas import (
     CitizenCreate,
     EmailVerificationCreate,
     PasswordChange,
+    RegistrationAccepted,
 )
 from identity_service.tenancy.types import SLUG_PATTERN
 
@@ -45,9 +46,9 @@ Me = Annotated[Account, Depends(_me)]
 
 @router.post(
     "/tenants/{tenant}/registrations",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     summary="Register as a citizen of a municipality",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 422),
     dependencies=[Depends(accept_idempotency_key)],
 )
 async def register(
@@ -55,13 +56,14 @@ async def register(
     session: SessionDep,
     config: VerificationConfigDep,
     tenant: Annotated[str, Path(pattern=SLUG_PATTERN, description="The municipality's slug.")],
-) -> AccountRead:
+) -> RegistrationAccepted:
     """Anonymous. Creates an active account whose e-mail address is unverified and sends a
-    verification link (valid 24 h). 409 ``email_taken``, 422 ``weak_password``,
-    404 ``tenant_not_found``."""
-    account = await service.register_citizen(session, tenant, data, config=config)
+    verification link (valid 24 h). The answer is the same 202 when the address already has
+    an account (nothing changes then), so registration reveals no accounts.
+    422 ``weak_password``, 404 ``tenant_not_found``."""
+    await service.register_citizen(session, tenant, data, config=config)
     await session.commit()
-    return AccountRead.of(account)
+    return RegistrationAccepted(tenant=tenant, email=data.email)
 
 
 @router.post(

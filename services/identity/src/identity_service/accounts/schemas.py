@@ -117,6 +117,14 @@ class EmailVerificationCreate(BaseModel):
     token: VerificationToken
 
 
+class RegistrationAccepted(BaseModel):
+    """The answer to a registration, the same whether or not the address already had an
+    account (so it reveals none): a verification link goes to a new address."""
+
+    tenant: str
+    email: str = Field(description="The address as it will be used (normalised).")
+
+
 class AccountRead(BaseModel):
     """An account as its owner sees it."""
 

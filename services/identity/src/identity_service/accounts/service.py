@@ -172,20 +172,31 @@ async def register_citizen(
     *,
     config: VerificationConfig | None = None,
     now: datetime | None = None,
-) -> Account:
-    """Register a citizen of ``tenant`` (see :func:`create_account` for effects and errors)."""
-    return await create_account(
-        session,
-        tenant=tenant,
-        kind="citizen",
-        email=data.email,
-        password=data.password,
-        given_name=data.given_name,
-        family_name=data.family_name,
-        locale=data.locale,
-        config=config or VerificationConfig(),
-        now=now or _now(),
-    )
+) -> None:
+    """Register a citizen of ``tenant`` (effects as :func:`create_account`), unless the tenant
+    already has an account with this address: then nothing happens, after the same password
+    hashing, so the caller cannot tell the two apart (neither from the answer nor its
+    timing). The address's owner still logs in (or resets the password) as before.
+
+    :raises TenantNotFound: no such tenant.
+    :raises WeakPassword: the password breaks the policy (checked before anything else).
+    """
+    try:
+        async with session.begin_nested():
+            await create_account(
+                session,
+                tenant=tenant,
+                kind="citizen",
+                email=data.email,
+                password=data.password,
+                given_name=data.given_name,
+                family_name=data.family_name,
+                locale=data.locale,
+                config=config or VerificationConfig(),
+                now=now or _now(),
+            )
+    except EmailTaken:
+        await passwords.hash_password(data.password)  # as long as a registration takes
 
 
 async def verify_email(
