@@ -363,3 +363,42 @@ async def publish_stream(
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
+
+
+async def figures(
+    db: Db, bootstrap: str, dlq: str, ids: set[uuid.UUID], running: list[Running]
+) -> dict[str, object]:
+    """What a fault run left behind, compared as a whole with :func:`no_harm`."""
+    applied = await effect_ids(db)
+    return {
+        "effects": await tally(db),
+        "events without effect": len(ids - applied),
+        "effects of unknown events": len(applied - ids),
+        "dead letters": await dead_letter_count(bootstrap, dlq),
+        "unpublished outbox rows": await db.scalar(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        ),
+        "crashed tasks": [crash for task in running if (crash := task.crash()) is not None],
+    }
+
+
+def no_harm(events: int) -> dict[str, object]:
+    """The figures of a run in which the fault changed nothing: each event applied once."""
+    return {
+        "effects": Tally(events=events, applications=events, doubled=0),
+        "events without effect": 0,
+        "effects of unknown events": 0,
+        "dead letters": 0,
+        "unpublished outbox rows": 0,
+        "crashed tasks": [],
+    }
+
+
+def paced(seconds: float) -> Callable[[AsyncSession, Event], Awaitable[None]]:
+    """:func:`apply_effect` after a pause: a handler slow enough to have records in hand."""
+
+    async def handler(session: AsyncSession, event: Event) -> None:
+        await asyncio.sleep(seconds)
+        await apply_effect(session, event)
+
+    return handler
