@@ -46,8 +46,8 @@ async def send_notification(
     key: IdempotencyKey,
 ) -> NotificationRead:
     """Renders the template's current version now (422 ``unknown_template``,
-    ``missing_personalisation``, ``template_render_failed``) and queues one delivery per
-    channel; the status is at ``Location``."""
+    ``missing_personalisation``, ``template_render_failed``, ``template_too_expensive``) and
+    queues one delivery per channel; the status is at ``Location``."""
     client_id = principal.client_id or principal.sub
     new = NewMessage(
         tenant=principal.tenant, dedup_key=f"api:{client_id}:{key}", origin="api",

@@ -10,9 +10,10 @@ event per delivery into the outbox.
 A message from an event or a command whose template is missing, stored broken or cannot
 render with the params is still recorded: each delivery ``permanent_failure`` with the reason
 (``template_missing``, ``template_broken``, ``missing_personalisation``,
-``template_render_failed``), a ``failed`` event, the ``city_notification_deliveries_failed_total``
-metric and a log line (no personal data). A broken configuration thus fails only its own
-messages; it never stops the consumer or other rules.
+``template_render_failed``, ``template_too_expensive``), a ``failed`` event, the
+``city_notification_deliveries_failed_total`` metric and a log line (no personal data). A
+broken configuration thus fails only its own messages; it never stops the consumer or other
+rules.
 """
 
 from __future__ import annotations
@@ -141,9 +142,9 @@ async def create_message(
         failure = "template_missing"
     else:
         try:
-            rendered = templates.render(found.version, locale, new.params,
-                                        channels=new.channels,
-                                        fallback_locale=config.default_locale)
+            rendered = await templates.render_in_thread(
+                found.version, locale, new.params, channels=new.channels,
+                fallback_locale=config.default_locale)
         except (TemplateBroken, MissingPersonalisation, TemplateRenderFailed) as exc:
             if strict:
                 raise

@@ -1,6 +1,7 @@
 """Checks of template content without I/O: the texts against the declared variables
-(:func:`validate`, at save), a stored version read back (:func:`stored`, at send and when a
-rule is saved) and which of a rule's channels a content lacks (:func:`missing_channels`)."""
+(:func:`validate`, at save), their cost (:func:`check_cost`, at save), a stored version read
+back (:func:`stored`, at send and when a rule is saved) and which of a rule's channels a
+content lacks (:func:`missing_channels`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from city_shared.errors import FieldError
-from notification_service.templates.errors import TemplateBroken, TemplateInvalid
+from notification_service.templates.errors import (
+    TemplateBroken,
+    TemplateInvalid,
+    TemplateTooExpensive,
+)
 from notification_service.templates.models import TemplateVersion
 from notification_service.templates.rendering import (
+    Budget,
     TemplateSyntaxProblem,
+    TooExpensive,
     UndeclaredVariables,
     check_text,
+    try_text,
 )
 from notification_service.templates.schemas import (
     LocaleContent,
@@ -25,7 +33,7 @@ from notification_service.templates.schemas import (
 )
 from notification_service.types import CHANNELS
 
-__all__ = ["Stored", "missing_channels", "stored", "validate"]
+__all__ = ["Stored", "check_cost", "missing_channels", "stored", "validate"]
 
 
 def validate(data: TemplateUpdate) -> None:
@@ -53,6 +61,30 @@ def validate(data: TemplateUpdate) -> None:
         detail = (f"Undeclared variables: {', '.join(sorted(unknown))}." if unknown
                   else "A text is not a valid template.")
         raise TemplateInvalid(detail, errors=errors, variables=sorted(unknown))
+
+
+def check_cost(data: TemplateUpdate) -> None:
+    """Try every text (already validated) without params, each locale on a budget of its own
+    as a message would be. CPU-bound: call it off the event loop.
+
+    :raises TemplateTooExpensive: (422 ``template_too_expensive``) a text exceeds the
+        rendering limits whatever the params; ``errors[].loc`` locate them.
+    """
+    errors: list[FieldError] = []
+    budgets: dict[str, Budget] = {}
+    for loc, source, html in data.content.texts():
+        locale = str(loc[0])
+        try:
+            try_text(source, locale, budgets.setdefault(locale, Budget()), html=html)
+        except TooExpensive as exc:
+            budgets[locale] = Budget()
+            errors.append(FieldError(loc=["content", *loc],
+                                     msg=f"The text exceeds the {exc.limit} limit.",
+                                     type="template_too_expensive"))
+    if errors:
+        raise TemplateTooExpensive(
+            "A text exceeds the rendering limits (loop size, size of a string or list, "
+            "output, work or time) whatever the params.", errors=errors)
 
 
 @dataclass(frozen=True)

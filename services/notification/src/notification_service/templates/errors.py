@@ -15,6 +15,8 @@ __all__ = [
     "TemplateInvalid",
     "TemplateNotFound",
     "TemplateRenderFailed",
+    "TemplateTooExpensive",
+    "TemplateTooExpensiveToRender",
     "UnknownTemplate",
 ]
 
@@ -66,6 +68,28 @@ class TemplateRenderFailed(DomainError):
     status = 422
     code = "template_render_failed"
     title = "Template could not be rendered"
+
+
+class TemplateTooExpensiveToRender(TemplateRenderFailed):
+    """422: rendering with these params exceeded the limits (loop size, size of a string or
+    list, output, work or time); ``limit`` names which. At send time the message fails with
+    this code as its reason."""
+
+    code = "template_too_expensive"
+    title = "Template too expensive"
+
+
+class TemplateTooExpensive(ValidationFailed):
+    """422: a text exceeds the rendering limits whatever the params (tried without them).
+
+    Extension members: ``errors`` (one per text, located like ``template_invalid``'s).
+    """
+
+    code = "template_too_expensive"
+    title = "Template too expensive"
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldError]) -> None:
+        super().__init__(detail, errors=errors)
 
 
 class UnknownTemplate(DomainError):

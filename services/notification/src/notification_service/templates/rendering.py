@@ -1,11 +1,13 @@
 """Sandboxed Jinja2 for templates: checking a template's text against its declared variables,
-and rendering it with a message's params. No I/O, no database.
+trying it for cost, and rendering it with a message's params. No I/O, no database.
 
 Two environments share the filters: plain text (no escaping) and HTML (autoescaped). Both are
-:class:`~jinja2.sandbox.SandboxedEnvironment` with :class:`~jinja2.StrictUndefined`: a template
-can neither reach unsafe attributes (``''.__class__``) nor silently print an empty variable.
-Every failure is one of :class:`TemplateSyntaxProblem`, :class:`UndeclaredVariables` or
-:class:`RenderFailed`, never a bare Jinja exception.
+the bounded sandbox of :mod:`.limits` with :class:`~jinja2.StrictUndefined`: a template can
+neither reach unsafe attributes (``''.__class__``) nor silently print an empty variable, nor
+run longer or build more than the limits allow. Every failure is one of
+:class:`TemplateSyntaxProblem`, :class:`UndeclaredVariables`, :class:`RenderFailed` or
+:class:`~.limits.TooExpensive`, never a bare Jinja exception. Rendering is CPU work: async
+callers run it in a worker thread.
 
 Built-in names available to every template: ``locale`` (``de`` or ``en``). Filters:
 ``money(cents, currency="EUR")`` ("8,00 €" in German, "€8.00" in English) and
@@ -22,17 +24,35 @@ from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, pass_context
+from jinja2 import (
+    ChainableUndefined,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    meta,
+    pass_context,
+)
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+
+from notification_service.templates.limits import (
+    MAX_OUTPUT,
+    BoundedSandbox,
+    Budget,
+    TooExpensive,
+    budgeted,
+    metered,
+)
 
 __all__ = [
     "BUILTIN_NAMES",
+    "Budget",
     "RenderFailed",
     "TemplateSyntaxProblem",
+    "TooExpensive",
     "UndeclaredVariables",
     "check_text",
     "render_text",
+    "try_text",
 ]
 
 BUILTIN_NAMES: Final = frozenset({"locale"})
@@ -100,19 +120,20 @@ def local_datetime(context: Context, value: object) -> str:
     return f"{moment:%d.%m.%Y, %H:%M}"
 
 
-def _environment(*, html: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=html,
-                               keep_trailing_newline=True, trim_blocks=True,
-                               lstrip_blocks=True)
-    env.filters["money"] = money
-    env.filters["datetime"] = local_datetime
+def _environment(*, html: bool, lenient: bool = False) -> BoundedSandbox:
+    env = BoundedSandbox(undefined=ChainableUndefined if lenient else StrictUndefined,
+                         autoescape=html, keep_trailing_newline=True, trim_blocks=True,
+                         lstrip_blocks=True)
+    env.filters["money"] = metered(money)
+    env.filters["datetime"] = metered(local_datetime)
     return env
 
 
-@lru_cache(maxsize=2)
-def environment(html: bool = False) -> SandboxedEnvironment:
-    """The shared environment (one per escaping mode)."""
-    return _environment(html=html)
+@lru_cache(maxsize=4)
+def environment(html: bool = False, lenient: bool = False) -> BoundedSandbox:
+    """The shared environment (one per escaping mode; ``lenient``: every undefined name is an
+    empty value, for trying a text without params)."""
+    return _environment(html=html, lenient=lenient)
 
 
 def check_text(source: str, declared: Iterable[str], *, html: bool = False) -> None:
@@ -142,15 +163,50 @@ class RenderContext:
         return {**self.params, "locale": self.locale}
 
 
-def render_text(source: str, context: RenderContext, *, html: bool = False) -> str:
-    """Render ``source`` (already checked when it was saved) in the sandbox.
-
-    :raises RenderFailed: anything Jinja refuses at run time, including unsafe access.
-    """
-    env = environment(html)
+def _render(env: BoundedSandbox, source: str, values: Mapping[str, object],
+            budget: Budget) -> str:
+    parts: list[str] = []
+    size = 0
     try:
-        return env.from_string(source).render(context.as_dict())
+        with budgeted(budget):
+            for chunk in env.from_string(source).generate(values):
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    raise TooExpensive("output")
+                parts.append(chunk)
+    except RecursionError:
+        raise TooExpensive("recursion") from None
+    except MemoryError:
+        raise TooExpensive("size") from None
+    return "".join(parts)
+
+
+def render_text(source: str, context: RenderContext, *, html: bool = False,
+                budget: Budget | None = None) -> str:
+    """Render ``source`` (already checked when it was saved) in the bounded sandbox, charging
+    ``budget`` (default: a budget of its own). CPU-bound: call it off the event loop.
+
+    :raises TooExpensive: a limit of :mod:`.limits` was exceeded.
+    :raises RenderFailed: anything else Jinja refuses at run time, including unsafe access.
+    """
+    try:
+        return _render(environment(html), source, context.as_dict(), budget or Budget())
     except TemplateError as exc:
         raise RenderFailed(type(exc).__name__) from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise RenderFailed(type(exc).__name__) from None
+
+
+def try_text(source: str, locale: str, budget: Budget, *, html: bool = False) -> None:
+    """Render ``source`` without params (every variable an empty value) to find a text that
+    exceeds the limits whatever the params. Other failures are no finding: real params may
+    well fit.
+
+    :raises TooExpensive: it exceeds a limit even so.
+    """
+    try:
+        _render(environment(html, lenient=True), source, {"locale": locale}, budget)
+    except TooExpensive:
+        raise
+    except Exception:  # a failure without params says nothing about the cost
+        return

@@ -41,10 +41,11 @@ async def create_template(
     principal: CurrentPrincipal, _scope: StaffScopeDep,
 ) -> TemplateRead:
     """Tenant admins (any scope) and managers of ``department``. 422 ``template_invalid``
-    names undeclared variables and syntax errors; 409 ``template_exists``. A department's
-    template overrides the tenant-wide one of its key for that department, so it must have text
-    for the channels of the tenant-wide rules that would render it: else 409
-    ``template_in_use`` (``rules``: their ids, ``channels``: the texts missing)."""
+    names undeclared variables and syntax errors; 422 ``template_too_expensive`` locates
+    texts that exceed the rendering limits whatever the params; 409 ``template_exists``.
+    A department's template overrides the tenant-wide one of its key for that department, so
+    it must have text for the channels of the tenant-wide rules that would render it: else
+    409 ``template_in_use`` (``rules``: their ids, ``channels``: the texts missing)."""
     template, version = await service.create_template(session, principal, data)
     await session.commit()
     response.headers["Location"] = f"/templates/{template.id}"
@@ -100,7 +101,8 @@ async def save_template(
     principal: CurrentPrincipal, scope: StaffScopeDep,
 ) -> TemplateRead:
     """Every save is a new version (the previous ones stay readable); deliveries record the
-    version they used. Rules render the current version at once, so a version that drops the
+    version they used. 422 ``template_invalid`` and ``template_too_expensive`` as at create.
+    Rules render the current version at once, so a version that drops the
     text of a channel a rule using the template sends (in any locale) is refused: 409
     ``template_in_use`` with ``rules`` (the ids of the rules it would break) and ``channels``;
     change those rules first."""
@@ -138,10 +140,11 @@ async def preview_template(
     template_id: uuid.UUID, data: PreviewRequest, session: SessionDep, scope: StaffScopeDep,
     settings: SettingsDep,
 ) -> PreviewRead:
-    """Nothing is sent. 422 ``missing_personalisation`` (``missing``: the names) or
-    ``template_render_failed``."""
+    """Nothing is sent. 422 ``missing_personalisation`` (``missing``: the names),
+    ``template_render_failed``, or ``template_too_expensive`` (``limit``: which of the
+    rendering limits these params exceed)."""
     template, version = await service.get_template(session, scope, template_id, data.version)
-    rendered = service.render(version, data.locale, data.params,
-                              fallback_locale=settings.default_locale)
+    rendered = await service.render_in_thread(version, data.locale, data.params,
+                                              fallback_locale=settings.default_locale)
     return PreviewRead(template_id=template.id, key=template.key, version=version.version,
                        **rendered.model_dump())

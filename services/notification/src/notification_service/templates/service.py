@@ -2,10 +2,13 @@
 preview, and :func:`render` for the deliveries slice. Flushes, never commits.
 
 A save or delete that would break a rule using the template is refused (409
-``template_in_use``, see :mod:`notification_service.rules.usage`)."""
+``template_in_use``, see :mod:`notification_service.rules.usage`). Every render (the cost
+check at save, preview, send) runs in the bounded sandbox (:mod:`.limits`) in a worker thread
+(:func:`render_in_thread`), so a hostile template never stalls the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,15 +21,22 @@ from city_shared.auth import Principal
 from notification_service.access import StaffScope, check_manage
 from notification_service.rules import usage
 from notification_service.templates import repository
-from notification_service.templates.checks import stored, validate
+from notification_service.templates.checks import check_cost, stored, validate
 from notification_service.templates.errors import (
     MissingPersonalisation,
     TemplateExists,
     TemplateNotFound,
     TemplateRenderFailed,
+    TemplateTooExpensiveToRender,
 )
 from notification_service.templates.models import Template, TemplateVersion
-from notification_service.templates.rendering import RenderContext, RenderFailed, render_text
+from notification_service.templates.rendering import (
+    Budget,
+    RenderContext,
+    RenderFailed,
+    TooExpensive,
+    render_text,
+)
 from notification_service.templates.schemas import (
     LocaleContent,
     Rendered,
@@ -45,6 +55,7 @@ __all__ = [
     "find_for_sending",
     "get_template",
     "render",
+    "render_in_thread",
     "save_version",
     "validate",
 ]
@@ -67,12 +78,14 @@ async def create_template(
 
     :raises Forbidden: not a tenant admin, nor a manager of ``data.department``.
     :raises TemplateInvalid: see :func:`validate`.
+    :raises TemplateTooExpensive: a text exceeds the rendering limits whatever the params.
     :raises TemplateExists: the key is taken in that scope.
     :raises TemplateInUse: a department template would render a tenant-wide rule's messages
         of its department and lacks text for the rule's channels.
     """
     check_manage(principal, data.department)
     validate(data)
+    await asyncio.to_thread(check_cost, data)
     if await repository.find_by_key(session, principal.tenant, data.key, data.department,
                                     exact=True):
         raise TemplateExists("A template with this key exists in this scope.")
@@ -97,6 +110,7 @@ async def save_version(
 ) -> tuple[Template, TemplateVersion]:
     """Add the next version and make it current; earlier versions stay as they were.
 
+    :raises TemplateTooExpensive: a text exceeds the rendering limits whatever the params.
     :raises TemplateInUse: the version lacks text for a channel a rule using it sends.
     """
     template = await repository.lock(session, scope.tenant, template_id)
@@ -104,6 +118,7 @@ async def save_version(
         raise TemplateNotFound()
     check_manage(principal, template.department)
     validate(data)
+    await asyncio.to_thread(check_cost, data)
     await usage.check_template_change(session, template.tenant, template.key,
                                       template.department, data.content)
     template.current_version += 1
@@ -179,11 +194,13 @@ def render(
 ) -> Rendered:
     """Render ``version`` in ``locale`` (else the fallback, else any locale it has) for
     ``channels`` (default: every channel it has). A channel the locale has no text for is
-    left out of the result.
+    left out of the result. All parts share one budget of the limits (:mod:`.limits`).
+    CPU-bound: async callers use :func:`render_in_thread`.
 
     :raises TemplateBroken: the stored version does not validate.
     :raises MissingPersonalisation: a required variable is not in ``params``.
     :raises TemplateRenderFailed: the sandbox refused or the params do not fit the texts.
+    :raises TemplateTooExpensiveToRender: (a TemplateRenderFailed) a limit was exceeded.
     """
     checked = stored(version, check_texts=False)
     variables = checked.variables
@@ -194,22 +211,41 @@ def render(
     chosen, part = _pick_locale(checked.content, locale, fallback_locale)
     context = RenderContext(values, chosen)
     wanted = set(channels) if channels is not None else {"email", "sms", "inbox"}
+    budget = Budget()
+
+    def text(source: str, *, html: bool = False) -> str:
+        return render_text(source, context, html=html, budget=budget)
+
     try:
         result = Rendered.model_validate({"locale": chosen})
         if part.email is not None and "email" in wanted:
             result.email = RenderedEmail(
-                subject=" ".join(render_text(part.email.subject, context).split()),
-                text=render_text(part.email.text, context),
-                html=(render_text(part.email.html, context, html=True)
+                subject=" ".join(text(part.email.subject).split()),
+                text=text(part.email.text),
+                html=(text(part.email.html, html=True)
                       if part.email.html is not None else None))
         if part.sms is not None and "sms" in wanted:
-            result.sms = RenderedSms(text=render_text(part.sms.text, context).strip())
+            result.sms = RenderedSms(text=text(part.sms.text).strip())
         if part.inbox is not None and "inbox" in wanted:
             result.inbox = RenderedInbox(
-                title=" ".join(render_text(part.inbox.title, context).split()),
-                body=render_text(part.inbox.body, context))
+                title=" ".join(text(part.inbox.title).split()),
+                body=text(part.inbox.body))
+    except TooExpensive as exc:
+        raise TemplateTooExpensiveToRender(
+            f"Rendering with these params exceeded the {exc.limit} limit.",
+            extra={"limit": exc.limit}) from None
     except RenderFailed as exc:
         raise TemplateRenderFailed(
             f"The template failed with these params ({exc.kind}).",
             extra={"error_type": exc.kind}) from None
     return result
+
+
+async def render_in_thread(
+    version: TemplateVersion, locale: str, params: Mapping[str, object], *,
+    channels: Sequence[str] | None = None, fallback_locale: str = "de",
+) -> Rendered:
+    """:func:`render` in a worker thread: the event loop keeps serving while it runs (at most
+    about :data:`~.limits.TIME_BUDGET` seconds). Raises what :func:`render` raises."""
+    return await asyncio.to_thread(render, version, locale, params, channels=channels,
+                                   fallback_locale=fallback_locale)
