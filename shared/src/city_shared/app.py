@@ -2,16 +2,16 @@
 
 It wires what all services share: engine and session factory, the token verifier against the
 identity JWKS, problem+json errors, correlation ids, request metrics, tracing, the
-``Idempotency-Key`` middleware and the operational endpoints ``/healthz`` (process alive),
-``/readyz`` (database reachable, plus the service's stalled sagas as detail) and ``/metrics``
-(Prometheus). Nothing here runs at import time.
+``Idempotency-Key`` middleware, the request body limit, CORS, security headers and the
+operational endpoints ``/healthz`` (process alive), ``/readyz`` (database reachable, plus the
+service's stalled sagas as detail) and ``/metrics`` (Prometheus). Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,13 +24,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from city_shared.auth.jwks import JwksCache
 from city_shared.auth.verifier import TokenVerifier
+from city_shared.body_limit import BodyLimitMiddleware
 from city_shared.context import set_correlation_id
+from city_shared.cors import install_cors
 from city_shared.db import create_engine, create_session_factory
 from city_shared.errors import install_error_handlers
 from city_shared.idempotency import IdempotencyMiddleware
 from city_shared.logs import configure_logging
 from city_shared.metrics import HTTP_REQUEST_SECONDS
 from city_shared.sagas import StallCounter, count_stalled_sagas
+from city_shared.security_headers import SecurityHeadersMiddleware
 from city_shared.settings import ServiceSettings
 from city_shared.telemetry import instrument_app, instrument_engine, setup_tracing
 
@@ -133,8 +136,15 @@ def create_service_app(
     on_shutdown: Lifespan | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
     stalled_sagas: StallCounter | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the platform's plumbing; the service adds its routers.
+
+    Every request body is limited to ``settings.max_body_bytes`` (413 ``body_too_large``, see
+    :mod:`city_shared.body_limit`); ``body_limits`` maps route templates of endpoints that take
+    larger bodies (uploads) to their own limit. Browsers may call the API from
+    ``settings.cors_allowed_origins`` only (:mod:`city_shared.cors`); every response carries
+    the headers of :mod:`city_shared.security_headers` (HSTS with ``CITY_ENV=production``).
 
     ``app.state`` carries ``settings``, ``engine``, ``session_factory``, ``http`` (an
     ``httpx.AsyncClient``) and ``token_verifier`` once the lifespan has started.
@@ -167,6 +177,8 @@ def create_service_app(
             await http.aclose()
             await engine.dispose()
 
+    if any(limit <= 0 for limit in (body_limits or {}).values()):
+        raise ValueError("body_limits must be > 0 bytes")
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     setup_tracing(settings.service_name, otlp_endpoint=settings.otlp_endpoint)
     app = FastAPI(
@@ -187,7 +199,15 @@ def create_service_app(
         ttl_seconds=settings.idempotency_ttl_seconds,
         in_flight_seconds=settings.idempotency_in_flight_seconds,
     )
+    # Outside the idempotency middleware, which buffers bodies; inside the correlation
+    # middleware, so a 413 is counted and carries the correlation id.
+    app.add_middleware(BodyLimitMiddleware, default_bytes=settings.max_body_bytes,
+                       per_route=body_limits)
     app.add_middleware(CorrelationAndMetricsMiddleware, service=settings.service_name)
+    install_cors(app, settings.cors_allowed_origins)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production",
+                       docs_paths=[path for path in docs if path])
     instrument_app(app)
     return app
 

@@ -10,6 +10,9 @@ Contract (for POST, PUT, PATCH and DELETE requests that carry the header):
   without an ``Authorization`` header), method and path, so two callers never see each other's
   responses. A request whose token does not verify bypasses idempotency and reaches the route,
   which answers 401;
+- a request no route takes (404, 405) passes through without its body being read. Otherwise
+  the body is read whole before the route runs, so a body limit
+  (:class:`city_shared.body_limit.BodyLimitMiddleware`) must sit in front of this middleware;
 - the first request runs; its response (status, the headers in :data:`STORED_HEADERS`, body) is
   stored for ``ttl_seconds``. A 5xx response or an exception is not stored: the client may retry;
 - the same key with the same request (sha256 over method, path, query and body) gets the stored
@@ -58,6 +61,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from city_shared.auth.dependencies import authenticate
@@ -236,6 +240,9 @@ class IdempotencyMiddleware:
         if len(values) > 1 or not _VALID_KEY.fullmatch(key):
             detail = "The Idempotency-Key header must be 1-255 visible ASCII characters, once."
             await _problem(InvalidIdempotencyKey(detail), scope, receive, send)
+            return
+        if not _routed(scope):
+            await self.app(scope, receive, send)  # 404 or 405: nothing to buffer or store
             return
         caller = await _caller(scope)
         if caller is None:
@@ -506,6 +513,15 @@ async def _caller(scope: Scope) -> str | None:
     except DomainError:
         return None
     return _ANONYMOUS if principal is None else f"{principal.tenant}/{principal.sub}"
+
+
+def _routed(scope: Scope) -> bool:
+    """True if a route of the app serving ``scope`` takes its method and path (or the app has
+    no router to ask)."""
+    routes = getattr(getattr(scope.get("app"), "router", None), "routes", None)
+    if routes is None:
+        return True
+    return any(route.matches(scope)[0] is Match.FULL for route in routes)
 
 
 def _identity(scope: Scope, caller: str, key: str, body: bytes) -> _Identity:

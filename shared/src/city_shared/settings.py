@@ -17,6 +17,8 @@ from typing import Final, Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from city_shared.body_limit import DEFAULT_MAX_BODY_BYTES
+from city_shared.cors import Origins
 from city_shared.production import MISSING, Finding, ProductionSettingsRefused, published
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,12 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_max_seconds: float = 5.0
     idempotency_ttl_seconds: int = 24 * 3600
     idempotency_in_flight_seconds: int = 60
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
+    """``CITY_MAX_BODY_BYTES``: the largest request body the API reads (413 above); an endpoint
+    that takes uploads declares its own limit in ``create_service_app(body_limits=...)``."""
+    cors_allowed_origins: Origins = ()
+    """``CITY_CORS_ALLOWED_ORIGINS``: the browser origins that may call the API, comma-separated
+    (``https://shop.example,https://portal.example``); none by default, never ``*``."""
 
     @property
     def consumer_group(self) -> str:
