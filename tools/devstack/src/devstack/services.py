@@ -56,6 +56,8 @@ def base_env(environ: Mapping[str, str], config: StackConfig) -> dict[str, str]:
     env.setdefault("CITY_LOG_LEVEL", "INFO")
     # The local demo may log in at level `substantial` through the sandbox eID provider.
     env.setdefault("CITY_SANDBOX_EID_ENABLED", "true")
+    # The demo frontend (its redirect URIs in the identity seed) calls the APIs from the browser.
+    env.setdefault("CITY_CORS_ALLOWED_ORIGINS", "http://127.0.0.1:5173,http://localhost:5173")
     return env
 
 
