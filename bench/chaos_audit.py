@@ -10,11 +10,13 @@ Judgement per purchase (counted in the phase it was placed in):
   (payment created one, ticketing never heard of it), ``paid_not_confirmed`` (payment
   succeeded, the order is neither confirmed nor closed with the money paid back),
   ``tickets_missing`` (confirmed with fewer tickets than bought), ``no_email`` (closed, or
-  confirmed, without the e-mail of its outcome), ``tickets_not_attached`` (a confirmation
+  confirmed, whose outcome notification never heard of: ``not_told``; or did not deliver:
+  ``inbox_<status>``, ``email_<reason>``), ``tickets_not_attached`` (a confirmation e-mail
   without the tickets).
 - *duplicated*: ``payments`` (more than one per order), ``tickets`` (more than bought),
   ``charged`` (more than one capture booking per payment), ``refunds`` (more than one),
-  ``emails`` (two e-mails of one outcome of one order).
+  ``emails`` (two e-mails of one outcome of one order), ``messages`` (two notification
+  messages of one outcome).
 - *stuck*: ``awaiting_payment`` (still open after the drain), ``payment_open`` (the citizen
   pressed pay/decline, the payment never reached an outcome).
 """
@@ -52,23 +54,31 @@ SELECT p.reference, p.status,
         WHERE e.payment_id = p.id AND e.refund_id IS NULL) AS captures
 FROM payments p WHERE p.reference LIKE 'ticketing/order/%'
 """
-_EMAILS = """
-SELECT d.id::text AS delivery, m.params->>'order_id' AS order_id, m.event_type
+_DELIVERIES = """
+SELECT d.id::text AS delivery, m.id::text AS message, m.params->>'order_id' AS order_id,
+       m.event_type, d.channel, d.status, d.reason
 FROM deliveries d JOIN messages m ON m.id = d.message_id
-WHERE d.channel = 'email' AND m.correlation_id LIKE $1
+WHERE m.correlation_id LIKE $1
 """
+#: Why notification gives up on an e-mail whatever the infrastructure does: counted apart
+#: from the losses (``PhaseTally.unsent``), so that a kill's losses stand out.
+CONFIG_REASONS = frozenset({"no_address", "template_missing", "template_broken",
+                            "skipped_opted_out"})
 _OUTBOX = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 _OPEN_DELIVERIES = ("SELECT count(*) FROM deliveries "
                     "WHERE status IN ('created', 'sending', 'temporary_failure')")
 
 
-@dataclass(frozen=True)
-class Mail:
-    """One e-mail in the mailbox: its delivery, the event it tells of, tickets attached."""
+@dataclass
+class Told:
+    """How notification told of one outcome of an order (one message, its deliveries)."""
 
-    delivery: str
-    event_type: str
-    attachments: bool
+    messages: set[str] = field(default_factory=set)
+    channels: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """channel -> (status, reason) in notification's database."""
+    emails: int = 0
+    """E-mails in the mailbox for it."""
+    attachments: bool = False
 
 
 @dataclass
@@ -87,6 +97,8 @@ class PhaseTally:
     lost: Counter[str] = field(default_factory=Counter)
     duplicated: Counter[str] = field(default_factory=Counter)
     stuck: Counter[str] = field(default_factory=Counter)
+    unsent: Counter[str] = field(default_factory=Counter)
+    """E-mails notification gave up on for a reason no fault causes (``CONFIG_REASONS``)."""
     not_placed: Counter[str] = field(default_factory=Counter)
     """Why purchases got no order (``refused:<status>:<code>``, ``gave_up``, ...)."""
     crashes: Counter[str] = field(default_factory=Counter)
@@ -97,7 +109,7 @@ class PhaseTally:
 
     def miss(self, kind: Counter[str], what: str, purchase: Purchase) -> None:
         kind[what] += 1
-        if len(self.examples) < 6:
+        if kind[what] <= 2 and len(self.examples) < 10:
             self.examples.append(f"{what}: order {purchase.order_id or '?'} "
                                  f"(correlation {purchase.correlation}, {purchase.fate})")
 
@@ -187,18 +199,22 @@ async def dead_letters(stack: LocalStack) -> list[tuple[float, str]]:
     return found
 
 
-async def _emails_by_order(stack: LocalStack, run_id: str) -> dict[str, list[Mail]]:
-    """The mailbox's e-mails of the run's orders: the ``Message-ID`` names the delivery,
-    notification's database its message's event and order."""
-    deliveries = {r["delivery"]: (r["order_id"], r["event_type"]) for r in await _fetch(
-        stack, "city_notification", _EMAILS, f"chaos-{run_id}-%")}
-    found: dict[str, list[Mail]] = defaultdict(list)
+async def _told_by_order(stack: LocalStack, run_id: str) -> dict[str, dict[str, Told]]:
+    """order id -> event type -> how notification told of it: its messages and deliveries
+    (notification's database) and the e-mails in the mailbox (the ``Message-ID`` names the
+    delivery)."""
+    found: dict[str, dict[str, Told]] = defaultdict(lambda: defaultdict(Told))
+    by_delivery: dict[str, Told] = {}
+    for row in await _fetch(stack, "city_notification", _DELIVERIES, f"chaos-{run_id}-%"):
+        told = found[str(row["order_id"])][str(row["event_type"])]
+        told.messages.add(row["message"])
+        told.channels[row["channel"]] = (row["status"], row["reason"])
+        by_delivery[row["delivery"]] = told
     for message in read_mailbox(stack.config.mail_dir):
-        delivery = str(message["Message-ID"] or "").strip("<> ").split("@", 1)[0]
-        if delivery in deliveries:
-            order_id, event_type = deliveries[delivery]
-            attachments = bool(list(message.iter_attachments()))
-            found[order_id].append(Mail(delivery, str(event_type), attachments))
+        told_ = by_delivery.get(str(message["Message-ID"] or "").strip("<> ").split("@", 1)[0])
+        if told_ is not None:
+            told_.emails += 1
+            told_.attachments = told_.attachments or bool(list(message.iter_attachments()))
     return found
 
 
@@ -211,7 +227,7 @@ async def audit(stack: LocalStack, run_id: str, purchases: list[Purchase],
     payments: dict[str, list[Any]] = defaultdict(list)
     for row in await _fetch(stack, "city_payment", _PAYMENTS):
         payments[row["reference"]].append(row)
-    mails = await _emails_by_order(stack, run_id)
+    told = await _told_by_order(stack, run_id)
     tallies: dict[int, PhaseTally] = defaultdict(PhaseTally)
     for purchase in purchases:
         tally = tallies[purchase.phase]
@@ -223,7 +239,7 @@ async def audit(stack: LocalStack, run_id: str, purchases: list[Purchase],
             tally.not_placed[purchase.outcome[:120]] += 1
             continue
         _judge(tally, purchase, order, payments.get(f"ticketing/order/{order['id']}", []),
-               mails.get(order["id"], []))
+               told.get(order["id"], {}))
     for when, text in await dead_letters(stack):
         phase = max(0, bisect.bisect_right(phase_starts, when) - 1)
         tallies[phase].dead_letters.append(text)
@@ -231,7 +247,7 @@ async def audit(stack: LocalStack, run_id: str, purchases: list[Purchase],
 
 
 def _judge(tally: PhaseTally, purchase: Purchase, order: Any, payments: list[Any],
-           mails: list[Mail]) -> None:
+           told: dict[str, Told]) -> None:
     purchase.order_id = purchase.order_id or order["id"]
     tally.placed += 1
     if purchase.outcome != "placed":
@@ -240,7 +256,7 @@ def _judge(tally: PhaseTally, purchase: Purchase, order: Any, payments: list[Any
         tally.checkout_waits.append(purchase.checkout_after)
     status, bought, tickets = order["status"], int(order["bought"]), int(order["tickets"])
     tally.payments += bool(payments)
-    tally.emails += len(mails)
+    tally.emails += sum(t.emails for t in told.values())
     if not payments:
         tally.miss(tally.lost, "no_payment", purchase)
     elif order["payment_id"] is None:
@@ -262,16 +278,32 @@ def _judge(tally: PhaseTally, purchase: Purchase, order: Any, payments: list[Any
         tally.miss(tally.lost, "tickets_missing", purchase)
     if tickets > bought:
         tally.miss(tally.duplicated, "tickets", purchase)
-    kinds = Counter(m.event_type for m in mails)
-    if any(count > 1 for count in kinds.values()):
+    if any(t.emails > 1 for t in told.values()):
         tally.miss(tally.duplicated, "emails", purchase)
-    if status in ("confirmed", "cancelled", "expired") and not kinds[
-            f"city.ticketing.order.{status}.v1"]:
-        tally.miss(tally.lost, "no_email", purchase)
-    if status == "confirmed" and not any(m.attachments for m in mails):
-        tally.miss(tally.lost, "tickets_not_attached", purchase)
+    if any(len(t.messages) > 1 for t in told.values()):
+        tally.miss(tally.duplicated, "messages", purchase)
     if status == "awaiting_payment":
         tally.miss(tally.stuck, "awaiting_payment", purchase)
     if purchase.acted and payments and all(p["status"] in ("created", "started")
                                            for p in payments):
         tally.miss(tally.stuck, "payment_open", purchase)
+    if status in ("confirmed", "cancelled", "expired"):
+        _judge_told(tally, purchase, status, told.get(f"city.ticketing.order.{status}.v1"))
+
+
+def _judge_told(tally: PhaseTally, purchase: Purchase, status: str, told: Told | None) -> None:
+    """The outcome ``status`` must reach the citizen's inbox and mailbox (tickets attached to
+    a confirmation); an e-mail notification gave up on is lost with its reason."""
+    if told is None:
+        tally.miss(tally.lost, "not_told", purchase)
+        return
+    inbox = told.channels.get("inbox")
+    if inbox is None or inbox[0] != "delivered":
+        tally.miss(tally.lost, f"inbox_{inbox[0] if inbox else 'missing'}", purchase)
+    if told.emails == 0:
+        email = told.channels.get("email")
+        why = "missing" if email is None else email[1] or email[0]
+        tally.miss(tally.unsent if why in CONFIG_REASONS else tally.lost, f"email_{why}",
+                   purchase)
+    elif status == "confirmed" and not told.attachments:
+        tally.miss(tally.lost, "tickets_not_attached", purchase)

@@ -31,7 +31,7 @@ SCOPE = "openid profile email ticketing:read ticketing:write"
 PLACE_PATIENCE = 45.0
 CHECKOUT_PATIENCE = 40.0
 POLL_SECONDS = 2.0
-SLOW_POLL_SECONDS = 5.0
+SLOW_POLL_SECONDS = 6.0
 
 
 @dataclass
@@ -228,7 +228,7 @@ class Citizens:
                     return None
             # A frontend polls quickly at first, then backs off.
             waited = time.monotonic() - purchase.placed_at
-            await asyncio.sleep(POLL_SECONDS if waited < 10 else SLOW_POLL_SECONDS)
+            await asyncio.sleep(POLL_SECONDS if waited < 15 else SLOW_POLL_SECONDS)
         return None
 
     async def _checkout(self, purchase: Purchase, checkout_url: str) -> None:

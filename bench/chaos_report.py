@@ -122,7 +122,7 @@ def aims_missed(phase: Phase, tally: PhaseTally, answers: Answers) -> list[str]:
 def table(phases: list[Phase], tallies: dict[int, PhaseTally],
           answers: Answers) -> list[list[str]]:
     rows = [["kill", "placed", "not placed", "payments", "paid", "confirmed", "paid late",
-             "e-mails", "lost",
+             "e-mails", "not e-mailed", "lost",
              "duplicated", "stuck", "dead letters", "back s", "all ready s", "5xx≠503", "503",
              "no connection", "timeouts", "slowest checkout s", "aims"]]
     for phase in phases:
@@ -133,7 +133,8 @@ def table(phases: list[Phase], tallies: dict[int, PhaseTally],
         rows.append([
             phase.name, str(tally.placed), str(sum(tally.not_placed.values())),
             str(tally.payments), str(tally.paid),
-            str(tally.confirmed), str(tally.late_refunds), str(tally.emails), _sum(tally.lost),
+            str(tally.confirmed), str(tally.late_refunds), str(tally.emails),
+            _sum(tally.unsent), _sum(tally.lost),
             _sum(tally.duplicated), _sum(tally.stuck), str(len(tally.dead_letters)),
             "-" if recovery is None else _seconds(recovery.back_after),
             "-" if recovery is None else _seconds(recovery.all_ready_after),
@@ -167,7 +168,8 @@ def details(phases: list[Phase], tallies: dict[int, PhaseTally], answers: Answer
         if not missed:
             continue
         parts = [f"{kind} {what} {n}" for kind, counter in (
-            ("lost", tally.lost), ("duplicated", tally.duplicated), ("stuck", tally.stuck))
+            ("lost", tally.lost), ("duplicated", tally.duplicated), ("stuck", tally.stuck),
+            ("not e-mailed", tally.unsent))
             for what, n in sorted(counter.items())]
         parts += [f"not placed {n}x {why}" for why, n in tally.not_placed.most_common(3)]
         parts += [f"this tool crashed {n}x: {why}" for why, n in tally.crashes.most_common(3)]
