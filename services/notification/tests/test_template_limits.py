@@ -74,6 +74,14 @@ async def create(notify: Any, body: dict[str, Any], expect: int = 201) -> dict[s
     "{{ lipsum(10**6) }}",
     "{% macro m() %}{% for i in range(1000) %}{{ 'x' * 1000 }}{% endfor %}{% endmacro %}"
     "{% for i in range(1000) %}{{ m()|length }}{% endfor %}",
+    # Shared parts: small to build, enormous to print, compare or hash.
+    "{% set l = range(1000)|list %}{{ [[[l] * 100] * 100] * 100 }}",
+    "{% set ns = namespace(x=[1], y=[1]|list) %}{% for i in range(40) %}"
+    "{% set ns.x = [ns.x, ns.x] %}{% set ns.y = [ns.y, ns.y] %}{% endfor %}{{ ns.x == ns.y }}",
+    "{% set ns = namespace(t=(1, 2)) %}{% for i in range(60) %}{% set ns.t = (ns.t, ns.t) %}"
+    "{% endfor %}{{ {ns.t: 1} }}",
+    "{% set ns = namespace(d=dict(a=1)) %}{% for i in range(60) %}"
+    "{% set ns.d = dict(a=ns.d, b=ns.d) %}{% endfor %}{{ ns }}",
 ])
 def test_hostile_texts_stop_with_template_too_expensive(source: str) -> None:
     with pytest.raises(rendering.TooExpensive):

@@ -2,7 +2,7 @@
 trying it for cost, and rendering it with a message's params. No I/O, no database.
 
 Two environments share the filters: plain text (no escaping) and HTML (autoescaped). Both are
-the bounded sandbox of :mod:`.limits` with :class:`~jinja2.StrictUndefined`: a template can
+the bounded sandbox of :mod:`.sandbox` with :class:`~jinja2.StrictUndefined`: a template can
 neither reach unsafe attributes (``''.__class__``) nor silently print an empty variable, nor
 run longer or build more than the limits allow. Every failure is one of
 :class:`TemplateSyntaxProblem`, :class:`UndeclaredVariables`, :class:`RenderFailed` or
@@ -34,14 +34,8 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
-from notification_service.templates.limits import (
-    MAX_OUTPUT,
-    BoundedSandbox,
-    Budget,
-    TooExpensive,
-    budgeted,
-    metered,
-)
+from notification_service.templates.limits import MAX_OUTPUT, Budget, TooExpensive, budgeted
+from notification_service.templates.sandbox import BoundedSandbox, metered
 
 __all__ = [
     "BUILTIN_NAMES",
