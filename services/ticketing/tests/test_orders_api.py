@@ -108,7 +108,7 @@ async def test_a_citizen_sees_only_their_own_orders(ticketing: Any) -> None:
     own = await ticketing.client.get(f"/orders/{max_['order_id']}",
                                      headers=ticketing.citizen_headers(ticketing.MAX))
     assert own.status_code == 200
-    assert own.json()["email"] == "erika@example.org"
+    assert own.json()["email"] is None  # a citizen's order keeps no typed address
 
 
 async def test_staff_see_only_their_departments_lines_and_no_contact_data(ticketing: Any) -> None:
@@ -234,7 +234,6 @@ async def test_list_pages_with_a_cursor(ticketing: Any) -> None:
     (lambda d: basket(*[line(d.ten_visit_type)] * 21), 422, "validation_error"),
     (lambda d: basket(*[line(d.museum_adult, d.exhibition_slot)] * 1000), 422,
      "validation_error"),
-    (lambda d: {"lines": [line(d.ten_visit_type)]}, 422, "validation_error"),
     (lambda d: basket(line(d.ten_visit_type), email="not-an-address"), 422, "validation_error"),
     (lambda d: basket(line(d.ten_visit_type), email="a\x00@b.org"), 422, "validation_error"),
     (lambda d: basket(line(d.ten_visit_type), locale="fr"), 422, "validation_error"),

@@ -24,7 +24,8 @@ def gauge(kind: str) -> float | None:
 async def place(t: Any, ticket_type: uuid.UUID, slot: uuid.UUID) -> uuid.UUID:
     body = {"lines": [{"ticket_type_id": str(ticket_type), "slot_id": str(slot), "quantity": 1}],
             "email": "erika@example.org"}
-    headers = {**t.citizen_headers(), "Idempotency-Key": str(uuid.uuid4())}
+    # A buyer each: one account holds at most two unpaid orders of an offering.
+    headers = {**t.citizen_headers(uuid.uuid4()), "Idempotency-Key": str(uuid.uuid4())}
     response = await t.client.post("/orders", json=body, headers=headers)
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "awaiting_payment"

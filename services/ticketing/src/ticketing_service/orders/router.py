@@ -48,10 +48,14 @@ async def place_order(
 
     201 ``awaiting_payment`` with ``hold_expires_at``: payment is requested and
     ``checkout_url`` appears on ``GET /orders/{id}`` once payment answered. A free order is
-    ``confirmed`` at once. 409 ``sold_out`` (with ``slot_id``, ``places_left``; nothing is
-    held), ``not_on_sale``, ``sales_closed``; 422 ``unknown_ticket_type``, ``unknown_slot``,
-    ``slot_required``, ``slot_not_allowed``, ``too_many_tickets``, ``mixed_currencies``,
-    ``account_id_required``."""
+    ``confirmed`` at once. ``email`` counts for machine clients only: a citizen's order mail
+    goes to the account's own address and inbox. 409 ``sold_out`` (with ``slot_id``,
+    ``places_left``; nothing is held), ``not_on_sale``, ``sales_closed``,
+    ``account_ticket_limit`` (the account would hold more than the offering's
+    ``max_tickets_per_account`` of a slot), ``too_many_open_orders`` (it has
+    ``max_open_orders_per_account`` unpaid orders of the offering); 422
+    ``unknown_ticket_type``, ``unknown_slot``, ``slot_required``, ``slot_not_allowed``,
+    ``too_many_tickets``, ``mixed_currencies``, ``account_id_required``."""
     try:
         order = await service.place_order(session, data, principal, settings=settings,
                                           now=datetime.now(UTC))
