@@ -15,12 +15,13 @@ part is cut off at :data:`MAX_OUTPUT`. Exceeding any of them raises :class:`TooE
 
 Limits of the approach: callers render in a worker thread (``asyncio.to_thread``) so the event
 loop keeps answering, but a thread cannot be killed; the budget is cooperative, checked between
-steps, so a render overruns its deadline by at most one step, and each step is bounded by the
-size and weight limits (the most expensive single step is a builtin working on
-:data:`MAX_SIZE` items or :data:`MAX_WEIGHT` parts, e.g. sorting or printing them: tens of
-milliseconds). Memory held by the params themselves is bounded by the request body limit, not
-here. A hostile template holds one worker thread for at most about :data:`TIME_BUDGET`
-seconds per message.
+steps, so a render overruns its deadline by at most one step. Each step is bounded by the size
+and weight limits: a builtin in C (sort, join, repr, json) on :data:`MAX_SIZE` items takes
+milliseconds; the slowest steps are filters written in Python (``unique``, ``groupby``,
+``pprint``) on that many items, up to about a second, and those release the GIL to the event
+loop as any Python code does. Memory held by the params themselves is bounded by the request
+body limit, not here. A hostile template thus holds one worker thread for about
+:data:`TIME_BUDGET` seconds (at most twice that) per message.
 """
 
 from __future__ import annotations
