@@ -30,7 +30,7 @@ from .backbone_kit import (
 
 pytestmark = pytest.mark.integration
 
-EVENTS = 400
+EVENTS = 240
 AGGREGATES = 8
 REPO = Path(__file__).resolve().parents[3]
 
