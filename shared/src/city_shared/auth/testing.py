@@ -224,9 +224,20 @@ class TokenFactory:
         """A verifier that trusts this factory (over a :class:`JwksServer`, no network)."""
         server = server or self.jwks_server()
         cache = JwksCache(JWKS_URL, server.client(), min_refresh_interval=min_refresh_interval)
-        revocations = RevocationList(revocation_url(JWKS_URL), server.client(), ttl_seconds=0)
         return TokenVerifier(cache, self.issuer, audience or self.audience, algorithms,
-                             revocations=revocations)
+                             revocations=_FactoryRevocations(self, cache.http))
+
+
+class _FactoryRevocations(RevocationList):
+    """The factory's revocation list, read directly: a revocation applies at once and costs
+    no request (tests of other behaviour run many requests at once)."""
+
+    def __init__(self, factory: TokenFactory, http: httpx.AsyncClient) -> None:
+        super().__init__(revocation_url(JWKS_URL), http)
+        self._factory = factory
+
+    async def is_revoked(self, jti: str) -> bool:
+        return jti in self._factory.revoked
 
 
 class JwksServer:
