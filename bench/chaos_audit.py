@@ -101,6 +101,8 @@ class PhaseTally:
     """E-mails notification gave up on for a reason no fault causes (``CONFIG_REASONS``)."""
     not_placed: Counter[str] = field(default_factory=Counter)
     """Why purchases got no order (``refused:<status>:<code>``, ``gave_up``, ...)."""
+    unseen: Counter[str] = field(default_factory=Counter)
+    """What the citizens were told whose order was committed nevertheless."""
     crashes: Counter[str] = field(default_factory=Counter)
     """This tool's own errors (a purchase's task failed): the figures are then incomplete."""
     dead_letters: list[str] = field(default_factory=list)
@@ -252,6 +254,7 @@ def _judge(tally: PhaseTally, purchase: Purchase, order: Any, payments: list[Any
     tally.placed += 1
     if purchase.outcome != "placed":
         tally.unknown_to_citizen += 1
+        tally.unseen[purchase.outcome[:120]] += 1
     if purchase.checkout_after is not None:
         tally.checkout_waits.append(purchase.checkout_after)
     status, bought, tickets = order["status"], int(order["bought"]), int(order["tickets"])
