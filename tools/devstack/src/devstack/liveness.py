@@ -4,9 +4,10 @@ the supervisor restarts it.
 A process that hangs (a blocked event loop, a worker whose consumer or relay stopped beating)
 does not exit by itself, so exit-watching alone would leave it hanging. The watch asks each
 process's `/healthz` every `interval` seconds once it has run for `grace` seconds; after
-`threshold` failures in a row (no answer, or not 200) it says so, notes it in the process's log
-and kills its process group with SIGKILL. Kubernetes does the same with the liveness probes of
-`deploy/k8s`.
+`threshold` failures in a row (no answer within `timeout`, or not 200) it says so, notes it in
+the process's log and kills its process group with SIGKILL. Kubernetes does the same with the
+liveness probes of `deploy/k8s`. The defaults are lenient (a minute without an answer), because
+a local machine may be busy: an overloaded process that still answers slowly is left alone.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ class LivenessWatch:
         *,
         say: Callable[[str], None],
         interval: float = 10.0,
-        threshold: int = 3,
-        grace: float = 60.0,
-        timeout: float = 5.0,
+        threshold: int = 6,
+        grace: float = 90.0,
+        timeout: float = 10.0,
     ) -> None:
         self._probes = [_Probe(child, url) for child, url in probes]
         self._say = say
