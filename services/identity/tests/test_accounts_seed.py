@@ -107,3 +107,24 @@ async def test_seeding_again_repairs_the_demo_accounts(migrated_url: str) -> Non
     assert cashier.roles == ["museum:cashier"]
     assert (erika.status, erika.attributes) == ("active", 3)
     assert total == len(first["accounts"])  # type: ignore[arg-type]
+
+
+async def test_the_seed_tells_the_other_services_each_demo_account_and_its_address(
+    migrated_url: str,
+) -> None:
+    summary = await seed(migrated_url)
+    engine = create_engine(migrated_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text(
+                "SELECT event_type, data->>'account_id', data->>'email', "
+                "(data->>'email_verified')::boolean FROM outbox WHERE topic = 'identity.accounts'"
+            ))).all()
+    finally:
+        await engine.dispose()
+    accounts = summary["accounts"]
+    assert isinstance(accounts, list)
+    assert sorted(rows) == sorted(
+        ("city.identity.account.updated.v1", demo["id"], demo["email"], True)
+        for demo in accounts
+    )

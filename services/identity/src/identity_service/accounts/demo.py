@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from city_shared import outbox
+from identity_service.accounts import events
 from identity_service.accounts.models import Account, AccountAttribute, StaffRole
 from identity_service.accounts.passwords import hash_password
+from identity_service.topics import ACCOUNTS
 
 __all__ = ["DEMO_ACCOUNTS", "DEMO_PASSWORD", "DemoAccount", "seed_accounts"]
 
@@ -78,8 +81,12 @@ async def seed_accounts(conn: AsyncConnection) -> list[dict[str, object]]:
     """Upsert the demo accounts in ``conn``'s transaction and return their summary for
     demo.json. Repeatable: afterwards every demo account is active, verified, unlocked, has
     :data:`DEMO_PASSWORD` and exactly its demo roles and attributes, whatever happened to it.
-    An existing account with a demo e-mail address keeps its id.
+    An existing account with a demo e-mail address keeps its id. Each account's state goes out
+    as ``account.updated`` through the outbox, like any change of an account, so the other
+    services (notification's contact directory) know the demo people as they know registered
+    ones.
     """
+    session = AsyncSession(bind=conn)
     # One hash for all: the password is the same and public; this keeps the seed fast.
     password_hash = await hash_password(DEMO_PASSWORD)
     summary: list[dict[str, object]] = []
@@ -99,6 +106,8 @@ async def seed_accounts(conn: AsyncConnection) -> list[dict[str, object]]:
         ))
         await _replace_roles(conn, account_id, demo)
         await _replace_attributes(conn, account_id, demo)
+        account = await session.get_one(Account, account_id, populate_existing=True)
+        await outbox.add(session, ACCOUNTS, events.updated(account, ["email", "email_verified"]))
         summary.append({
             "id": str(account_id), "tenant": demo.tenant, "kind": demo.kind,
             "email": demo.email, "password": DEMO_PASSWORD,
