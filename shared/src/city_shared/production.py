@@ -15,7 +15,9 @@ from typing import Final
 
 from pydantic import SecretStr
 
-__all__ = ["MISSING", "PUBLISHED", "Finding", "ProductionSettingsRefused", "published"]
+__all__ = [
+    "MISSING", "PUBLISHED", "Finding", "ProductionSettingsRefused", "published", "refuse_demo_seed",
+]
 
 MISSING: Final = "is missing"
 PUBLISHED: Final = "still has its published development value"
@@ -55,3 +57,11 @@ def published(secrets: SecretStr | Iterable[SecretStr] | None, *development: str
         return False
     items = [secrets] if isinstance(secrets, SecretStr) else list(secrets)
     return any(s.get_secret_value() in development for s in items)
+
+
+def refuse_demo_seed(env: str) -> None:
+    """Stop a demo seed in production: it writes published passwords, client secrets and
+    sample data. Raises ``SystemExit`` naming ``CITY_ENV``."""
+    if env == "production":
+        raise SystemExit("refusing to seed the demo city with CITY_ENV=production: the demo "
+                         "accounts and clients have published passwords and secrets")

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from city_shared.db import create_engine
+from city_shared.production import refuse_demo_seed
 from identity_service.accounts.demo import DEMO_PASSWORD, seed_accounts
 from identity_service.clients.client_secrets import hash_secret
 from identity_service.clients.models import OAuthClient
@@ -145,6 +146,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(".local/demo.json"))
     args = parser.parse_args()
     settings = IdentitySettings()
+    refuse_demo_seed(settings.env)
     summary = asyncio.run(seed(settings.database_url.get_secret_value()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

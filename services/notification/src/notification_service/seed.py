@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.db import create_engine, create_session_factory
+from city_shared.production import refuse_demo_seed
 from notification_service.rules import repository as rules_repository
 from notification_service.rules.models import Rule
 from notification_service.seed_texts import RULES, TEMPLATES
@@ -105,7 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Seed the demo city's notification templates")
     parser.add_argument("--tenant", action="append", help="seed only these tenants")
     args = parser.parse_args(argv)
-    asyncio.run(seed(NotificationSettings(), args.tenant or DEMO_TENANTS))
+    settings = NotificationSettings()
+    refuse_demo_seed(settings.env)
+    asyncio.run(seed(settings, args.tenant or DEMO_TENANTS))
 
 
 if __name__ == "__main__":

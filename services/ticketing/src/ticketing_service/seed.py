@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.db import create_engine, create_session_factory
+from city_shared.production import refuse_demo_seed
 from ticketing_service.catalogue.models import (
     ComboComponent,
     Offering,
@@ -389,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
                         help="JSON file to merge the ids into (key 'ticketing')")
     args = parser.parse_args(argv)
     settings = TicketingSettings()
+    refuse_demo_seed(settings.env)
     result = asyncio.run(seed(settings.database_url.get_secret_value()))
     ticketing: dict[str, object] = {"api": settings.base_url, "tenants": result.tenants}
     if args.demo_file is not None:
