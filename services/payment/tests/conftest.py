@@ -6,14 +6,14 @@ app trusts, and helpers to create payments and send provider webhooks.
 - ``payment_settings(url, **overrides)``: :class:`PaymentSettings` for tests (public base URL
   ``http://payment.test``, webhook secrets :data:`SECRET` then :data:`OLD_SECRET`).
 - ``running_app(settings, tokens)``: async context manager starting ``create_app`` with its
-  lifespan, yielding ``(app, client)``; the app trusts ``tokens`` and the sandbox's webhooks
-  reach it in-process.
+  lifespan, yielding ``(app, client)``; the app trusts ``tokens``.
 - ``payments``: a :class:`PaymentHarness` on ``migrated_url`` with default settings;
   ``payments_app(**overrides)``: ``async with`` one with other settings.
 
 The harness makes headers (``client_headers``, ``citizen_headers``, ``staff_headers``),
-creates payments (``create``), signs and sends webhooks (``send_webhook``), and reads the
-outbox, the history and the rows.
+creates payments (``create``), signs and sends webhooks (``send_webhook``), runs the worker's
+sandbox webhook job (``deliver_webhooks``, to this app in-process) and reconciliation job
+(``reconcile``), and reads the outbox, the history and the rows.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,10 @@ from city_shared.migrations import upgrade_to_head
 from city_shared.testing import html_forms, serve_in_process
 from payment_service.main import create_app
 from payment_service.payments import outcomes
-from payment_service.providers.dispatcher import WebhookDispatcher
+from payment_service.payments.reconciliation import reconcile_waiting
+from payment_service.providers.registry import Providers
 from payment_service.providers.sandbox import SandboxProvider
+from payment_service.providers.sandbox_delivery import WebhookSender, deliver_due
 from payment_service.providers.signing import SIGNATURE_HEADER, signature_header
 from payment_service.settings import PaymentSettings
 
@@ -88,7 +91,6 @@ async def running_app(
     """The payment app with its lifespan started, trusting ``tokens``."""
     app = create_app(settings)
     async with serve_in_process(app, base_url=BASE_URL, tokens=tokens) as client:
-        app.state.sandbox_dispatcher.http = client
         yield app, client
 
 
@@ -170,9 +172,25 @@ class PaymentHarness:
         return create_session_factory(self.engine)
 
     @property
-    def dispatcher(self) -> WebhookDispatcher:
-        dispatcher: WebhookDispatcher = self.app.state.sandbox_dispatcher
-        return dispatcher
+    def providers(self) -> Providers:
+        providers: Providers = self.app.state.providers
+        return providers
+
+    def webhook_sender(self, http: httpx.AsyncClient | None = None) -> WebhookSender:
+        """The worker's sandbox webhook sender, posting to this app (or through ``http``)."""
+        return WebhookSender.from_settings(self.settings, http or self.client)
+
+    async def deliver_webhooks(self, *, now: datetime | None = None,
+                               http: httpx.AsyncClient | None = None) -> int:
+        """One round of the worker's sandbox webhook job; how many were delivered."""
+        return await deliver_due(self.sessions, self.webhook_sender(http), now=now)
+
+    async def reconcile(self, *, now: datetime | None = None,
+                        providers: Providers | None = None) -> int:
+        """One round of the worker's reconciliation job; how many outcomes it applied."""
+        after = timedelta(seconds=self.settings.reconciliation_after_seconds)
+        return await reconcile_waiting(self.sessions, providers or self.providers, after=after,
+                                       now=now)
 
     @property
     def sandbox(self) -> SandboxProvider:

@@ -40,7 +40,7 @@ async def test_paying_on_the_page_confirms_by_webhook_and_returns_to_the_service
     done = await _open_and_press(payments, created, "pay")
     assert done.status_code == 303
     assert done.headers["location"] == payments.RETURN_URL
-    await payments.dispatcher.drain()
+    await payments.deliver_webhooks()
 
     paid = (await payments.get(pid)).json()
     assert paid["state"] == {"status": "succeeded", "finished": True, "reason": None}
@@ -57,7 +57,7 @@ async def test_declining_on_the_page_fails_the_payment(payments: Any) -> None:
 
     done = await _open_and_press(payments, created, "decline")
     assert done.status_code == 303
-    await payments.dispatcher.drain()
+    await payments.deliver_webhooks()
 
     state = (await payments.get(created["payment_id"])).json()["state"]
     assert state == {"status": "failed", "finished": True, "reason": "declined"}
@@ -124,7 +124,7 @@ async def test_a_post_without_the_csrf_cookie_is_refused_and_sends_nothing(
         other_page = await victim.get(other["next_url"])
         [other_form] = payments.forms(other_page.text)
         crossed = await victim.post(form.action, data={**other_form.fields, "action": "pay"})
-    await payments.dispatcher.drain()
+    await payments.deliver_webhooks()
 
     assert response.status_code == 403
     assert crossed.status_code == 403
@@ -148,7 +148,7 @@ async def test_without_a_return_url_the_page_confirms_itself(payments: Any) -> N
     done = await _open_and_press(payments, created, "pay")
     assert done.status_code == 200
     assert "Vielen Dank" in done.text
-    await payments.dispatcher.drain()
+    await payments.deliver_webhooks()
     assert (await payments.row(created["payment_id"])).status == "succeeded"
 
 

@@ -9,7 +9,6 @@ from city_shared.app import create_service_app
 from payment_service.ledger.router import router as ledger_router
 from payment_service.payments.router import router as payments_router
 from payment_service.payments.stalls import stalled_payments
-from payment_service.providers.dispatcher import WebhookDispatcher
 from payment_service.providers.registry import build_providers
 from payment_service.providers.sandbox_page import router as sandbox_page_router
 from payment_service.providers.webhooks import router as webhooks_router
@@ -26,15 +25,6 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     async def start(app: FastAPI) -> None:
         settings.warn_if_insecure()
         app.state.providers = build_providers(settings, app.state.session_factory)
-        app.state.sandbox_dispatcher = WebhookDispatcher(
-            settings.webhook_url,
-            [secret.get_secret_value() for secret in settings.sandbox_webhook_secrets],
-            app.state.http,
-            attempts=settings.sandbox_webhook_attempts,
-        )
-
-    async def stop(app: FastAPI) -> None:
-        await app.state.sandbox_dispatcher.close()
 
     return create_service_app(
         settings,
@@ -43,7 +33,6 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         routers=[payments_router, webhooks_router, sandbox_page_router, refunds_router,
                  ledger_router, reports_router],
         on_startup=start,
-        on_shutdown=stop,
         stalled_sagas=stalled_payments(settings),
     )
 

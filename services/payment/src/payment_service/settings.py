@@ -58,7 +58,18 @@ class PaymentSettings(ServiceSettings):
     sandbox_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     sandbox_webhook_url: str | None = None
     """Where the sandbox sends its webhooks. Unset: this service's own endpoint."""
-    sandbox_webhook_attempts: int = Field(default=5, ge=1, le=20)
+    sandbox_webhook_attempts: int = Field(default=15, ge=1, le=30)
+    """How often the sandbox tries each webhook before giving up (the reconciliation job then
+    settles the payment)."""
+    sandbox_webhook_backoff_seconds: float = Field(default=1.0, gt=0)
+    """The wait after a webhook's first failed attempt; it doubles with each further one."""
+    sandbox_webhook_max_backoff_seconds: float = Field(default=60.0, gt=0)
+    sandbox_delivery_interval_seconds: float = Field(default=1.0, gt=0)
+    """How often the worker looks for sandbox webhooks to send."""
+    reconciliation_after_seconds: float = Field(default=120.0, gt=0)
+    """A payment waiting for its provider's outcome (``created``, ``started``) this long since
+    its last change, or since it was last asked, is asked at its provider (worker job)."""
+    reconciliation_interval_seconds: float = Field(default=15.0, gt=0)
 
     @field_validator("sandbox_webhook_secrets")
     @classmethod

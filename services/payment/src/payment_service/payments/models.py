@@ -85,6 +85,8 @@ class Payment(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the reconciliation job last asked the provider about this open payment."""
 
     line_items: Mapped[list[PaymentLineItem]] = relationship(
         order_by="PaymentLineItem.position", cascade="all, delete-orphan", lazy="selectin",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, select, tuple_
+from sqlalchemy import ColumnElement, exists, false, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ __all__ = [
     "lock_by_provider_id",
     "lock_of_payer",
     "lock_overdue",
+    "lock_waiting",
     "record_notification",
 ]
 
@@ -205,6 +206,21 @@ async def lock_overdue(session: AsyncSession, now: datetime, limit: int) -> list
         select(Payment)
         .where(Payment.status.in_(sorted(OPEN_STATUSES)), Payment.expires_at <= now)
         .order_by(Payment.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Payment)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def lock_waiting(session: AsyncSession, since: datetime, limit: int) -> list[Payment]:
+    """Up to ``limit`` open payments unchanged and not asked at their provider since ``since``,
+    those waiting longest first, locked; rows another transaction holds are skipped."""
+    waiting_since = func.coalesce(Payment.provider_checked_at, Payment.updated_at)
+    stmt = (
+        select(Payment)
+        .where(Payment.status.in_(sorted(OPEN_STATUSES)), waiting_since <= since)
+        .order_by(waiting_since)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Payment)
         .execution_options(populate_existing=True)

@@ -5,6 +5,8 @@ settled. The payment service never talks to a provider anywhere else, so a real 
 in beside :class:`~payment_service.providers.sandbox.SandboxProvider` without touching the
 payments slice. Outcomes come back as :class:`ProviderOutcome` notifications (a webhook, or a
 poller for providers without push), applied by ``payments.outcomes.apply_notification``.
+The worker's reconciliation job (``payments.reconciliation``) asks :meth:`PaymentProvider.
+fetch_status` for payments that waited too long, so a lost webhook only delays an outcome.
 
 How an ePayBL / XBezahldienste adapter fits (XBezahldienste is the XÖV standard of the German
 public-sector payment platforms; ePayBL is the Bund-Länder platform behind many of them):
@@ -148,4 +150,14 @@ class PaymentProvider(Protocol):
 
     async def settlement(self, day: date) -> Settlement:
         """What the provider settled on ``day`` (captures and refunds)."""
+        ...
+
+    async def fetch_status(self, payment: Payment) -> ProviderOutcome | None:
+        """What the provider decided about ``payment``, asked rather than pushed: its final
+        outcome, or None while the payment is still open there (or unknown to it).
+
+        The outcome's ``notification_id`` names the decision, the same on every call (and, where
+        the provider also pushes, the same as its webhook's id if it can), so that applying it
+        through ``apply_notification`` more than once, or beside the webhook, changes nothing.
+        """
         ...

@@ -1,8 +1,11 @@
 """The sandbox provider: a stand-in for a real one, hosted by the payment service itself.
 
 Its pay page is ``GET /sandbox/pay/{provider_payment_id}`` (:mod:`.sandbox_page`); pressing a
-button there makes it send a signed webhook (:mod:`.dispatcher`) to
-``POST /providers/sandbox/webhooks`` (:mod:`.webhooks`), exactly as a real provider would.
+button there records the decision (:mod:`.sandbox_notifications`), and the worker sends it as a
+signed webhook (:mod:`.sandbox_delivery`) to ``POST /providers/sandbox/webhooks``
+(:mod:`.webhooks`), exactly as a real provider would: later than the button press, retried until
+answered, so possibly more than once. :meth:`SandboxProvider.fetch_status` answers from the
+recorded decision.
 Refunds succeed at once. Its settlement is what the payment service recorded as captured and
 refunded through it, plus :attr:`SandboxProvider.settlement_adjustments` (a test seam to make
 the provider disagree with the ledger).
@@ -26,10 +29,12 @@ from payment_service.payments import events
 from payment_service.payments.models import Payment, PaymentHistory
 from payment_service.providers.base import (
     HostedPayment,
+    ProviderOutcome,
     ProviderRefund,
     Settlement,
     SettlementLine,
 )
+from payment_service.providers.sandbox_notifications import decision_of
 
 __all__ = ["PROVIDER_ID_PATTERN", "SANDBOX", "SandboxProvider"]
 
@@ -53,7 +58,7 @@ class SandboxProvider:
 
     Provider ids are ``sbx_`` plus an HMAC of our payment id, so opening the same payment again
     gives the same id and nobody can guess one. ``session_factory`` is needed only for
-    :meth:`settlement`.
+    :meth:`settlement` and :meth:`fetch_status`.
     """
 
     def __init__(
@@ -91,6 +96,22 @@ class SandboxProvider:
             raise ValueError("a refund needs a positive amount")
         key = idempotency_key or str(uuid.uuid4())
         return ProviderRefund(self._derive("refund", key), "succeeded")
+
+    async def fetch_status(self, payment: Payment) -> ProviderOutcome | None:
+        """The decision made on the pay page, under its webhook's id; None while undecided."""
+        if self._sessions is None:
+            raise RuntimeError("SandboxProvider.fetch_status needs a session_factory")
+        if payment.provider_payment_id is None:
+            return None
+        async with self._sessions() as session:
+            decided = await decision_of(session, payment.provider_payment_id)
+        if decided is None:
+            return None
+        return ProviderOutcome(
+            provider=SANDBOX, notification_id=decided.id, kind=decided.outcome_kind,
+            provider_payment_id=decided.provider_payment_id, amount=decided.amount,
+            currency=decided.currency, reason=decided.reason, occurred_at=decided.decided_at,
+        )
 
     async def settlement(self, day: date) -> Settlement:
         """Payments captured and refunds paid through the sandbox on ``day`` (Europe/Berlin

@@ -1,8 +1,9 @@
 """The sandbox provider's hosted pay page (Jinja2, autoescaped, German and English).
 
 ``GET /sandbox/pay/{provider_payment_id}`` shows the payment and marks it ``started``;
-``POST`` with ``action=pay`` or ``action=decline`` makes the sandbox send the matching signed
-webhook (in the background) and sends the person back to the payment's ``return_url``. The
+``POST`` with ``action=pay`` or ``action=decline`` records the decision (the worker then sends
+the matching signed webhook, :mod:`.sandbox_delivery`) and sends the person back to the
+payment's ``return_url``. The first decision stands: pressing again shows it. The
 form carries a CSRF token bound to the payment, repeated in a ``SameSite=Strict`` cookie
 (double submit). The page has no script; its only style is pinned by hash in the CSP.
 """
@@ -14,7 +15,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import uuid
 from pathlib import Path
 from typing import Annotated, Final, Literal
 from urllib.parse import urlsplit
@@ -28,9 +28,9 @@ from city_shared.dependencies import SessionDep
 from city_shared.journey import resume
 from payment_service.payments import repository, service
 from payment_service.payments.models import Payment
-from payment_service.providers.dispatcher import WebhookDispatcher
 from payment_service.providers.registry import require_sandbox
 from payment_service.providers.sandbox import SANDBOX
+from payment_service.providers.sandbox_notifications import record_decision
 from payment_service.providers.sandbox_texts import TEXTS, Locale, choose_locale, format_amount
 from payment_service.settings import PaymentSettings
 
@@ -173,8 +173,9 @@ async def submit_pay_page(
     csrf: Annotated[str, Form(max_length=200)],
     lang: Annotated[str | None, Form(max_length=10)] = None,
 ) -> Response:
-    """Pay or decline: the sandbox notifies the payment service by webhook, then the person
-    goes back to the service's ``return_url`` (or sees a confirmation)."""
+    """Pay or decline: the sandbox records the decision (and notifies the payment service by
+    webhook from the worker), then the person goes back to the service's ``return_url`` (or
+    sees a confirmation of the decision that stands)."""
     locale = choose_locale(lang, request.headers.get("accept-language"))
     valid_id = re.fullmatch(_ID, provider_payment_id) is not None
     if not valid_id or not _csrf_ok(_csrf_key(settings), provider_payment_id,
@@ -188,27 +189,15 @@ async def submit_pay_page(
     if not _payable(payment):
         return _page(settings, locale, payment=payment, provider_id=provider_payment_id,
                      message=payment.status if payment.finished else "expired", status=409)
-    paid = action == "pay"
-    data: dict[str, object] = {"provider_payment_id": provider_payment_id,
-                               "amount": payment.amount, "currency": payment.currency}
-    if not paid:
-        data["reason"] = "declined"
-    dispatcher(request).send({
-        "id": f"evt_{uuid.uuid4().hex}",
-        "type": "payment.succeeded" if paid else "payment.failed",
-        "created": int(service.now_utc().timestamp()),
-        "data": data,
-    })
+    decided = await record_decision(
+        session, provider_payment_id=provider_payment_id,
+        kind="payment.succeeded" if action == "pay" else "payment.failed",
+        amount=payment.amount, currency=payment.currency,
+        reason=None if action == "pay" else "declined", now=service.now_utc(),
+    )
+    await session.commit()
     if payment.return_url:
         return RedirectResponse(payment.return_url, status_code=303,
                                 headers={"Referrer-Policy": "no-referrer"})
     return _page(settings, locale, payment=payment, provider_id=provider_payment_id,
-                 message="paid" if paid else "declined")
-
-
-def dispatcher(request: Request) -> WebhookDispatcher:
-    """The app's sandbox webhook dispatcher (set at startup)."""
-    found = getattr(request.app.state, "sandbox_dispatcher", None)
-    if not isinstance(found, WebhookDispatcher):
-        raise RuntimeError("create_app's startup must set app.state.sandbox_dispatcher")
-    return found
+                 message="paid" if decided.kind == "payment.succeeded" else "declined")
