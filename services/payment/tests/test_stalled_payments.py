@@ -4,9 +4,10 @@ detail, ``/readyz`` stays 200."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
@@ -48,7 +49,8 @@ async def test_readyz_and_the_gauge_show_payments_stalled_past_their_expiry(
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "up",
-                               "stalled_sagas": {"payment_without_outcome": 2}}
+                               "stalled_sagas": {"payment_without_outcome": 2,
+                                                 "payment_outcome_not_applied": 0}}
     assert gauge() == 2
 
 
@@ -59,7 +61,7 @@ async def test_the_grace_comes_from_the_settings(payments_app: Any) -> None:
 
         response = await payments.client.get("/readyz")
 
-    assert response.json()["stalled_sagas"] == {"payment_without_outcome": 1}
+    assert response.json()["stalled_sagas"]["payment_without_outcome"] == 1
 
 
 async def test_the_count_reads_the_partial_index_of_open_payments(payments: Any) -> None:
@@ -71,3 +73,25 @@ async def test_the_count_reads_the_partial_index_of_open_payments(payments: Any)
         plan = "\n".join(row[0] for row in (await conn.execute(text(f"EXPLAIN {compiled}"))))
 
     assert "ix_payments_open_expiry" in plan
+
+
+async def test_a_decision_neither_webhook_nor_reconciliation_applied_is_a_stall(
+    payments: Any,
+) -> None:
+    created = await payments.create()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=payments.app),
+                                 base_url=payments.BASE_URL) as browser:
+        page = await browser.get(created["next_url"])
+        [form] = payments.forms(page.text)
+        await browser.post(form.action, data={**form.fields, "action": "pay"})
+    await payments.create()  # undecided: not this kind of stall
+    async with payments.engine.begin() as conn:  # decided long ago, its webhook never arrived
+        await conn.execute(text("UPDATE sandbox_notifications SET due_at = NULL, "
+                                "decided_at = now() - interval '1 hour'"))
+
+    stalled = (await payments.client.get("/readyz")).json()["stalled_sagas"]
+    assert stalled["payment_outcome_not_applied"] == 1
+
+    assert await payments.reconcile(now=datetime.now(UTC) + timedelta(minutes=5)) == 1
+    stalled = (await payments.client.get("/readyz")).json()["stalled_sagas"]
+    assert stalled["payment_outcome_not_applied"] == 0
