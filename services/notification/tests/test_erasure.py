@@ -19,9 +19,10 @@ async def test_erasure_forgets_the_person_and_a_second_delivery_changes_nothing(
     notify: Any,
 ) -> None:
     erika_mail, max_mail = notify.new_address(), notify.new_address("max")
-    await notify.handle(notify.event("city.identity.account.registered.v1", {
+    await notify.handle(notify.event("city.identity.account.updated.v1", {
         "account_id": str(ERIKA), "tenant": notify.TENANT, "kind": "citizen",
-        "email": erika_mail, "locale": "de"}, source="/identity", subject=str(ERIKA)))
+        "changed": ["email_verified"], "email": erika_mail, "email_verified": True,
+        "locale": "de"}, source="/identity", subject=str(ERIKA)))
     await notify.client.put("/preferences", json={"sms": False},
                             headers=notify.citizen_headers(ERIKA))
     sent = notify.order_event(account_id=ERIKA)

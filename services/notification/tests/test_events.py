@@ -82,10 +82,11 @@ async def test_english_locale_and_contact_directory_fill_in_what_the_event_lacks
     notify: Any,
 ) -> None:
     address = notify.new_address("max")
-    registered = notify.event("city.identity.account.registered.v1", {
-        "account_id": str(MAX), "tenant": notify.TENANT, "kind": "citizen", "email": address,
+    verified = notify.event("city.identity.account.updated.v1", {
+        "account_id": str(MAX), "tenant": notify.TENANT, "kind": "citizen",
+        "changed": ["email_verified"], "email": address, "email_verified": True,
         "locale": "en"}, source="/identity", subject=str(MAX))
-    await notify.handle(registered)
+    await notify.handle(verified)
     event = notify.order_event(notify.CANCELLED, account_id=MAX, locale=None,
                                reason="payment_failed")
     await notify.handle(event)
@@ -93,15 +94,31 @@ async def test_english_locale_and_contact_directory_fill_in_what_the_event_lacks
     [mail] = notify.mails_to(address)
     assert mail["Subject"] == "Your order was cancelled"
     assert "€13.00 could not be completed: the payment failed" in mail.get_content()
-    # A later change of address is used for the next message.
+    # A later change of address is used for the next message once it is verified.
     changed = notify.new_address("max-new")
     await notify.handle(notify.event("city.identity.account.updated.v1", {
         "account_id": str(MAX), "tenant": notify.TENANT, "kind": "citizen",
-        "changed": ["email"], "email": changed, "email_verified": False, "locale": "en"},
+        "changed": ["email"], "email": changed, "email_verified": True, "locale": "en"},
         source="/identity", subject=str(MAX)))
     await notify.handle(notify.order_event(notify.EXPIRED, account_id=MAX, locale=None))
     await notify.deliver()
     assert [m["Subject"] for m in notify.mails_to(changed)] == ["Your order has expired"]
+
+
+async def test_an_unverified_address_in_the_directory_gets_no_order_mail(notify: Any) -> None:
+    """Someone registers with a stranger's address and buys tickets: the stranger gets
+    nothing; the buyer still finds the message in the inbox."""
+    stranger = notify.new_address("stranger")
+    await notify.handle(notify.event("city.identity.account.registered.v1", {
+        "account_id": str(MAX), "tenant": notify.TENANT, "kind": "citizen", "email": stranger,
+        "locale": "en"}, source="/identity", subject=str(MAX)))
+    event = notify.order_event(account_id=MAX, locale=None)
+    await notify.handle(event)
+    await notify.deliver()
+    assert notify.mails_to(stranger) == []
+    statuses = {(d.channel, d.status, d.reason) for d in await notify.deliveries(event.id)}
+    assert ("email", "permanent_failure", "no_address") in statuses
+    assert len((await notify.inbox(MAX)).json()["items"]) == 1
 
 
 async def test_the_department_rule_wins_and_no_rule_sends_nothing(notify: Any) -> None:

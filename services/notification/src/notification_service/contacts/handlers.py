@@ -38,6 +38,8 @@ class AccountContactData(BaseModel):
     account_id: uuid.UUID
     tenant: str
     email: str | None = None
+    #: Sent by ``account.updated``; ``account.registered`` comes before any verification.
+    email_verified: bool = False
     locale: str | None = None
 
 
@@ -48,12 +50,13 @@ async def on_account_changed(session: AsyncSession, event: Event) -> None:
         raise PermanentFailure("data.tenant differs from the event's tenant")
     locale = data.locale if data.locale in ("de", "en") else None
     statement = insert(Contact).values(
-        tenant=data.tenant, account_id=data.account_id, email=data.email, locale=locale,
-        updated_at=event.time,
+        tenant=data.tenant, account_id=data.account_id, email=data.email,
+        email_verified=data.email_verified, locale=locale, updated_at=event.time,
     )
     statement = statement.on_conflict_do_update(
         index_elements=[Contact.tenant, Contact.account_id],
         set_={"email": statement.excluded.email,
+              "email_verified": statement.excluded.email_verified,
               "locale": func.coalesce(statement.excluded.locale, Contact.locale),
               "updated_at": statement.excluded.updated_at},
         where=Contact.updated_at <= statement.excluded.updated_at,

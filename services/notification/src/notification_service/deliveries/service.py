@@ -170,7 +170,9 @@ async def create_message(
     message = await session.get(Message, message_id)
     assert message is not None
     now = datetime.now(UTC)
-    email = new.recipient.email or (contact.email if contact else None)
+    # The directory's address only once identity verified it: a stranger's address typed in at
+    # registration never receives order or case mail.
+    email = new.recipient.email or (contact.email if contact and contact.email_verified else None)
     for channel in dict.fromkeys(new.channels):
         delivery = await _delivery(session, message, channel, rendered, failure, now,
                                    email=email, phone=new.recipient.phone)
