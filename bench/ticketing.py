@@ -133,9 +133,11 @@ async def seed(dsn: str, sellouts: int) -> Catalogue:
             "INSERT INTO venues (id, tenant, department, name) VALUES ($1, $2, 'pools', 'Bad')",
             venue, TENANT)
         await conn.execute(
+            # The benchmark's citizens order again and again: no per-account hoarding limits.
             "INSERT INTO offerings (id, tenant, department, cost_centre, venue_id, kind, name, "
-            "status, max_tickets_per_order) VALUES ($1, $2, 'pools', 'BAD-5700', $3, 'timed', "
-            "'Hallenbad', 'published', 10)", offering, TENANT, venue)
+            "status, max_tickets_per_order, max_tickets_per_account, "
+            "max_open_orders_per_account) VALUES ($1, $2, 'pools', 'BAD-5700', $3, 'timed', "
+            "'Hallenbad', 'published', 10, 1000000, 1000000)", offering, TENANT, venue)
         await conn.execute(
             "INSERT INTO ticket_types (id, offering_id, code, name, price) "
             "VALUES ($1, $2, 'adult', 'Erwachsene', 450)", ticket_type, offering)
