@@ -9,6 +9,9 @@
 - Orders: citizens place and see their own; staff see orders with a line of a department where
   they hold any role (and only those lines); a tenant admin and clients with
   ``ticketing:read`` see all of the tenant.
+- Ticket codes, QR payloads and an order's checkout page are credentials (free entry or
+  someone else's payment): staff read them only in departments where they are ``cashier`` or
+  ``manager``; a gatekeeper sees tickets and orders without them.
 - Check-in: staff with ``gatekeeper`` or ``manager`` in the scanning department.
 - Always within the principal's tenant: another tenant's rows are "not found".
 """
@@ -16,6 +19,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,6 +27,7 @@ from city_shared.auth import Principal
 from city_shared.errors import Forbidden
 
 __all__ = [
+    "CREDENTIAL_ROLES",
     "GATE_ROLES",
     "READ_SCOPE",
     "WRITE_SCOPE",
@@ -39,6 +44,7 @@ __all__ = [
 READ_SCOPE: Final = "ticketing:read"
 WRITE_SCOPE: Final = "ticketing:write"
 GATE_ROLES: Final = frozenset({"gatekeeper", "manager"})
+CREDENTIAL_ROLES: Final = frozenset({"cashier", "manager"})
 
 
 def may_manage(principal: Principal, department: str) -> bool:
@@ -115,12 +121,22 @@ def require_gate(principal: Principal, department: str) -> None:
 @dataclass(frozen=True)
 class OrderVisibility:
     """The orders a caller may see: always one tenant, optionally narrowed to one buyer or to
-    some departments (whose lines alone are shown). ``nothing`` matches no order."""
+    some departments (whose lines alone are shown). ``nothing`` matches no order.
+    ``credential_departments``: the departments whose ticket codes, QR payloads and checkout
+    pages the caller may read; None for every one it sees."""
 
     tenant: str
     account_id: uuid.UUID | None = None
     departments: frozenset[str] | None = None
     nothing: bool = False
+    credential_departments: frozenset[str] | None = None
+
+    def may_read_credentials(self, departments: Iterable[str]) -> bool:
+        """True if the caller may read the codes of a ticket (or the checkout page of an
+        order) concerning ``departments``: any one of them is enough."""
+        if self.credential_departments is None:
+            return True
+        return not self.credential_departments.isdisjoint(departments)
 
 
 def order_visibility(principal: Principal) -> OrderVisibility:
@@ -145,4 +161,6 @@ def order_visibility(principal: Principal) -> OrderVisibility:
     departments = principal.departments_with()
     if not departments:
         raise Forbidden("Orders are visible to staff with a role in a department.")
-    return OrderVisibility(tenant, departments=departments)
+    credentials = frozenset(d for d in departments
+                            if any(principal.has_role(d, role) for role in CREDENTIAL_ROLES))
+    return OrderVisibility(tenant, departments=departments, credential_departments=credentials)

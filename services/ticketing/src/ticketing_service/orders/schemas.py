@@ -122,7 +122,8 @@ class OrderTicket(BaseModel):
     """A ticket of a confirmed order (the full ticket, QR included, is at ``page_url``)."""
 
     ticket_id: uuid.UUID
-    code: str
+    code: str | None
+    """None for a reader whose role does not read codes (a gatekeeper)."""
     status: Literal["valid", "voided"]
     department: str
     offering_name: str
@@ -163,8 +164,8 @@ _EXAMPLE_READ: JsonDict = {
 
 class OrderRead(BaseModel):
     """An order as its reader may see it: staff see only the lines of their departments and
-    no contact data; ``checkout_url`` is set once payment answered and while unpaid;
-    ``tickets`` once confirmed."""
+    no contact data; ``checkout_url`` is set once payment answered and while unpaid (not for
+    a gatekeeper, nor are ticket codes); ``tickets`` once confirmed."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_READ]})
 
@@ -190,8 +191,9 @@ class OrderRead(BaseModel):
 
     @classmethod
     def of(cls, order: Order, *, departments: frozenset[str] | None = None,
-           tickets: list[OrderTicket] | None = None) -> OrderRead:
-        """``departments``: show only those lines and no contact data (staff)."""
+           tickets: list[OrderTicket] | None = None, checkout: bool = True) -> OrderRead:
+        """``departments``: show only those lines and no contact data (staff); ``checkout``:
+        False hides the checkout page."""
         lines = [line for line in order.lines
                  if departments is None or line.department in departments]
         return cls(
@@ -200,7 +202,8 @@ class OrderRead(BaseModel):
             email=order.contact_email if departments is None else None, locale=order.locale,
             total=order.total, currency=order.currency, refunded_amount=order.refunded_amount,
             reference=order.reference, payment_id=order.payment_id,
-            checkout_url=order.checkout_url if order.status == "awaiting_payment" else None,
+            checkout_url=order.checkout_url
+            if checkout and order.status == "awaiting_payment" else None,
             hold_expires_at=order.hold_expires_at, placed_at=order.placed_at,
             confirmed_at=order.confirmed_at, closed_at=order.closed_at,
             lines=[OrderLineRead.of(line) for line in lines], tickets=tickets or [],

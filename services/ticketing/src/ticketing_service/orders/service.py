@@ -367,7 +367,11 @@ async def _order_tickets(session: AsyncSession, v: OrderVisibility, order: Order
                          starts_at=t.starts_at, valid_from=t.valid_from,
                          valid_until=t.valid_until, page_url=t.page_url)
              for t in page.items]
-    return sorted(shown, key=lambda t: (t.valid_from, t.code))
+    return sorted(shown, key=lambda t: (t.valid_from, t.code or "", str(t.ticket_id)))
+
+
+def _may_see_checkout(v: OrderVisibility, order: Order) -> bool:
+    return v.may_read_credentials(line.department for line in order.lines)
 
 
 async def order_view(session: AsyncSession, v: OrderVisibility, order: Order,
@@ -375,7 +379,8 @@ async def order_view(session: AsyncSession, v: OrderVisibility, order: Order,
     """``order`` (loaded, visible to ``v``) as ``v`` may see it, with its tickets once
     confirmed (read only then)."""
     return OrderRead.of(order, departments=v.departments,
-                        tickets=await _order_tickets(session, v, order, settings))
+                        tickets=await _order_tickets(session, v, order, settings),
+                        checkout=_may_see_checkout(v, order))
 
 
 async def read_order(session: AsyncSession, v: OrderVisibility, order_id: uuid.UUID,
@@ -400,5 +405,6 @@ async def list_orders(session: AsyncSession, v: OrderVisibility, *, status: str 
     rows = list(await repository.list_page(session, v, status=status, after=after,
                                            limit=limit))
     page = rows[:limit]
-    return OrderList(items=[OrderRead.of(o, departments=v.departments) for o in page],
+    return OrderList(items=[OrderRead.of(o, departments=v.departments,
+                                         checkout=_may_see_checkout(v, o)) for o in page],
                      next_cursor=_encode_cursor(page[-1]) if len(rows) > limit else None)

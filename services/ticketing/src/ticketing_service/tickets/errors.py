@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from city_shared.errors import NotFound, ValidationFailed
+from city_shared.errors import Forbidden, NotFound, ValidationFailed
 
-__all__ = ["InvalidCursor", "ScanIdReused", "TicketNotFound", "VenueNotFound"]
+__all__ = [
+    "InvalidCursor",
+    "ScanIdReused",
+    "TicketCredentialsForbidden",
+    "TicketNotFound",
+    "VenueNotFound",
+]
 
 
 class TicketNotFound(NotFound):
@@ -15,6 +21,18 @@ class TicketNotFound(NotFound):
 
     def __init__(self) -> None:
         super().__init__("No such ticket.")
+
+
+class TicketCredentialsForbidden(Forbidden):
+    """403: the caller sees the ticket but its role does not read codes or QR payloads (a
+    gatekeeper)."""
+
+    code = "ticket_credentials_forbidden"
+    title = "Ticket credentials not for this role"
+
+    def __init__(self) -> None:
+        super().__init__("Ticket codes and QR payloads are for the department's cashiers and "
+                         "managers and for the ticket's holder.")
 
 
 class VenueNotFound(NotFound):

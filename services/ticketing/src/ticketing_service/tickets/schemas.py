@@ -99,7 +99,8 @@ class TicketRead(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_TICKET_EXAMPLE]})
 
     ticket_id: uuid.UUID
-    code: str
+    code: str | None
+    """None for a reader whose role does not read codes (a gatekeeper)."""
     status: Literal["valid", "voided"]
     tenant: str
     department: str
@@ -121,6 +122,8 @@ class TicketRead(BaseModel):
     entitlements: list[EntitlementRead]
     qr_png_url: str
     page_url: str
+    """The QR image and the ticket page answer 403 ``ticket_credentials_forbidden`` to a
+    reader whose role does not read codes."""
 
 
 class TicketList(BaseModel):

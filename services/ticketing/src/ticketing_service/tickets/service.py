@@ -37,7 +37,11 @@ from ticketing_service.catalogue.models import Offering, Slot, TicketType, Venue
 from ticketing_service.orders.models import Order, OrderLine
 from ticketing_service.settings import TicketingSettings
 from ticketing_service.tickets import events, repository
-from ticketing_service.tickets.errors import InvalidCursor, TicketNotFound
+from ticketing_service.tickets.errors import (
+    InvalidCursor,
+    TicketCredentialsForbidden,
+    TicketNotFound,
+)
 from ticketing_service.tickets.models import Entitlement, Ticket
 from ticketing_service.tickets.qr import svg_data_uri
 from ticketing_service.tickets.repository import Catalogue
@@ -242,9 +246,14 @@ async def tickets_used(session: AsyncSession, order: Order) -> bool:
 # -- reading -------------------------------------------------------------------------------------
 
 
-def ticket_read(ticket: Ticket, catalogue: Catalogue,
-                settings: TicketingSettings) -> TicketRead:
-    """The API view of ``ticket`` (``catalogue`` must hold its rows)."""
+def _departments(ticket: Ticket) -> set[str]:
+    return {ticket.department} | {e.department for e in ticket.entitlements}
+
+
+def ticket_read(ticket: Ticket, catalogue: Catalogue, settings: TicketingSettings,
+                v: OrderVisibility | None = None) -> TicketRead:
+    """The API view of ``ticket`` (``catalogue`` must hold its rows); without its code if
+    ``v`` may not read the ticket's credentials."""
     slot = catalogue.slots.get(ticket.slot_id) if ticket.slot_id else None
     voided = ticket.status != "valid"
     entitlements = [
@@ -256,7 +265,9 @@ def ticket_read(ticket: Ticket, catalogue: Catalogue,
         for e in ticket.entitlements]
     page_url = _page_url(ticket.id, settings)
     return TicketRead(
-        ticket_id=ticket.id, code=ticket.code, status="voided" if voided else "valid",
+        ticket_id=ticket.id,
+        code=ticket.code if v is None or v.may_read_credentials(_departments(ticket)) else None,
+        status="voided" if voided else "valid",
         tenant=ticket.tenant, department=ticket.department, order_id=ticket.order_id,
         offering_id=ticket.offering_id,
         offering_name=catalogue.offerings[ticket.offering_id].name,
@@ -283,11 +294,21 @@ async def get_ticket(session: AsyncSession, v: OrderVisibility,
     return ticket
 
 
+async def _ticket_with_credentials(session: AsyncSession, v: OrderVisibility,
+                                   ticket_id: uuid.UUID) -> Ticket:
+    """:raises TicketNotFound: (404) see :func:`get_ticket`.
+    :raises TicketCredentialsForbidden: (403) ``v`` sees the ticket but not its code."""
+    ticket = await get_ticket(session, v, ticket_id)
+    if not v.may_read_credentials(_departments(ticket)):
+        raise TicketCredentialsForbidden()
+    return ticket
+
+
 async def read_ticket(session: AsyncSession, v: OrderVisibility, ticket_id: uuid.UUID,
                       settings: TicketingSettings) -> TicketRead:
     """:raises TicketNotFound: (404) see :func:`get_ticket`."""
     ticket = await get_ticket(session, v, ticket_id)
-    return ticket_read(ticket, await _catalogue_of(session, [ticket]), settings)
+    return ticket_read(ticket, await _catalogue_of(session, [ticket]), settings, v)
 
 
 def _encode_cursor(ticket: Ticket) -> str:
@@ -322,7 +343,7 @@ async def list_tickets(
     page = rows[:limit]
     catalogue = await _catalogue_of(session, page)
     next_cursor = _encode_cursor(page[-1]) if len(rows) > limit else None
-    return TicketList(items=[ticket_read(t, catalogue, settings) for t in page],
+    return TicketList(items=[ticket_read(t, catalogue, settings, v) for t in page],
                       next_cursor=next_cursor)
 
 
@@ -332,8 +353,9 @@ async def ticket_page(session: AsyncSession, v: OrderVisibility, ticket_id: uuid
     the QR code as an SVG data URI.
 
     :raises TicketNotFound: (404) see :func:`get_ticket`.
+    :raises TicketCredentialsForbidden: (403) a reader who may not read its code.
     """
-    ticket = await get_ticket(session, v, ticket_id)
+    ticket = await _ticket_with_credentials(session, v, ticket_id)
     catalogue = await _catalogue_of(session, [ticket])
     offering = catalogue.offerings[ticket.offering_id]
     venue = await session.get(Venue, offering.venue_id)
@@ -355,5 +377,6 @@ async def ticket_payload(session: AsyncSession, v: OrderVisibility, ticket_id: u
     """The signed QR payload of a visible ticket.
 
     :raises TicketNotFound: (404) see :func:`get_ticket`.
+    :raises TicketCredentialsForbidden: (403) a reader who may not read its code.
     """
-    return qr_payload(await get_ticket(session, v, ticket_id), settings)
+    return qr_payload(await _ticket_with_credentials(session, v, ticket_id), settings)
