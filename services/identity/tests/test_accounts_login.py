@@ -299,7 +299,11 @@ async def _naive_record_failure(
     lockout: timedelta,
 ) -> LoginCounter:
     """The classic bug: increment the value read when the login started (read-modify-write)."""
-    before = await repository.login_throttle(session, key)  # as read before hashing
+    before = await repository.login_throttle(session, key)
+    # Read, then write a little later (as if the read happened before hashing): the concurrent
+    # attempts all read the same count, which is what a lost update needs. Without the pause a
+    # busy machine serialises the attempts and the control would prove nothing.
+    await asyncio.sleep(0.2)
     count = (before.failed_logins if before else 0) + 1
     locked_until = now + lockout if count >= max_failures else None
     await session.execute(
