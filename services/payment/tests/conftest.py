@@ -78,6 +78,7 @@ def payment_settings(url: str, **overrides: Any) -> PaymentSettings:
     """Settings for a test app on ``url``."""
     values: dict[str, Any] = {
         "database_url": url, "log_json": False, "public_base_url": BASE_URL,
+        "payment_return_url_origins": "https://tickets.example.org",
         "sandbox_webhook_secrets": [SECRET, OLD_SECRET], "database_pool_size": 10,
         **overrides,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from city_shared.cors import Origins
 from city_shared.production import PUBLISHED, Finding, published
 from city_shared.settings import ServiceSettings
 
@@ -46,6 +47,10 @@ class PaymentSettings(ServiceSettings):
     """Machine client id -> the service name it acts for, so a payment created over REST by
     ``ticketing-service`` and one requested by a ``/ticketing`` command share one source (and
     so one payment per reference). A client not listed acts under its own client id."""
+    payment_return_url_origins: Origins = ("http://127.0.0.1:5173", "http://localhost:5173")
+    """``CITY_PAYMENT_RETURN_URL_ORIGINS``: the origins a payment's ``return_url`` may point to
+    (comma-separated ``scheme://host[:port]``); others are refused (422
+    ``return_url_not_allowed``). Default: the demo frontend's."""
     sandbox_enabled: bool = True
     """Serve the sandbox provider's hosted page and accept its webhooks (a local demo: payments
     succeed without money; production refuses to start with it)."""

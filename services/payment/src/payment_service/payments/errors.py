@@ -13,6 +13,7 @@ __all__ = [
     "LineItemsMismatch",
     "PaymentNotFound",
     "ReferenceConflict",
+    "ReturnUrlNotAllowed",
     "UnknownProvider",
 ]
 
@@ -35,6 +36,21 @@ class LineItemsMismatch(DomainError):
         super().__init__(
             "The sum of the line items must equal the amount.",
             extra={"amount": amount, "line_items_total": total},
+        )
+
+
+class ReturnUrlNotAllowed(DomainError):
+    """422: ``return_url`` points to an origin the city did not register."""
+
+    status = 422
+    code = "return_url_not_allowed"
+    title = "Return URL not allowed"
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(
+            "The return URL must point to an origin registered for payments "
+            "(CITY_PAYMENT_RETURN_URL_ORIGINS).",
+            extra={"origin": origin},
         )
 
 

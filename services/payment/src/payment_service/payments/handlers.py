@@ -13,6 +13,7 @@ Invalid data raises ``ValidationError`` or :class:`PermanentFailure`: dead lette
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated, Final
 
@@ -23,6 +24,7 @@ from city_shared.consumer import Handler, PermanentFailure
 from city_shared.envelope import Event
 from city_shared.errors import DomainError
 from payment_service.payments import service
+from payment_service.payments.errors import ReturnUrlNotAllowed
 from payment_service.payments.schemas import LineItemCreate, PayerCreate, PaymentCreate
 from payment_service.payments.service import PaymentConfig
 from payment_service.payments.types import (
@@ -47,6 +49,8 @@ __all__ = [
     "on_account_erased",
     "payment_requested_handler",
 ]
+
+log = logging.getLogger(__name__)
 
 PAYMENT_REQUEST: Final = "city.payment.request.v1"
 # identity owns the topic; services never import each other, so the names are repeated here.
@@ -112,9 +116,18 @@ def payment_requested_handler(provider: PaymentProvider, config: PaymentConfig) 
         if data.tenant != event.tenant:
             raise PermanentFailure("data.tenant differs from the event's tenant")
         source = event.source.removeprefix("/")
+        create = data.to_create()
+        try:
+            service.check_return_url(create.return_url, config)
+        except ReturnUrlNotAllowed as exc:
+            # The citizen still pays: the page confirms itself instead of redirecting to an
+            # origin the city did not register (a dead letter would leave the order unpaid).
+            log.warning("payment request with an unregistered return_url; dropped",
+                        extra={"reference": data.reference, "origin": exc.extra.get("origin")})
+            create = create.model_copy(update={"return_url": None})
         try:
             await service.create_payment(
-                session, data.to_create(), tenant=event.tenant, source=source,
+                session, create, tenant=event.tenant, source=source,
                 provider=provider, config=config, caused_by=event,
             )
         except DomainError as exc:

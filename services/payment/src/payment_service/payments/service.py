@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +26,12 @@ from payment_service.ledger.hooks import on_payment_succeeded
 from payment_service.payments import events, repository
 from payment_service.payments.access import Visibility
 from payment_service.payments.cursor import Cursor
-from payment_service.payments.errors import LineItemsMismatch, PaymentNotFound, ReferenceConflict
+from payment_service.payments.errors import (
+    LineItemsMismatch,
+    PaymentNotFound,
+    ReferenceConflict,
+    ReturnUrlNotAllowed,
+)
 from payment_service.payments.models import Payment, PaymentHistory, PaymentStatus
 from payment_service.payments.repository import PaymentFilters
 from payment_service.payments.schemas import PaymentCreate
@@ -43,6 +49,7 @@ __all__ = [
     "forget_payer",
     "get_payment",
     "list_payments",
+    "origin_of",
     "payment_history",
     "start_payment",
 ]
@@ -58,15 +65,48 @@ def now_utc() -> datetime:
 
 @dataclass(frozen=True)
 class PaymentConfig:
-    """The payments slice's tunables: expiry after creation and the public base URL."""
+    """The payments slice's tunables: expiry after creation, the public base URL and the
+    origins a ``return_url`` may point to."""
 
     expiry: timedelta = timedelta(minutes=90)
     base_url: str = "http://127.0.0.1:8003"
+    return_url_origins: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, settings: PaymentSettings) -> PaymentConfig:
-        """``payment_expiry_seconds`` and the public base URL."""
-        return cls(timedelta(seconds=settings.payment_expiry_seconds), settings.base_url)
+        """``payment_expiry_seconds``, the public base URL, ``payment_return_url_origins``."""
+        return cls(timedelta(seconds=settings.payment_expiry_seconds), settings.base_url,
+                   frozenset(settings.payment_return_url_origins))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` as browsers write an origin (lower case, no
+    default port); "" if it has none."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme not in _DEFAULT_PORTS or not host:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def check_return_url(url: str | None, config: PaymentConfig) -> None:
+    """:raises ReturnUrlNotAllowed: (422) ``url`` is set and its origin is not registered."""
+    if url is None:
+        return
+    origin = origin_of(url)
+    if origin not in config.return_url_origins:
+        raise ReturnUrlNotAllowed(origin or url[:100])
 
 
 def _terms(amount: int, currency: str, items: list[tuple[str, str, int]]) -> tuple[object, ...]:
@@ -105,12 +145,14 @@ async def create_payment(
     at the provider and announced (``created`` event, caused by ``caused_by`` if given).
 
     :raises LineItemsMismatch: (422) the line items do not add up to the amount.
+    :raises ReturnUrlNotAllowed: (422) ``return_url``'s origin is not registered.
     :raises ReferenceConflict: (409) the reference exists with another amount, currency or
         line items.
     """
     total = sum(item.amount for item in data.line_items)
     if total != data.amount:
         raise LineItemsMismatch(data.amount, total)
+    check_return_url(data.return_url, config)
     found = await repository.get_by_reference(session, tenant, source, data.reference)
     if found is not None:
         return _existing(found, data)
