@@ -15,7 +15,8 @@ from payment_service.refunds.jobs import submit_open_refunds
 
 pytestmark = pytest.mark.integration
 
-MUSEUM_CASHIER = {"museum": ["cashier"]}
+#: A cashier of both departments of the default basket (museum + pools).
+CASHIER = {"museum": ["cashier"], "pools": ["cashier"]}
 
 
 async def paid_payment(payments: Any, lines: list[tuple[str, int]] | None = None) -> dict[str, Any]:
@@ -38,7 +39,7 @@ async def refund(
     payments: Any, payment_id: str, amount: Any, *, headers: dict[str, str] | None = None,
     key: str | None = None, if_match: str | None = None, reason: str = "Besuch ausgefallen",
 ) -> httpx.Response:
-    sent = {**(headers or payments.staff_headers(MUSEUM_CASHIER)),
+    sent = {**(headers or payments.staff_headers(CASHIER)),
             "Idempotency-Key": key or str(uuid.uuid4())}
     if if_match is not None:
         sent["If-Match"] = if_match
@@ -120,6 +121,9 @@ async def test_refund_events_carry_the_refund_and_the_requesters_reference(
         "refund_id": made["refund_id"], "payment_id": pid, "tenant": payments.TENANT,
         "source": "ticketing", "reference": paid["reference"], "amount": 250,
         "currency": "EUR", "reason": "Besuch ausgefallen", "refunded_amount": 250,
+        "requested_by": "staff", "departments": ["museum"],
+        "line_items": [{"position": 0, "department": "museum", "cost_centre": "MUS-4100",
+                        "amount": 250}],
     }
     history = await payments.history(pid)
     assert history[-1] == ("city.payment.refund.succeeded.v1", "succeeded", None)
@@ -201,7 +205,7 @@ async def test_the_same_idempotency_key_replays_the_refund_instead_of_paying_twi
     payments: Any,
 ) -> None:
     pid = (await paid_payment(payments))["payment_id"]
-    headers = payments.staff_headers(MUSEUM_CASHIER, sub="cashier-1")
+    headers = payments.staff_headers(CASHIER, sub="cashier-1")
 
     first = await refund(payments, pid, 400, headers=headers, key="refund-1")
     second = await refund(payments, pid, 400, headers=headers, key="refund-1")
@@ -241,7 +245,8 @@ async def test_who_may_refund(payments: Any) -> None:
         (payments.client_headers("payment:read payment:write"), museum_only, 403),
         (payments.client_headers("payment:refund", tenant=payments.OTHER_TENANT),
          museum_only, 404),
-        (staff({}, admin="tenant"), museum_only, 403),
+        # Another department's money: the pools' cashier may not pay back the museum's part.
+        (staff({"pools": ["cashier"]}), basket, 403),
     ]
     for headers, pid, expected in cases:
         response = await refund(payments, pid, 100, headers=headers)
@@ -252,11 +257,16 @@ async def test_who_may_refund(payments: Any) -> None:
     allowed = [
         (staff({"museum": ["cashier"]}), museum_only),
         (staff({"museum": ["manager"]}), museum_only),
-        (staff({"pools": ["cashier"]}), basket),  # a department on the payment
+        (staff({}, admin="tenant"), basket),
         (payments.client_headers("payment:refund", client_id="city-erp"), basket),
     ]
     for headers, pid in allowed:
         assert (await refund(payments, pid, 100, headers=headers)).status_code == 201
+    # Its own line item of the basket (position 1): a department on the payment.
+    own = await payments.client.post(
+        f"/payments/{basket}/refunds", json={"amount": 100, "reason": "x", "line_items": [1]},
+        headers={**staff({"pools": ["cashier"]}), "Idempotency-Key": str(uuid.uuid4())})
+    assert own.status_code == 201, own.text
 
 
 async def test_who_may_read_refunds(payments: Any) -> None:
@@ -300,14 +310,14 @@ async def test_bad_bodies_are_422_and_refund_nothing(payments: Any, body: Any) -
     pid = (await paid_payment(payments))["payment_id"]
     response = await payments.client.post(
         f"/payments/{pid}/refunds", json=body,
-        headers={**payments.staff_headers(MUSEUM_CASHIER), "Idempotency-Key": "k"})
+        headers={**payments.staff_headers(CASHIER), "Idempotency-Key": "k"})
     assert response.status_code == 422, response.text
     assert await payments.scalar("SELECT count(*) FROM refunds") == 0
 
 
 async def test_bad_ids_and_headers_never_500(payments: Any) -> None:
     pid = (await paid_payment(payments))["payment_id"]
-    headers = payments.staff_headers(MUSEUM_CASHIER)
+    headers = payments.staff_headers(CASHIER)
     for url in ("/payments/not-a-uuid/refunds", f"/payments/{pid}/refunds/42",
                 f"/payments/{uuid.uuid4()}/refunds"):
         response = await payments.client.get(url, headers=headers)

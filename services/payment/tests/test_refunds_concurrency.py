@@ -56,7 +56,7 @@ async def _storm(payments: Any, pid: str) -> tuple[list[int], list[int]]:
         return await original(payment, amount, idempotency_key=idempotency_key)
 
     payments.sandbox.refund = counting
-    headers = payments.staff_headers({"museum": ["cashier"]})
+    headers = payments.staff_headers({"museum": ["cashier"], "pools": ["cashier"]})
     start = asyncio.Event()
 
     async def one() -> int:

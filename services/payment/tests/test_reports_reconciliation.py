@@ -39,7 +39,7 @@ async def _paid(payments: Any, lines: list[tuple[str, int]]) -> dict[str, Any]:
 async def _refund(payments: Any, pid: str, amount: int) -> str:
     response = await payments.client.post(
         f"/payments/{pid}/refunds", json={"amount": amount, "reason": "test"},
-        headers={**payments.staff_headers({"museum": ["cashier"]}),
+        headers={**payments.staff_headers({"museum": ["cashier"], "pools": ["cashier"]}),
                  "Idempotency-Key": str(uuid.uuid4())})
     assert response.status_code == 201, response.text
     refund_id: str = response.json()["refund_id"]

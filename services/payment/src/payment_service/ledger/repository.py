@@ -93,6 +93,21 @@ async def refunded_by_line(session: AsyncSession, payment_id: uuid.UUID) -> dict
     return {int(pos): int(total) for pos, total in (await session.execute(stmt)).all()}
 
 
+async def refund_shares(session: AsyncSession,
+                        refund_id: uuid.UUID) -> list[tuple[int, str, str, int]]:
+    """``(line position, department, cost centre, amount)`` the refund's booking took back
+    from each line item's revenue, in position order (empty before it is booked)."""
+    stmt = (
+        select(LedgerEntry.line_position, LedgerEntry.department, LedgerEntry.cost_centre,
+               func.sum(LedgerEntry.debit))
+        .where(LedgerEntry.refund_id == refund_id, LedgerEntry.account.startswith("revenue:"))
+        .group_by(LedgerEntry.line_position, LedgerEntry.department, LedgerEntry.cost_centre)
+        .order_by(LedgerEntry.line_position)
+    )
+    return [(int(pos), str(dep), str(cc), int(total))
+            for pos, dep, cc, total in (await session.execute(stmt)).all()]
+
+
 async def account_balances(
     session: AsyncSession,
     tenant: str,

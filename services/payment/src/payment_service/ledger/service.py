@@ -109,12 +109,18 @@ async def book_refund(
     other). Books the capture first if it is not booked yet (money captured after expiry).
     Idempotent per refund (None when booked before). Does not commit.
 
+    A refund limited to some line items (``refund.line_positions``) is split over those only.
+
     :raises LedgerInvariantViolated: the refund exceeds what the line items still hold.
     """
     await book_payment(session, payment, at=at)
     items = await repository.line_items(session, payment.id)
     refunded = await repository.refunded_by_line(session, payment.id)
     remaining = [item.amount - refunded.get(item.position, 0) for item in items]
+    if refund.line_positions is not None:
+        chosen = set(refund.line_positions)
+        remaining = [r if item.position in chosen else 0
+                     for item, r in zip(items, remaining, strict=True)]
     if refund.amount > sum(remaining) or min(remaining, default=0) < 0:
         raise LedgerInvariantViolated("refund exceeds what the payment's line items hold")
     shares = split_proportionally(refund.amount, remaining)

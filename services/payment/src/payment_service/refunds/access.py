@@ -2,7 +2,9 @@
 slice (so "may not see the payment" is always 404, never a hint that it exists).
 
 - request: staff holding ``cashier`` or ``manager`` in a department with a line item on the
-  payment; machine clients with the scope ``payment:refund`` (any payment of their tenant);
+  payment, for that department's line items only (the ``departments`` of the visibility); a
+  tenant admin and machine clients with the scope ``payment:refund`` (any payment of their
+  tenant, any line item);
 - read: whoever may read the payment (payments slice rules), and clients with
   ``payment:refund``.
 """
@@ -32,6 +34,8 @@ def refund_requesters(principal: Principal) -> Visibility:
         raise Forbidden(f"The access token lacks the scope '{REFUND_SCOPE}'.",
                         extra={"required_scope": REFUND_SCOPE})
     if principal.kind == "staff":
+        if principal.is_admin("tenant"):
+            return Visibility(principal.tenant)
         departments = frozenset().union(*(principal.departments_with(r) for r in REFUND_ROLES))
         if departments:
             return Visibility(principal.tenant, departments=departments)

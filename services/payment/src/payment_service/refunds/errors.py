@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from city_shared.errors import Conflict, DomainError, NotFound
+from city_shared.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 
 __all__ = [
     "PaymentNotFound",
@@ -10,7 +10,35 @@ __all__ = [
     "PreconditionFailed",
     "RefundExceedsAvailable",
     "RefundNotFound",
+    "RefundOutsideDepartment",
+    "UnknownLineItem",
 ]
+
+
+class RefundOutsideDepartment(Forbidden):
+    """403: staff pay back only their departments' line items; this refund (or, without
+    ``line_items``, the whole payment) takes money from another department's."""
+
+    code = "refund_outside_department"
+    title = "Refund outside the department"
+
+    def __init__(self, departments: list[str]) -> None:
+        super().__init__(
+            "Staff refund only line items of departments where they are cashier or manager; "
+            "name them in 'line_items'.",
+            extra={"departments": departments},
+        )
+
+
+class UnknownLineItem(ValidationFailed):
+    """422: ``line_items`` names a position the payment does not have."""
+
+    code = "unknown_line_item"
+    title = "Unknown line item"
+
+    def __init__(self, position: int) -> None:
+        super().__init__(f"The payment has no line item at position {position}.",
+                         extra={"position": position})
 
 
 class PaymentNotFound(NotFound):

@@ -8,13 +8,18 @@ other events; extension ``department`` when all line items share one).
 
 Data: ``refund_id``, ``payment_id``, ``tenant``, ``source`` and ``reference`` (the
 requester's), ``amount``, ``currency``, ``reason`` (the free text given with the request),
-``refunded_amount`` (the payment's total paid back after this event). No personal data.
+``refunded_amount`` (the payment's total paid back after this event), ``requested_by``
+(``source``: the payment's own service asked by command; ``staff`` or ``client``: someone
+refunded at payment, which the owning service did not ask for), ``line_items`` (only on
+``succeeded``: per line item ``position``, ``department``, ``cost_centre`` and the ``amount``
+the ledger took back from it; the amounts add up to ``amount``) and ``departments`` (those
+line items' departments). No personal data.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import BaseModel
 
@@ -23,10 +28,26 @@ from payment_service.payments.events import SOURCE
 from payment_service.payments.models import Payment
 from payment_service.refunds.models import Refund
 
-__all__ = ["REFUND_FAILED", "REFUND_SUCCEEDED", "RefundEventData", "refund_event"]
+__all__ = [
+    "REFUND_FAILED",
+    "REFUND_SUCCEEDED",
+    "RefundEventData",
+    "RefundedItem",
+    "refund_event",
+    "requested_by_kind",
+]
 
 REFUND_SUCCEEDED: Final = "city.payment.refund.succeeded.v1"
 REFUND_FAILED: Final = "city.payment.refund.failed.v1"
+
+
+class RefundedItem(BaseModel):
+    """What a succeeded refund took back from one line item."""
+
+    position: int
+    department: str
+    cost_centre: str
+    amount: int
 
 
 class RefundEventData(BaseModel):
@@ -41,16 +62,35 @@ class RefundEventData(BaseModel):
     currency: str
     reason: str | None
     refunded_amount: int
+    requested_by: Literal["source", "staff", "client"]
+    line_items: list[RefundedItem]
+    departments: list[str]
 
 
-def refund_event(type_: str, payment: Payment, refund: Refund) -> Event:
-    """The event ``type_`` about ``refund`` of ``payment`` (both in their state after it)."""
-    departments = payment.departments
+def requested_by_kind(payment: Payment, refund: Refund) -> Literal["source", "staff", "client"]:
+    """Who asked for ``refund``: the payment's own service (its command), staff or a client
+    at payment's API (``requested_by`` is ``<kind>:<sub>`` there)."""
+    if refund.requested_by.startswith("staff:"):
+        return "staff"
+    if refund.requested_by.startswith("client:"):
+        return "client"
+    return "source"
+
+
+def refund_event(type_: str, payment: Payment, refund: Refund,
+                 line_items: list[RefundedItem] | None = None) -> Event:
+    """The event ``type_`` about ``refund`` of ``payment`` (both in their state after it);
+    ``line_items``: what the ledger took back from each (a succeeded refund)."""
+    shares = line_items or []
+    departments = (list(dict.fromkeys(i.department for i in shares)) if shares
+                   else payment.departments)
     data = RefundEventData(
         refund_id=refund.id, payment_id=payment.id, tenant=payment.tenant,
         source=payment.source, reference=payment.reference, amount=refund.amount,
         currency=payment.currency, reason=refund.reason,
         refunded_amount=payment.refunded_amount,
+        requested_by=requested_by_kind(payment, refund), line_items=shares,
+        departments=departments,
     )
     return new_event(
         type=type_, source=SOURCE, subject=str(payment.id), tenant=payment.tenant,

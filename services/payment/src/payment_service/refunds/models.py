@@ -12,8 +12,8 @@ import uuid
 from datetime import datetime
 from typing import Final, Literal
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from city_shared.errors import InvalidTransition
@@ -41,6 +41,8 @@ class Refund(Base):
     reason: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="submitted")
     requested_by: Mapped[str] = mapped_column(String(100))
+    line_positions: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    """The line items (positions) the refund pays back; None: all of the payment's."""
     provider_refund_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())

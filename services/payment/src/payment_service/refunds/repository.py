@@ -6,8 +6,9 @@ bookings all run one after the other, in one lock order. Never commits.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment_service.payments.models import Payment
@@ -42,11 +43,16 @@ async def lock_refund(session: AsyncSession, refund_id: uuid.UUID) -> Refund | N
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def pending_amount(session: AsyncSession, payment_id: uuid.UUID) -> int:
-    """What the payment's submitted (not yet final) refunds hold."""
+async def pending_amount(session: AsyncSession, payment_id: uuid.UUID,
+                         positions: Collection[int] | None = None) -> int:
+    """What the payment's submitted (not yet final) refunds hold; with ``positions``, those
+    that may take money from any of these line items (refunds over all items included)."""
     stmt = select(func.coalesce(func.sum(Refund.amount), 0)).where(
         Refund.payment_id == payment_id, Refund.status == "submitted"
     )
+    if positions is not None:
+        stmt = stmt.where(or_(Refund.line_positions.is_(None),
+                              Refund.line_positions.overlap(list(positions))))
     return int((await session.execute(stmt)).scalar_one())
 
 

@@ -84,7 +84,9 @@ async def create_refund(
     if_match: _IfMatch = None,
 ) -> RefundRead:
     """For a department's ``cashier`` or ``manager`` (a department with a line item on the
-    payment) and clients with ``payment:refund``. 409 ``refund_exceeds_available`` (with
+    payment; only that department's ``line_items``, 403 ``refund_outside_department``
+    otherwise, also for a whole payment of several departments), a tenant admin and clients
+    with ``payment:refund``. 422 ``unknown_line_item``; 409 ``refund_exceeds_available`` (with
     ``available``) or ``payment_not_refundable``; 412 ``precondition_failed`` when
     ``If-Match`` is stale. The answer is ``succeeded`` or ``failed`` when the provider decided
     at once, else ``submitted``; the payment's new ``ETag`` comes with it."""
@@ -101,6 +103,7 @@ async def create_refund(
     refund = await service.request_refund(
         session, payment, data.amount, reason=data.reason,
         requested_by=_requested_by(principal.kind, principal.sub), expected_version=expected,
+        line_positions=data.line_items, departments=visible.departments,
     )
     refund_id = refund.id
     await session.commit()

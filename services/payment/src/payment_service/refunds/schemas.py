@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from payment_service.payments.models import Payment
 from payment_service.payments.schemas import Link
@@ -28,6 +28,11 @@ class RefundCreate(BaseModel):
 
     amount: Amount
     reason: Text
+    line_items: list[Annotated[int, Field(ge=0, le=49)]] | None = Field(
+        default=None, min_length=1, max_length=50)
+    """Positions of the line items to pay back (the ledger takes the amount from these only);
+    omitted: all of the payment's. Staff name their department's items: a refund touching
+    another department's answers 403 ``refund_outside_department``."""
 
 
 class RefundRead(BaseModel):
@@ -42,6 +47,8 @@ class RefundRead(BaseModel):
     status: Literal["submitted", "succeeded", "failed"]
     finished: bool
     provider_refund_id: str | None
+    line_items: list[int] | None
+    """The line item positions it pays back; None: all of the payment's."""
     created_at: datetime
     finished_at: datetime | None
     links: dict[str, Link]
@@ -54,6 +61,8 @@ class RefundRead(BaseModel):
             currency=payment.currency, reason=refund.reason,
             status=refund.status,
             finished=refund.finished, provider_refund_id=refund.provider_refund_id,
+            line_items=list(refund.line_positions) if refund.line_positions is not None
+            else None,
             created_at=refund.created_at, finished_at=refund.finished_at,
             links={"self": Link(href=f"{payment_href}/refunds/{refund.id}"),
                    "payment": Link(href=payment_href)},

@@ -13,6 +13,7 @@ arrives later) once: books the ledger, raises ``refunded_amount`` and publishes 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared import outbox
 from city_shared.journey import resume
+from payment_service.ledger import repository as ledger_entries
 from payment_service.ledger import service as ledger
 from payment_service.payments import events as payment_events
 from payment_service.payments import repository as payments
@@ -33,6 +35,8 @@ from payment_service.refunds.errors import (
     PreconditionFailed,
     RefundExceedsAvailable,
     RefundNotFound,
+    RefundOutsideDepartment,
+    UnknownLineItem,
 )
 from payment_service.refunds.models import Refund, RefundStatus
 from payment_service.topics import PAYMENTS
@@ -93,6 +97,8 @@ async def request_refund(
     reason: str | None,
     requested_by: str,
     expected_version: int | None = None,
+    line_positions: Collection[int] | None = None,
+    departments: Collection[str] | None = None,
     now: datetime | None = None,
 ) -> Refund:
     """Record a refund of ``amount`` of ``payment`` as ``submitted`` (nothing is paid yet; see
@@ -104,10 +110,17 @@ async def request_refund(
     entry in its history; that capture is booked to the ledger here, as the money did arrive).
     Raises the payment's version (its ETag).
 
+    ``line_positions`` limits the refund to those line items (the ledger reverses only them);
+    ``departments`` (staff) are the departments whose items the caller may pay back: then every
+    refunded item (all of them without ``line_positions``) must be one of theirs.
+
     :raises PaymentNotFound: (404) the payment vanished.
     :raises PreconditionFailed: (412) ``expected_version`` is not the payment's version.
     :raises PaymentNotRefundable: (409) the payment did not take any money.
-    :raises RefundExceedsAvailable: (409) ``amount`` is more than still refundable.
+    :raises RefundExceedsAvailable: (409) ``amount`` is more than still refundable (of the
+        named line items).
+    :raises UnknownLineItem: (422) a position the payment does not have.
+    :raises RefundOutsideDepartment: (403) an item of another department would be refunded.
     """
     if amount <= 0:
         raise ValueError("a refund needs a positive amount")
@@ -125,18 +138,52 @@ async def request_refund(
             raise PaymentNotRefundable("Only a payment that took money can be refunded.",
                                        extra={"payment_status": locked.status})
         await ledger.book_payment(session, locked, at=now)
+    positions = await _scope(session, locked, line_positions, departments)
     figures = Refundable(locked.amount, locked.refunded_amount,
                          await repository.pending_amount(session, locked.id))
-    if amount > figures.available:
-        raise RefundExceedsAvailable(figures.available)
+    available = figures.available
+    if positions is not None:
+        available = min(available, await _available_on(session, locked, positions))
+    if amount > available:
+        raise RefundExceedsAvailable(available)
     refund = Refund(id=uuid.uuid4(), payment_id=locked.id, tenant=locked.tenant, amount=amount,
                     reason=reason, status="submitted", requested_by=requested_by[:100],
-                    created_at=now)
+                    line_positions=positions, created_at=now)
     session.add(refund)
     locked.version += 1
     locked.updated_at = now
     await session.flush()
     return refund
+
+
+async def _scope(session: AsyncSession, payment: Payment,
+                 line_positions: Collection[int] | None,
+                 departments: Collection[str] | None) -> list[int] | None:
+    """The refund's line positions (sorted; None: all items), checked against the caller's
+    ``departments``."""
+    items = {item.position: item for item in await ledger_entries.line_items(session,
+                                                                             payment.id)}
+    if line_positions is None:
+        chosen = list(items.values())
+    else:
+        for position in line_positions:
+            if position not in items:
+                raise UnknownLineItem(position)
+        chosen = [items[p] for p in sorted(set(line_positions))]
+    if departments is not None:
+        foreign = sorted({i.department for i in chosen} - set(departments))
+        if foreign:
+            raise RefundOutsideDepartment(foreign)
+    return None if line_positions is None else [i.position for i in chosen]
+
+
+async def _available_on(session: AsyncSession, payment: Payment, positions: list[int]) -> int:
+    """What the line items ``positions`` still hold, less what submitted refunds that may
+    draw on them hold."""
+    items = await ledger_entries.line_items(session, payment.id)
+    refunded = await ledger_entries.refunded_by_line(session, payment.id)
+    held = sum(i.amount - refunded.get(i.position, 0) for i in items if i.position in positions)
+    return max(0, held - await repository.pending_amount(session, payment.id, positions))
 
 
 async def submit_refund(
@@ -207,9 +254,12 @@ async def _finish(
 ) -> None:
     """Both rows locked by the caller: finish the refund, book it, record and announce it."""
     refund.finish(status, now)
+    shares: list[events.RefundedItem] = []
     if status == "succeeded":
         payment.refunded_amount += refund.amount
         await ledger.book_refund(session, payment, refund, at=now)
+        shares = [events.RefundedItem(position=p, department=d, cost_centre=c, amount=a)
+                  for p, d, c, a in await ledger_entries.refund_shares(session, refund.id)]
         type_ = events.REFUND_SUCCEEDED
     else:
         type_ = events.REFUND_FAILED
@@ -219,7 +269,7 @@ async def _finish(
         "refund_id": str(refund.id), "amount": refund.amount,
         "refunded_amount": payment.refunded_amount,
     })
-    await outbox.add(session, PAYMENTS, events.refund_event(type_, payment, refund))
+    await outbox.add(session, PAYMENTS, events.refund_event(type_, payment, refund, shares))
 
 
 async def get_refund(session: AsyncSession, payment: Payment, refund_id: uuid.UUID) -> Refund:

@@ -9,7 +9,9 @@ never import each other).
 - ``payment.failed`` / ``payment.cancelled`` / ``payment.expired``: close the unpaid order and
   release its places.
 - ``refund.succeeded``: a pending citizen cancellation ends ``refunded`` (tickets voided, places
-  released); otherwise only ``refunded_amount`` is recorded.
+  released); otherwise ``refunded_amount`` is recorded, and a refund ticketing did not ask for
+  (``requested_by`` staff or client: made at payment) voids the tickets of the departments
+  whose line items it paid back (``reason`` ``refunded_at_payment``), the others stay valid.
 - ``refund.failed``: a pending citizen cancellation goes back to ``confirmed``.
 
 ``payment.payments`` carries every service's payments: events whose ``source`` is not
@@ -34,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared import outbox
@@ -44,6 +46,7 @@ from ticketing_service.orders import repository, service
 from ticketing_service.orders.models import Order
 from ticketing_service.orders.payments import LATE_PAYMENT_REFUND, REQUESTS_TOPIC, refund_request
 from ticketing_service.settings import TicketingSettings
+from ticketing_service.tickets import service as tickets
 
 __all__ = [
     "LATE_PAYMENT_REFUNDED",
@@ -79,6 +82,8 @@ OUR_SOURCE: Final = "ticketing"
 PAYMENT_SOURCE: Final = "/payment"
 #: The reason of a closed order whose late payment is being paid back.
 LATE_PAYMENT_REFUNDED: Final = "late_payment_refunded"
+#: The void reason of tickets whose department's line items were paid back at payment.
+REFUNDED_AT_PAYMENT: Final = "refunded_at_payment"
 
 
 class _Answer(BaseModel):
@@ -101,11 +106,20 @@ class _PaymentCreatedData(_PaymentData):
     next_url: str | None = None
 
 
+class _RefundedItem(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    department: str
+    amount: int
+
+
 class _RefundData(_Answer):
     payment_id: uuid.UUID
     amount: int
     currency: str
     refunded_amount: int
+    requested_by: str = "source"
+    line_items: list[_RefundedItem] = Field(default_factory=list)
 
 
 def _now() -> datetime:
@@ -237,9 +251,17 @@ async def on_refund_succeeded(session: AsyncSession, event: Event) -> None:
     if order.status == "cancellation_requested":
         await service.finish_cancellation(session, order, data.refunded_amount, now=now,
                                           caused_by=event)
-    elif data.refunded_amount > order.refunded_amount:
+        return
+    if data.refunded_amount > order.refunded_amount:
         order.refunded_amount = data.refunded_amount
         _touch(order, now)
+    if data.requested_by != "source" and order.status == "confirmed":
+        # Paid back at payment (a department's cashier): what was paid back admits no more.
+        # Already voided tickets stay as they are, so a second delivery voids nothing.
+        departments = {item.department for item in data.line_items if item.amount > 0}
+        if departments:
+            await tickets.void_tickets(session, order, reason=REFUNDED_AT_PAYMENT, now=now,
+                                       caused_by=event, departments=departments)
 
 
 async def on_refund_failed(session: AsyncSession, event: Event) -> None:

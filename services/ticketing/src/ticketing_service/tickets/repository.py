@@ -92,11 +92,21 @@ async def any_visit_used(session: AsyncSession, order_id: uuid.UUID) -> bool:
 
 
 async def void_valid_tickets(session: AsyncSession, order_id: uuid.UUID, *, reason: str,
-                             now: datetime) -> list[Ticket]:
-    """Void the order's valid tickets; the ones this call voided (none if already void)."""
+                             now: datetime,
+                             departments: Iterable[str] | None = None) -> list[Ticket]:
+    """Void the order's valid tickets (with ``departments``: only those sold by or admitting
+    to one of them); the ones this call voided (none if already void)."""
+    conditions: list[ColumnElement[bool]] = [Ticket.order_id == order_id,
+                                             Ticket.status == "valid"]
+    if departments is not None:
+        names = sorted(set(departments))
+        conditions.append(or_(
+            Ticket.department.in_(names),
+            exists().where(Entitlement.ticket_id == Ticket.id,
+                           Entitlement.department.in_(names))))
     ids = list(await session.scalars(
         update(Ticket)
-        .where(Ticket.order_id == order_id, Ticket.status == "valid")
+        .where(*conditions)
         .values(status="voided", voided_at=now, void_reason=reason)
         .returning(Ticket.id)
         .execution_options(synchronize_session=False)

@@ -24,6 +24,7 @@ import base64
 import binascii
 import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Final
@@ -223,12 +224,15 @@ async def issue_tickets(session: AsyncSession, order: Order, *, settings: Ticket
 
 
 async def void_tickets(session: AsyncSession, order: Order, *, reason: str, now: datetime,
-                       caused_by: Event | None = None) -> int:
-    """Void the order's valid tickets (``city.ticketing.ticket.voided.v1`` each); returns how
-    many this call voided. Idempotent: already voided tickets are left alone and announced
-    once. ``reason`` is stored cut to 64 characters."""
+                       caused_by: Event | None = None,
+                       departments: Iterable[str] | None = None) -> int:
+    """Void the order's valid tickets (``city.ticketing.ticket.voided.v1`` each); with
+    ``departments`` only those sold by or admitting to one of them. Returns how many this call
+    voided. Idempotent: already voided tickets are left alone and announced once. ``reason``
+    is stored cut to 64 characters."""
     reason = reason[:64]
-    voided = await repository.void_valid_tickets(session, order.id, reason=reason, now=now)
+    voided = await repository.void_valid_tickets(session, order.id, reason=reason, now=now,
+                                                 departments=departments)
     for ticket in voided:
         data = events.TicketVoidedData(ticket_id=ticket.id, order_id=order.id,
                                        tenant=ticket.tenant, reason=reason)
