@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from city_shared.faults import is_transient
+from city_shared.faults import causes, is_transient
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
@@ -282,6 +282,8 @@ def install_error_handlers(app: FastAPI) -> None:
       never the submitted input;
     - Starlette ``HTTPException`` (unknown route, wrong method) -> ``not_found`` /
       ``method_not_allowed`` (other statuses: ``http_<status>``), its headers kept (``Allow``);
+    - text PostgreSQL cannot store (a NUL character in a query parameter or a body) -> 422
+      ``invalid_character``: it is input, and no input answers 500;
     - a transient infrastructure fault (:func:`city_shared.faults.is_transient`) -> 503
       ``service_unavailable`` with ``Retry-After``, logged as a warning with the error's type
       only (its message may name the database's address);
@@ -396,7 +398,18 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     return _respond(body, status, exc.headers)
 
 
+#: PostgreSQL refuses to store these characters in text (NUL above all): input, not a bug.
+_UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+
+
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+    if any(isinstance(cause, _UNSTORABLE_TEXT) for cause in causes(exc)):
+        body = _problem(
+            status=422, code="invalid_character", title="Invalid character",
+            detail="A text value contains a character that cannot be stored (such as NUL).",
+            instance=request.url.path,
+        )
+        return _respond(body, 422)
     if is_transient(exc):
         logger.warning(
             "%s %s answered 503: %s (a dependency is unavailable)",

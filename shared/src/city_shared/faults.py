@@ -53,7 +53,7 @@ _KAFKA_PERMANENT: tuple[type[BaseException], ...] = (
 )
 
 
-def _causes(error: BaseException) -> Iterator[BaseException]:
+def causes(error: BaseException) -> Iterator[BaseException]:
     """``error`` and what it wraps (SQLAlchemy's ``orig``, ``__cause__``, ``__context__``)."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [error]
@@ -71,7 +71,7 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 def is_transient(error: BaseException) -> bool:
     """True when ``error`` (or what it wraps) is an infrastructure fault that retrying after a
     pause can overcome: database or broker unreachable, restarting or recovering."""
-    for cause in _causes(error):
+    for cause in causes(error):
         if isinstance(cause, _NOT_FAULTS):
             return False
         if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
