@@ -275,3 +275,14 @@ async def test_balances_access_and_bad_input(payments: Any) -> None:
         headers=payments.client_headers("payment:reports", tenant=payments.OTHER_TENANT))
     assert other.status_code == 200
     assert other.json()["accounts"] == []
+
+
+@pytest.mark.parametrize("bad", ["0", "1700000000"])
+async def test_a_ledger_date_that_is_a_number_is_refused_not_read_as_1970(
+    payments: Any, bad: str,
+) -> None:
+    response = await payments.client.get(
+        "/ledger/balances", params={"department": "museum", "from": bad},
+        headers=payments.staff_headers({"museum": ["manager"]}))
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"

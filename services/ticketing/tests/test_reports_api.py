@@ -481,3 +481,12 @@ async def test_a_combo_whose_shares_do_not_add_up_counts_whole_for_its_seller(
     assert [(r["offering"], r["combo"], r["gross"]) for r in museum["rows"]] == [
         ("Kulturpass", False, 1200)]
     assert pools["rows"] == []
+
+
+@pytest.mark.parametrize("bad", ["0", "1700000000", "2025-3-6"])
+async def test_a_report_date_that_is_a_number_is_refused_not_read_as_1970(
+    ticketing: Any, bad: str,
+) -> None:
+    response = await get(ticketing, "slots", **{"from": bad})
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"

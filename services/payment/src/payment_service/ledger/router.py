@@ -3,12 +3,12 @@ refund successes only."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from city_shared.auth import CurrentPrincipal
+from city_shared.dates import CalendarDate
 from city_shared.dependencies import SessionDep
 from city_shared.errors import ValidationFailed, problem_responses
 from payment_service.ledger import service
@@ -35,9 +35,10 @@ async def ledger_balances(
     session: SessionDep,
     principal: CurrentPrincipal,
     department: DepartmentQuery = None,
-    value_from: Annotated[date | None, Query(alias="from", description="First value date.")]
-    = None,
-    value_to: Annotated[date | None, Query(alias="to", description="Last value date.")] = None,
+    value_from: Annotated[CalendarDate | None,
+                          Query(alias="from", description="First value date.")] = None,
+    value_to: Annotated[CalendarDate | None,
+                        Query(alias="to", description="Last value date.")] = None,
 ) -> LedgerBalances:
     """Staff with ``manager`` or ``cashier`` (their departments), tenant admins and clients
     with ``payment:reports``. 403 for another department; 422 when ``from`` is after

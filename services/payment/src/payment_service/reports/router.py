@@ -4,12 +4,12 @@ import), see :mod:`.settlements`."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
 from city_shared.auth import CurrentPrincipal
+from city_shared.dates import CalendarDate
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from payment_service.ledger.access import report_scope
@@ -50,7 +50,7 @@ async def reconciliation(
     session: SessionDep,
     principal: CurrentPrincipal,
     providers: ProvidersDep,
-    day: Annotated[date, Query(alias="date", description="The business day, YYYY-MM-DD.")],
+    day: Annotated[CalendarDate, Query(alias="date", description="The business day, YYYY-MM-DD.")],
     department: DepartmentQuery = None,
     fmt: Annotated[Literal["json", "csv"] | None,
                    Query(alias="format", description="Overrides the Accept header.")] = None,

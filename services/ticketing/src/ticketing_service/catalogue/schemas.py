@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic.config import JsonDict, JsonValue
 
+from city_shared.dates import CalendarDate
 from ticketing_service.catalogue.models import (
     ComboComponent,
     Offering,
@@ -121,7 +122,7 @@ Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(examples=["EUR"])]
 Price = Annotated[int, Field(strict=True, ge=0, le=AMOUNT_MAX, examples=[800])]
 Capacity = Annotated[int, Field(strict=True, ge=0, le=CAPACITY_MAX, examples=[40])]
-Day = Annotated[date, AfterValidator(_plausible_day), Field(examples=["2027-03-22"])]
+Day = Annotated[CalendarDate, AfterValidator(_plausible_day)]
 Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
 LocalTime = Annotated[time, AfterValidator(_local_time), Field(examples=["10:00"])]
 Flag = Annotated[bool, Field(strict=True)]

@@ -4,13 +4,13 @@ with ``?format=csv`` or ``Accept: text/csv``, as a CSV attachment. Read-only."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
 from city_shared.auth import CurrentPrincipal
+from city_shared.dates import CalendarDate
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from ticketing_service.reports import export, service
@@ -27,8 +27,9 @@ router = APIRouter(tags=["reports"])
 
 DepartmentQuery = Annotated[str, Query(pattern=SLUG_PATTERN, max_length=63,
                                        description="The department's slug, e.g. `museum`.")]
-FromQuery = Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD (local).")]
-ToQuery = Annotated[date, Query(
+FromQuery = Annotated[CalendarDate,
+                      Query(alias="from", description="First day, YYYY-MM-DD (local).")]
+ToQuery = Annotated[CalendarDate, Query(
     alias="to", description=f"Last day, YYYY-MM-DD, included; at most {MAX_REPORT_DAYS} days "
                             "after `from`.")]
 FormatQuery = Annotated[Literal["json", "csv"] | None,
