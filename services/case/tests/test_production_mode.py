@@ -4,29 +4,16 @@ development accepts the defaults."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from case_service.settings import CaseSettings
 from city_shared.production import ProductionSettingsRefused
+from city_shared.testing import start_refused
 
 PRODUCTION = {
     "CITY_ENV": "production",
     "CITY_DATABASE_URL": "postgresql+asyncpg://case:s3cret-db-password@db:5432/case",
 }
-
-
-@pytest.fixture
-def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No ``CITY_*`` variable of the developer's shell leaks into the settings under test."""
-    for name in list(os.environ):
-        if name.startswith("CITY_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
 
 
 def test_production_accepts_a_complete_configuration(environ: pytest.MonkeyPatch) -> None:
@@ -58,11 +45,5 @@ def test_development_accepts_the_defaults(environ: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("entry_point", ["case-api", "case-worker"])
 def test_the_api_and_the_worker_refuse_to_start(entry_point: str) -> None:
     """The real console scripts exit before serving, naming the variable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITY_")}
-    env.update(CITY_ENV="production", CITY_HTTP_PORT="0", CITY_WORKER_METRICS_PORT="0")
-    script = Path(sys.executable).parent / entry_point
-    result = subprocess.run([str(script)], env=env, capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode != 0
-    assert "ProductionSettingsRefused" in result.stderr
-    assert "CITY_DATABASE_URL" in result.stderr
+    output = start_refused(entry_point, {"CITY_ENV": "production"})
+    assert "CITY_DATABASE_URL" in output

@@ -6,17 +6,14 @@ own setting, not derived from the key-encryption key."""
 from __future__ import annotations
 
 import base64
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
 from city_shared.production import ProductionSettingsRefused
+from city_shared.testing import start_refused
 from identity_service.settings import DEV_CSRF_SECRET, DEV_KEY_ENCRYPTION_KEY, IdentitySettings
 
 #: What an operator sets (deploy/k8s/README.md); the values are this test's own.
@@ -29,15 +26,6 @@ PRODUCTION = {
     "CITY_CSRF_SECRET": CSRF_SECRET,
 }
 DEV_KEK = base64.urlsafe_b64encode(DEV_KEY_ENCRYPTION_KEY).decode()
-
-
-@pytest.fixture
-def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No ``CITY_*`` variable of the developer's shell leaks into the settings under test."""
-    for name in list(os.environ):
-        if name.startswith("CITY_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
 
 
 def _set(environ: pytest.MonkeyPatch, env: dict[str, str]) -> None:
@@ -102,16 +90,8 @@ def test_a_short_csrf_secret_is_refused_in_any_mode(environ: pytest.MonkeyPatch)
 @pytest.mark.parametrize("entry_point", ["identity-api", "identity-worker"])
 def test_the_api_and_the_worker_refuse_to_start(entry_point: str) -> None:
     """The real console scripts exit before serving, naming the variable, never a value."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITY_")}
-    env.update(PRODUCTION, CITY_CSRF_SECRET=DEV_CSRF_SECRET, CITY_HTTP_PORT="0",
-               CITY_WORKER_METRICS_PORT="0")
-    script = Path(sys.executable).parent / entry_point
-    result = subprocess.run([str(script)], env=env, capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode != 0
-    assert "ProductionSettingsRefused" in result.stderr
-    assert "CITY_CSRF_SECRET" in result.stderr
-    output = result.stderr + result.stdout
+    output = start_refused(entry_point, {**PRODUCTION, "CITY_CSRF_SECRET": DEV_CSRF_SECRET})
+    assert "CITY_CSRF_SECRET" in output
     assert "s3cret-db-password" not in output
     assert KEK not in output
 

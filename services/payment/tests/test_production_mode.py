@@ -5,14 +5,11 @@ and the development defaults are accepted."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from city_shared.production import ProductionSettingsRefused
+from city_shared.testing import start_refused
 from payment_service.settings import DEV_SANDBOX_WEBHOOK_SECRET, PaymentSettings
 
 #: What an operator sets (deploy/k8s/README.md); the values are this test's own.
@@ -23,15 +20,6 @@ PRODUCTION = {
     "CITY_SANDBOX_WEBHOOK_SECRETS": json.dumps([WEBHOOK_SECRET]),
     "CITY_SANDBOX_ENABLED": "false",
 }
-
-
-@pytest.fixture
-def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No ``CITY_*`` variable of the developer's shell leaks into the settings under test."""
-    for name in list(os.environ):
-        if name.startswith("CITY_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
 
 
 def _set(environ: pytest.MonkeyPatch, env: dict[str, str]) -> None:
@@ -89,15 +77,7 @@ def test_development_accepts_the_defaults(environ: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("entry_point", ["payment-api", "payment-worker"])
 def test_the_api_and_the_worker_refuse_to_start(entry_point: str) -> None:
     """The real console scripts exit before serving, naming the variable, never a value."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITY_")}
-    env.update(PRODUCTION, CITY_SANDBOX_ENABLED="true", CITY_HTTP_PORT="0",
-               CITY_WORKER_METRICS_PORT="0")
-    script = Path(sys.executable).parent / entry_point
-    result = subprocess.run([str(script)], env=env, capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode != 0
-    assert "ProductionSettingsRefused" in result.stderr
-    assert "CITY_SANDBOX_ENABLED" in result.stderr
-    output = result.stderr + result.stdout
+    output = start_refused(entry_point, {**PRODUCTION, "CITY_SANDBOX_ENABLED": "true"})
+    assert "CITY_SANDBOX_ENABLED" in output
     assert "s3cret-db-password" not in output
     assert WEBHOOK_SECRET not in output

@@ -12,11 +12,15 @@ sends events as a relay would; :func:`consuming` runs a service's subscriptions 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -114,3 +118,18 @@ async def consuming(
             await asyncio.wait_for(task, timeout=30)
         finally:
             await dead_letters.close()
+
+
+def start_refused(entry_point: str, env: Mapping[str, str]) -> str:
+    """Run the console script ``entry_point`` of this environment with only ``env`` as its
+    ``CITY_*`` settings (the caller's own ``CITY_*`` variables are dropped; ports are 0) and
+    return everything it printed; raises ``AssertionError`` unless it exited non-zero with
+    :class:`~city_shared.production.ProductionSettingsRefused`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CITY_")}
+    clean.update(env, CITY_HTTP_PORT="0", CITY_WORKER_METRICS_PORT="0")
+    script = Path(sys.executable).parent / entry_point
+    result = subprocess.run([str(script)], env=clean, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode != 0, f"{entry_point} started in production mode"
+    assert "ProductionSettingsRefused" in result.stderr, result.stderr[-2000:]
+    return result.stderr + result.stdout
