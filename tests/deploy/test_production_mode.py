@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import os
 import re
 import shutil
 import subprocess
@@ -112,14 +111,6 @@ def settings_class(service: str) -> type[ServiceSettings]:
     module = importlib.import_module(f"{service}_service.settings")
     cls: type[ServiceSettings] = getattr(module, SERVICES[service])
     return cls
-
-
-@pytest.fixture
-def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in list(os.environ):
-        if name.startswith("CITY_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
 
 
 def build(cls: type[ServiceSettings], env: dict[str, str],
