@@ -99,7 +99,7 @@ class _Records(logging.Handler):
 
 
 async def test_the_development_key_encryption_key_is_announced(oauth_app) -> None:  # type: ignore[no-untyped-def]
-    logger = logging.getLogger("identity_service.oauth.startup")
+    logger = logging.getLogger("city_shared.settings")  # every service warns through it
     unset, configured = _Records(), _Records()
     logger.addHandler(unset)
     try:

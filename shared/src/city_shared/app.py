@@ -168,6 +168,7 @@ def create_service_app(
             audience=settings.auth_audience,
         )
         try:
+            settings.warn_if_insecure()  # development mode only; production refused earlier
             if on_startup is not None:
                 await on_startup(app)
             yield

@@ -188,6 +188,7 @@ def run_process(settings: ServiceSettings, body: Job) -> None:
     ``stop`` event ``body`` receives."""
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     setup_tracing(settings.service_name, otlp_endpoint=settings.otlp_endpoint)
+    settings.warn_if_insecure()  # development mode only; production refused earlier
 
     async def _main() -> None:
         stop = asyncio.Event()

@@ -23,7 +23,6 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     settings = settings or PaymentSettings()
 
     async def start(app: FastAPI) -> None:
-        settings.warn_if_insecure()
         app.state.providers = build_providers(settings, app.state.session_factory)
 
     return create_service_app(

@@ -34,7 +34,6 @@ __all__ = ["main", "run_payment_worker"]
 async def run_payment_worker(settings: PaymentSettings, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set; a crashed task stops the others and is re-raised (the process
     exits non-zero and is restarted)."""
-    settings.warn_if_insecure()
     engine = create_engine(settings.database_url.get_secret_value(), pool_size=3)
     sessions = create_session_factory(engine)
     providers = build_providers(settings, sessions)

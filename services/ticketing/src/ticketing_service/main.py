@@ -18,16 +18,12 @@ def create_app(settings: TicketingSettings | None = None) -> FastAPI:
     """The ASGI app: catalogue and availability, orders, tickets and check-in, reports."""
     settings = settings or TicketingSettings()
 
-    async def start(app: FastAPI) -> None:
-        settings.warn_if_insecure()
-
     return create_service_app(
         settings,
         title="City platform: ticketing",
         description="Offerings, time slots, capacity, orders, tickets, passes and check-ins "
                     "for every department of a city.",
         routers=[catalogue_router, orders_router, tickets_router, reports_router],
-        on_startup=start,
         stalled_sagas=stalled_orders(settings),
     )
 

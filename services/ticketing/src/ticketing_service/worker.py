@@ -20,7 +20,6 @@ __all__ = ["main", "run_ticketing_worker"]
 
 async def run_ticketing_worker(settings: TicketingSettings, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set; a crashed task stops the others and is re-raised."""
-    settings.warn_if_insecure()
     engine = create_engine(settings.database_url.get_secret_value(), pool_size=2)
     sessions = create_session_factory(engine)
 

@@ -41,8 +41,6 @@ async def start_oauth(app: FastAPI) -> None:
     settings = app.state.settings
     if not isinstance(settings, IdentitySettings):
         raise RuntimeError("the identity app must be built with IdentitySettings")
-    # Development mode only: CITY_ENV=production refused these when the settings were built.
-    settings.warn_if_insecure(logger)
     cipher, _ = cipher_from_settings(settings)
     providers: tuple[ExternalIdentityProvider, ...] = ()
     if settings.sandbox_eid_enabled:
