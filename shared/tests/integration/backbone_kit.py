@@ -402,3 +402,15 @@ def paced(seconds: float) -> Callable[[AsyncSession, Event], Awaitable[None]]:
         await apply_effect(session, event)
 
     return handler
+
+
+async def applied_at_least(db: Db, n: int) -> bool:
+    """At least ``n`` applications of the effect so far (a stream is under way)."""
+    return (await tally(db)).applications >= n
+
+
+async def done_or_crashed(db: Db, events: int, *running: Running) -> bool:
+    """Every one of ``events`` has its effect, or a task crashed (the figures then say which)."""
+    if any(task.crash() is not None for task in running):
+        return True
+    return (await tally(db)).events >= events

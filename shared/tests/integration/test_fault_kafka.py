@@ -17,16 +17,16 @@ from .backbone_kit import (
     QUICK_GROUP,
     Db,
     OutboxFeed,
-    Running,
     RunningConsumer,
+    applied_at_least,
     apply_effect,
+    done_or_crashed,
     figures,
     migrated_db,
     new_topic,
     no_harm,
     settle,
     start_relay,
-    tally,
 )
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ async def test_broker_killed_under_load_loses_nothing_applies_nothing_twice_and_
     feed = OutboxFeed(db, topic, count=EVENTS, rate=RATE)
     writing = asyncio.create_task(feed.run())
     try:
-        assert await settle(lambda: _applied_at_least(db, 40), timeout=60, quiet=0), \
+        assert await settle(lambda: applied_at_least(db, 40), timeout=60, quiet=0), \
             "events flow before the fault"
         controllable_kafka.kill()
         await asyncio.sleep(DOWN_SECONDS)
@@ -63,7 +63,7 @@ async def test_broker_killed_under_load_loses_nothing_applies_nothing_twice_and_
         await controllable_kafka.start()
         await asyncio.wait_for(writing, timeout=120)
         assert len(feed.written) > written_while_down, "writes went on after the outage"
-        await settle(lambda: _done_or_crashed(db, relay, consumer), timeout=150)
+        await settle(lambda: done_or_crashed(db, EVENTS, relay, consumer), timeout=150)
 
         assert await figures(db, bootstrap, dlq, feed.ids, [relay, consumer]) == no_harm(EVENTS)
     finally:
@@ -71,12 +71,3 @@ async def test_broker_killed_under_load_loses_nothing_applies_nothing_twice_and_
         await consumer.close()
         await relay.close()
 
-
-async def _applied_at_least(db: Db, n: int) -> bool:
-    return (await tally(db)).applications >= n
-
-
-async def _done_or_crashed(db: Db, *running: Running) -> bool:
-    if any(task.crash() is not None for task in running):
-        return True
-    return (await tally(db)).events >= EVENTS

@@ -20,8 +20,9 @@ from .backbone_kit import (
     QUICK_GROUP,
     Db,
     OutboxFeed,
-    Running,
     RunningConsumer,
+    applied_at_least,
+    done_or_crashed,
     figures,
     migrated_db,
     new_topic,
@@ -29,7 +30,6 @@ from .backbone_kit import (
     paced,
     settle,
     start_relay,
-    tally,
 )
 
 pytestmark = pytest.mark.integration
@@ -77,14 +77,14 @@ async def test_postgres_restarted_under_load_loses_nothing_applies_nothing_twice
     feed = OutboxFeed(db, topic, count=EVENTS, rate=RATE)
     writing = asyncio.create_task(feed.run())
     try:
-        assert await settle(lambda: _applied_at_least(db, 40), timeout=60, quiet=0), \
+        assert await settle(lambda: applied_at_least(db, 40), timeout=60, quiet=0), \
             "events flow before the fault"
         # An immediate shutdown: every connection is cut and the restart runs crash recovery.
         await asyncio.to_thread(private_postgres.stop_sync, "immediate")
         await asyncio.sleep(DOWN_SECONDS)
         await private_postgres.start()
         await asyncio.wait_for(writing, timeout=120)
-        await settle(lambda: _done_or_crashed(db, relay, consumer), timeout=90)
+        await settle(lambda: done_or_crashed(db, EVENTS, relay, consumer), timeout=90)
 
         assert await figures(db, kafka_bootstrap, dlq, feed.ids, [relay, consumer]) == \
             no_harm(EVENTS)
@@ -93,12 +93,3 @@ async def test_postgres_restarted_under_load_loses_nothing_applies_nothing_twice
         await consumer.close()
         await relay.close()
 
-
-async def _applied_at_least(db: Db, n: int) -> bool:
-    return (await tally(db)).applications >= n
-
-
-async def _done_or_crashed(db: Db, *running: Running) -> bool:
-    if any(task.crash() is not None for task in running):
-        return True
-    return (await tally(db)).events >= EVENTS
