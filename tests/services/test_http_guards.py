@@ -88,3 +88,38 @@ async def test_the_demo_frontend_may_call_the_api_and_a_foreign_origin_may_not(
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == DEMO_FRONTEND
     assert "access-control-allow-origin" not in refused.headers
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+async def test_a_wrong_method_is_answered_405_with_every_method_the_path_takes(
+    service: str,
+) -> None:
+    app = _app(service)
+    documented = {path: {m.upper() for m in ops} for path, ops in app.openapi()["paths"].items()}
+    # The path with most operations: Starlette alone names only the first route's methods.
+    template = max(sorted(documented), key=lambda path: len(documented[path]))
+    path = template.replace("{", "").replace("}", "")
+    async with serve_in_process(app, base_url="http://test") as client:
+        response = await client.request("PUT" if "PUT" not in documented[template]
+                                        else "TRACE", path)
+    assert response.status_code == 405
+    assert response.headers["content-type"] == PROBLEM_CONTENT_TYPE
+    assert set(response.headers["allow"].split(", ")) == documented[template]
+
+
+@pytest.mark.parametrize("service", ["identity", "payment", "notification", "ticketing"])
+def test_the_platform_answers_are_documented_on_every_operation_that_can_give_them(
+    service: str,
+) -> None:
+    document = _app(service).openapi()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            if path not in {"/healthz", "/readyz", "/metrics"}:
+                assert "503" in statuses, (method, path)
+            if "requestBody" in operation:
+                assert "413" in statuses, (method, path)
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            if "Idempotency-Key" in headers:
+                assert {"400", "409", "422"} <= statuses, (method, path)
+    assert "Problem" in document["components"]["schemas"]

@@ -32,6 +32,7 @@ from city_shared.errors import install_error_handlers
 from city_shared.idempotency import IdempotencyMiddleware
 from city_shared.logs import configure_logging
 from city_shared.metrics import HTTP_REQUEST_SECONDS
+from city_shared.openapi import document_platform_answers
 from city_shared.sagas import StallCounter, count_stalled_sagas
 from city_shared.security_headers import SecurityHeadersMiddleware
 from city_shared.settings import ServiceSettings
@@ -210,5 +211,6 @@ def create_service_app(
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production",
                        docs_paths=[path for path in docs if path])
     instrument_app(app)
+    document_platform_answers(app)
     return app
 

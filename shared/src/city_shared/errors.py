@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from city_shared.faults import causes, is_transient
 
@@ -383,9 +384,25 @@ def _field_error(err: Mapping[str, Any]) -> FieldError:
     return FieldError(loc=loc, msg=msg, type=str(err.get("type", "value_error")))
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the requested path answers (Starlette names only the methods of the first
+    route that matched the path, and FastAPI has one route per operation)."""
+    routes = request.app.router.routes
+    allowed = [method for method in _METHODS
+               if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                      for route in routes)]
+    return ", ".join(allowed)
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    headers = exc.headers
+    if status == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     phrase = _phrase(status)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     body = _problem(
@@ -395,7 +412,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
         detail=detail,
         instance=request.url.path,
     )
-    return _respond(body, status, exc.headers)
+    return _respond(body, status, headers)
 
 
 #: PostgreSQL refuses to store these characters in text (NUL above all): input, not a bug.
