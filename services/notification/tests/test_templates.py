@@ -105,6 +105,24 @@ async def test_preview_renders_and_names_missing_params(notify: Any) -> None:
     assert missing.json()["missing"] == ["fee"]
 
 
+async def test_preview_of_a_version_number_beyond_any_version_is_refused_not_a_500(
+    notify: Any,
+) -> None:
+    """A version number too large for the database (found by the API fuzzer) is invalid
+    input, bounded like the version in ``GET /templates/{id}/versions/{version}``."""
+    created = await create(notify)
+    url = f"/templates/{created['template_id']}/preview"
+    for version in (2**31, 5_708_439_969, 1_000_001):
+        response = await notify.client.post(url, json={"version": version, "params": {
+            "case_name": "x", "fee": 1}}, headers=notify.admin_headers())
+        assert response.status_code == 422, (version, response.text)
+        assert response.json()["code"] == "validation_error"
+        assert response.json()["errors"][0]["loc"] == ["body", "version"]
+    absent = await notify.client.post(url, json={"version": 1_000_000, "params": {
+        "case_name": "x", "fee": 1}}, headers=notify.admin_headers())
+    assert absent.status_code == 404, absent.text
+
+
 async def test_the_sandbox_refuses_unsafe_access_without_a_500(
     notify: Any,
 ) -> None:

@@ -22,7 +22,7 @@ from notification_service.templates.schemas import (
     TemplateRead,
     TemplateUpdate,
 )
-from notification_service.types import Slug, TemplateKey
+from notification_service.types import MAX_TEMPLATE_VERSION, Slug, TemplateKey
 
 __all__ = ["router"]
 
@@ -82,7 +82,7 @@ async def get_template(
 @router.get("/{template_id}/versions/{version}", summary="Get one version of a template",
             responses=problem_responses(401, 403, 404, 422))
 async def get_template_version(
-    template_id: uuid.UUID, version: Annotated[int, Path(ge=1, le=1_000_000)],
+    template_id: uuid.UUID, version: Annotated[int, Path(ge=1, le=MAX_TEMPLATE_VERSION)],
     session: SessionDep, scope: StaffScopeDep,
 ) -> TemplateRead:
     """The template with ``current`` set to the requested (immutable) version."""
