@@ -72,6 +72,7 @@ async def test_create_rejects_bad_bodies(payments: Any) -> None:
 @pytest.mark.parametrize("query", [
     "status=paid", "status=" + MARKER, "limit=0", "limit=101", "limit=x", "limit=-1",
     "created_from=yesterday", "created_from=2026-01-01T00:00:00", "created_to=" + MARKER,
+    "created_to=0.5", "created_from=1700000000", "created_from=2026-01-01%2000:00:00Z",
     "department=Museum", "department=" + "a" * 70, "reference=" + "r" * 300,
     "reference=a%00b", "cursor=" + "c" * 300, "cursor=%00", "cursor=" + MARKER,
     "cursor=MjAyNi0wMS0wMXxub3QtYS11dWlk",

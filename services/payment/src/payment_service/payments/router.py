@@ -9,7 +9,6 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AwareDatetime
 
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
@@ -32,7 +31,7 @@ from payment_service.payments.schemas import (
     PaymentList,
     PaymentRead,
 )
-from payment_service.payments.types import Reference, Slug
+from payment_service.payments.types import Instant, Reference, Slug
 from payment_service.providers.registry import ProvidersDep
 
 __all__ = ["router"]
@@ -91,8 +90,8 @@ async def list_payments(
     status_: Annotated[PaymentStatus | None, Query(alias="status")] = None,
     reference: Annotated[Reference | None, Query()] = None,
     department: Annotated[Slug | None, Query()] = None,
-    created_from: Annotated[AwareDatetime | None, Query(description="Inclusive.")] = None,
-    created_to: Annotated[AwareDatetime | None, Query(description="Exclusive.")] = None,
+    created_from: Annotated[Instant | None, Query(description="Inclusive.")] = None,
+    created_to: Annotated[Instant | None, Query(description="Exclusive.")] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor`.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> PaymentList:

@@ -12,13 +12,14 @@ import unicodedata
 from typing import Annotated, Final
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 __all__ = [
     "AMOUNT_MAX",
     "Amount",
     "CostCentre",
     "Currency",
+    "Instant",
     "LineAmount",
     "Metadata",
     "Reference",
@@ -53,6 +54,22 @@ def _http_url(value: str) -> str:
     return value
 
 
+_RFC3339: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def _rfc3339_only(value: object) -> object:
+    """Pydantic's lax mode reads ``0.5`` or ``"1700000000"`` as a Unix time; the API documents
+    an RFC 3339 date-time and refuses anything else with a 422."""
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        return value
+    raise ValueError("expected an RFC 3339 date-time with offset, e.g. 2027-03-22T08:00:00Z")
+
+
+#: A point in time given as an RFC 3339 date-time with offset; numbers are refused.
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only),
+                    Field(examples=["2027-03-22T08:00:00Z"])]
 #: A positive amount in minor units (cents).
 Amount = Annotated[int, Field(strict=True, ge=1, le=AMOUNT_MAX, examples=[1300])]
 #: A line item's amount: zero allowed (a free child ticket still has a line).
