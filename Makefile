@@ -5,7 +5,7 @@ UV_VERSION := 0.9.7
 # uv from PATH if present, else the one `make install` puts into this Python (`python3 -m uv`).
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 
-.PHONY: install run up down status test lint typecheck unit bench chaos clean
+.PHONY: install run up down status test lint typecheck unit bench chaos clean asyncapi
 
 install:  ## Python toolchain and every workspace package, from the lock file
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
@@ -34,6 +34,9 @@ test: install lint typecheck  ## everything CI runs
 
 unit: install
 	@$(UV) run --frozen pytest -q shared/tests/unit
+
+asyncapi: install  ## regenerate docs/asyncapi.yaml from the producers' event models
+	@$(UV) run --frozen python -m tests.contracts.asyncapi
 
 bench: install  ## benchmarks (not tests); results go to docs/benchmarks.md
 	@$(UV) run --frozen python -m bench.run

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from city_shared.envelope import Event, new_event
 from identity_service.accounts.models import Account
@@ -63,6 +63,15 @@ VERIFICATION_TEMPLATE = "account-email-verification"
 class AccountRegisteredData(BaseModel):
     """``city.identity.account.registered.v1``: an account was created (citizen or staff)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        "tenant": "musterstadt",
+        "kind": "citizen",
+        "email": "erika.mustermann@example.org",
+        "locale": "de",
+    }]})
+
+
     account_id: uuid.UUID
     tenant: str
     kind: str
@@ -73,6 +82,17 @@ class AccountRegisteredData(BaseModel):
 class AccountUpdatedData(BaseModel):
     """``city.identity.account.updated.v1``: profile fields changed; ``changed`` names them
     (``email``, ``email_verified``, ``given_name``, ``family_name``, ``locale``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        "tenant": "musterstadt",
+        "kind": "citizen",
+        "changed": ["email", "email_verified"],
+        "email": "erika.m@example.org",
+        "email_verified": True,
+        "locale": "de",
+    }]})
+
 
     account_id: uuid.UUID
     tenant: str
@@ -86,6 +106,13 @@ class AccountUpdatedData(BaseModel):
 class AccountRolesChangedData(BaseModel):
     """``city.identity.account.roles_changed.v1``: a staff member's roles after the change."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_id": "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e41",
+        "tenant": "musterstadt",
+        "roles": {"museum": ["cashier", "manager"], "pools": ["cashier"]},
+    }]})
+
+
     account_id: uuid.UUID
     tenant: str
     roles: dict[str, list[str]]
@@ -93,6 +120,11 @@ class AccountRolesChangedData(BaseModel):
 
 class AccountErasedData(BaseModel):
     """``city.identity.account.erased.v1``: delete or pseudonymise this person's data."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21", "tenant": "musterstadt",
+    }]})
+
 
     account_id: uuid.UUID
     tenant: str
@@ -104,6 +136,16 @@ class AccountTokensRevokedData(BaseModel):
     (``session``, ``session_id`` names it) or every session (``account``). ``reason``:
     ``revoked`` (the client revoked it: logout), ``refresh_token_reuse`` / ``code_reuse``
     (a stolen grant was replayed), ``password_changed``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        "tenant": "musterstadt",
+        "reason": "revoked",
+        "revoked": "session",
+        "session_id": "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d11",
+        "not_before": "2026-05-04T09:12:30Z",
+    }]})
+
 
     account_id: uuid.UUID
     tenant: str
@@ -122,6 +164,20 @@ class Recipient(BaseModel):
 
 class NotificationRequestData(BaseModel):
     """``city.notification.request.v1`` (command): "please tell this person this"."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "request_id": "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c61",
+        "tenant": "musterstadt",
+        "recipient": {
+            "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+            "email": "erika.mustermann@example.org",
+        },
+        "template": "account-email-verification",
+        "locale": "de",
+        "params": {"verification_url": "https://id.musterstadt.example/verify?token=EXAMPLE"},
+        "legally_required": True,
+    }]})
+
 
     request_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     tenant: str

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from typing import Final
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import Event, new_event
 from notification_service.deliveries.models import Delivery, Message
@@ -32,6 +32,23 @@ FAILED: Final = "city.notification.delivery.failed.v1"
 
 class DeliveryEventData(BaseModel):
     """What every delivery event carries."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "delivery_id": "2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c98",
+        "message_id": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+        "tenant": "musterstadt",
+        "channel": "email",
+        "status": "delivered",
+        "reason": None,
+        "attempts": 1,
+        "template": "ticketing-order-confirmed",
+        "template_version": 3,
+        "origin": "event",
+        "reference": None,
+        "source_event_id": "c0ffee00-1234-4abc-8def-0123456789ab",
+        "recipient_account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+    }]})
+
 
     delivery_id: uuid.UUID
     message_id: uuid.UUID

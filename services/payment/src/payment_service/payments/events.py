@@ -23,7 +23,7 @@ import uuid
 from datetime import datetime
 from typing import Final
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import Event, new_event
 from payment_service.payments.models import Payment
@@ -68,6 +68,18 @@ BY_STATUS: Final[dict[str, str]] = {
 class PaymentEventData(BaseModel):
     """What every payment event carries."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+        "tenant": "musterstadt",
+        "source": "ticketing",
+        "reference": "T-2026-000123",
+        "amount": 1600,
+        "currency": "EUR",
+        "status": "failed",
+        "reason": "card_declined",
+    }]})
+
+
     payment_id: uuid.UUID
     tenant: str
     source: str
@@ -80,6 +92,21 @@ class PaymentEventData(BaseModel):
 
 class PaymentCreatedData(PaymentEventData):
     """``created``: where the person pays, and until when."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+        "tenant": "musterstadt",
+        "source": "ticketing",
+        "reference": "T-2026-000123",
+        "amount": 1600,
+        "currency": "EUR",
+        "status": "created",
+        "reason": None,
+        "description": "Stadtmuseum: 2 x Erwachsene",
+        "next_url": "https://pay.musterstadt.example/p/T-2026-000123",
+        "expires_at": "2026-06-01T13:30:00Z",
+    }]})
+
 
     description: str
     next_url: str | None
@@ -97,11 +124,38 @@ class LineItemData(BaseModel):
 class PaymentSucceededData(PaymentEventData):
     """``succeeded``: the split of the amount by department."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+        "tenant": "musterstadt",
+        "source": "ticketing",
+        "reference": "T-2026-000123",
+        "amount": 1600,
+        "currency": "EUR",
+        "status": "succeeded",
+        "reason": None,
+        "line_items": [{"department": "museum", "cost_centre": "MUS-4100", "amount": 1600}],
+    }]})
+
+
     line_items: list[LineItemData]
 
 
 class PaymentLateSucceededData(PaymentEventData):
     """``late_succeeded``: money arrived for a closed payment (status unchanged)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+        "tenant": "musterstadt",
+        "source": "ticketing",
+        "reference": "T-2026-000123",
+        "amount": 1600,
+        "currency": "EUR",
+        "status": "expired",
+        "reason": "expired",
+        "captured_amount": 1600,
+        "refund_requested": True,
+    }]})
+
 
     captured_amount: int
     refund_requested: bool

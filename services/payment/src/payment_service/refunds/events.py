@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from typing import Final, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import Event, new_event
 from payment_service.payments.events import SOURCE
@@ -52,6 +52,24 @@ class RefundedItem(BaseModel):
 
 class RefundEventData(BaseModel):
     """What both refund events carry."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "refund_id": "4d3c2b1a-0f9e-4d8c-8b7a-6f5e4d3c2b13",
+        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+        "tenant": "musterstadt",
+        "source": "ticketing",
+        "reference": "T-2026-000123",
+        "amount": 1600,
+        "currency": "EUR",
+        "reason": "cancelled_by_citizen",
+        "refunded_amount": 1600,
+        "requested_by": "source",
+        "line_items": [
+            {"position": 1, "department": "museum", "cost_centre": "MUS-4100", "amount": 1600},
+        ],
+        "departments": ["museum"],
+    }]})
+
 
     refund_id: uuid.UUID
     payment_id: uuid.UUID

@@ -22,7 +22,7 @@ import uuid
 from datetime import datetime
 from typing import Final
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared import outbox
@@ -99,20 +99,146 @@ class OrderEventData(BaseModel):
 
 
 class OrderPlacedData(OrderEventData):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
+        "tenant": "musterstadt",
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        "status": "awaiting_payment",
+        "reason": None,
+        "total": 1600,
+        "currency": "EUR",
+        "payment_id": None,
+        "lines": [
+            {
+                "department": "museum",
+                "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
+                "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
+                "ticket_type": "Erwachsene",
+                "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70",
+                "slot_starts_at": "2026-06-03T10:00:00Z",
+                "quantity": 2,
+                "amount": 1600,
+            },
+        ],
+        "hold_expires_at": "2026-06-01T12:15:00Z",
+    }]})
+
     hold_expires_at: datetime
 
 
 class OrderClosedData(OrderEventData):
     """``cancelled`` and ``expired``."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
+        "tenant": "musterstadt",
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        "status": "cancelled",
+        "reason": "payment_failed",
+        "total": 1600,
+        "currency": "EUR",
+        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+        "lines": [
+            {
+                "department": "museum",
+                "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
+                "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
+                "ticket_type": "Erwachsene",
+                "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70",
+                "slot_starts_at": "2026-06-03T10:00:00Z",
+                "quantity": 2,
+                "amount": 1600,
+            },
+        ],
+        "recipient": {
+            "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+            "email": "erika.mustermann@example.org",
+            "locale": "de",
+        },
+    }]})
+
+
     recipient: Recipient
 
 
 class OrderConfirmedData(OrderClosedData):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
+        "tenant": "musterstadt",
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        "status": "confirmed",
+        "reason": None,
+        "total": 1600,
+        "currency": "EUR",
+        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+        "lines": [
+            {
+                "department": "museum",
+                "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
+                "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
+                "ticket_type": "Erwachsene",
+                "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70",
+                "slot_starts_at": "2026-06-03T10:00:00Z",
+                "quantity": 2,
+                "amount": 1600,
+            },
+        ],
+        "recipient": {
+            "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+            "email": "erika.mustermann@example.org",
+            "locale": "de",
+        },
+        "tickets": [
+            {
+                "ticket_id": "1b7c0f5e-7a57-4a2d-9c43-3c1e7c7d0a11",
+                "code": "7KQ2M9XR4TBD",
+                "department": "museum",
+                "offering_name": "Dauerausstellung",
+                "ticket_type_name": "Erwachsene",
+                "starts_at": "2026-06-03T10:00:00Z",
+                "ends_at": "2026-06-03T10:30:00Z",
+                "valid_from": "2026-06-03T09:30:00Z",
+                "valid_until": "2026-06-03T10:30:00Z",
+                "visits": 1,
+                "qr_payload": "eyJhbGciOiJFZERTQSJ9.EXAMPLE.SIGNATURE",
+                "page_url": "https://musterstadt.example/tickets/1b7c0f5e",
+            },
+        ],
+    }]})
+
     tickets: list[IssuedTicket]
 
 
 class OrderRefundedData(OrderClosedData):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
+        "tenant": "musterstadt",
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        "status": "refunded",
+        "reason": "cancelled_by_citizen",
+        "total": 1600,
+        "currency": "EUR",
+        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+        "lines": [
+            {
+                "department": "museum",
+                "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
+                "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
+                "ticket_type": "Erwachsene",
+                "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70",
+                "slot_starts_at": "2026-06-03T10:00:00Z",
+                "quantity": 2,
+                "amount": 1600,
+            },
+        ],
+        "recipient": {
+            "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+            "email": "erika.mustermann@example.org",
+            "locale": "de",
+        },
+        "refunded_amount": 1600,
+    }]})
+
     refunded_amount: int
 
 

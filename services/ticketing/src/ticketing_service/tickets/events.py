@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Final
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import Event, new_event
 
@@ -47,6 +47,25 @@ class EntitlementData(BaseModel):
 
 
 class TicketIssuedData(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "ticket_id": "1b7c0f5e-7a57-4a2d-9c43-3c1e7c7d0a11",
+        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
+        "tenant": "musterstadt",
+        "department": "museum",
+        "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
+        "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
+        "code": "7KQ2M9XR4TBD",
+        "valid_from": "2026-06-03T09:30:00Z",
+        "valid_until": "2026-06-03T10:30:00Z",
+        "entitlements": [
+            {
+                "department": "museum",
+                "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
+                "visits": 1,
+            },
+        ],
+    }]})
+
     ticket_id: uuid.UUID
     order_id: uuid.UUID
     tenant: str
@@ -60,6 +79,13 @@ class TicketIssuedData(BaseModel):
 
 
 class TicketVoidedData(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "ticket_id": "1b7c0f5e-7a57-4a2d-9c43-3c1e7c7d0a11",
+        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
+        "tenant": "musterstadt",
+        "reason": "order_refunded",
+    }]})
+
     ticket_id: uuid.UUID
     order_id: uuid.UUID
     tenant: str
@@ -67,6 +93,14 @@ class TicketVoidedData(BaseModel):
 
 
 class TicketCheckedInData(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "ticket_id": "1b7c0f5e-7a57-4a2d-9c43-3c1e7c7d0a11",
+        "tenant": "musterstadt",
+        "department": "museum",
+        "venue_id": "6f5e4d3c-2b1a-4098-8f7e-6d5c4b3a2f19",
+        "visits_left": 0,
+    }]})
+
     ticket_id: uuid.UUID
     tenant: str
     department: str
