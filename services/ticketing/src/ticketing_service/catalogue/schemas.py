@@ -9,6 +9,7 @@ Every string a client sends is bounded and free of control characters; integers 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from datetime import date, datetime, time
@@ -20,9 +21,11 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.config import JsonDict, JsonValue
@@ -59,6 +62,11 @@ AMOUNT_MAX: Final = 100_000_000_000
 CAPACITY_MAX: Final = 1_000_000
 FIRST_DAY: Final = date(2000, 1, 1)
 LAST_DAY: Final = date(2199, 12, 31)
+#: A wall-clock time without offset, ``HH:MM`` or ``HH:MM:SS[.ffffff]`` (JSON Schema's
+#: ``format: time`` is RFC 3339's full-time, which needs an offset: not what a venue's
+#: opening hours are).
+LOCAL_TIME_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+_LOCAL_TIME: Final = re.compile(LOCAL_TIME_PATTERN)
 
 
 def _text(value: str, *, newlines: bool = False) -> str:
@@ -98,10 +106,13 @@ def _plausible_instant(value: datetime) -> datetime:
     return value
 
 
-def _local_time(value: time) -> time:
-    if value.tzinfo is not None:
-        raise ValueError("must be a local time without offset, e.g. 10:00")
-    return value
+def _local_time(value: object) -> object:
+    """Only ``HH:MM[:SS[.ffffff]]`` text (or a naive ``time``): no offset, no seconds count."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and _LOCAL_TIME.fullmatch(value):
+        return value
+    raise ValueError("must be a local time without offset, e.g. 10:00")
 
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$"),
@@ -124,7 +135,8 @@ Price = Annotated[int, Field(strict=True, ge=0, le=AMOUNT_MAX, examples=[800])]
 Capacity = Annotated[int, Field(strict=True, ge=0, le=CAPACITY_MAX, examples=[40])]
 Day = Annotated[CalendarDate, AfterValidator(_plausible_day)]
 Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
-LocalTime = Annotated[time, AfterValidator(_local_time), Field(examples=["10:00"])]
+LocalTime = Annotated[time, BeforeValidator(_local_time), WithJsonSchema(
+    {"type": "string", "pattern": LOCAL_TIME_PATTERN, "examples": ["10:00"]})]
 Flag = Annotated[bool, Field(strict=True)]
 OfferingKindField = Literal["timed", "pass", "combo"]
 OfferingStatusField = Literal["draft", "published", "archived"]

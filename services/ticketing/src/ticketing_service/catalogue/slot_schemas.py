@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -79,8 +79,8 @@ class RuleRead(BaseModel):
     rule_id: uuid.UUID
     offering_id: uuid.UUID
     weekdays: list[int]
-    opens_at: time
-    closes_at: time
+    opens_at: LocalTime
+    closes_at: LocalTime
     slot_minutes: int
     capacity: int
     valid_from: date
