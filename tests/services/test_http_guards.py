@@ -118,8 +118,11 @@ def test_the_platform_answers_are_documented_on_every_operation_that_can_give_th
             if path not in {"/healthz", "/readyz", "/metrics"}:
                 assert "503" in statuses, (method, path)
             if "requestBody" in operation:
-                assert "413" in statuses, (method, path)
+                assert {"400", "413"} <= statuses, (method, path)
             headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
             if "Idempotency-Key" in headers:
                 assert {"400", "409", "422"} <= statuses, (method, path)
+            if "422" in statuses:  # the error handlers answer every 422 as problem+json
+                assert PROBLEM_CONTENT_TYPE in operation["responses"]["422"]["content"], (
+                    method, path)
     assert "Problem" in document["components"]["schemas"]

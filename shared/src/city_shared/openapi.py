@@ -1,11 +1,13 @@
 """The answers every service gives besides its routes' own, written into its OpenAPI document.
 
 The platform's middleware answers on behalf of any route: a request body over the limit (413
-``body_too_large``), a malformed, missing, reused or still-running ``Idempotency-Key`` (400,
+``body_too_large``) or one FastAPI cannot parse at all, e.g. not UTF-8 (400 ``bad_request``,
+before any validation), a malformed, missing, reused or still-running ``Idempotency-Key`` (400,
 422, 409), a dependency that is down (503 ``service_unavailable`` with ``Retry-After``). A client
 generated from the document, or a fuzzer checking the service against it, must find those
 statuses documented on the operations where they can happen; :func:`document_platform_answers`
-adds them once, so no route has to repeat them.
+adds them once, so no route has to repeat them. FastAPI's own 422 (``HTTPValidationError``,
+``application/json``) is replaced by the problem+json the platform really answers.
 """
 
 from __future__ import annotations
@@ -44,12 +46,18 @@ def _takes_idempotency_key(operation: dict[str, Any]) -> bool:
 
 def _platform_answers(path: str, method: str, operation: dict[str, Any]) -> dict[str, Any]:
     answers: dict[str, Any] = {}
+    bad_request: list[str] = []
     if method in _BODY_METHODS and "requestBody" in operation:
         answers["413"] = _answer(413, "the request body is over the limit (`body_too_large`).")
+        bad_request.append("the request body cannot be parsed, e.g. it is not UTF-8 "
+                           "(`bad_request`)")
     if _takes_idempotency_key(operation):
-        answers["400"] = _answer(
-            400, "the `Idempotency-Key` header is malformed (`invalid_idempotency_key`) or "
-                 "required and missing (`idempotency_key_required`).")
+        bad_request.append("the `Idempotency-Key` header is malformed "
+                           "(`invalid_idempotency_key`) or required and missing "
+                           "(`idempotency_key_required`)")
+    if bad_request:
+        answers["400"] = _answer(400, "; ".join(bad_request) + ".")
+    if _takes_idempotency_key(operation):
         answers["409"] = _answer(
             409, "a request with this `Idempotency-Key` is still running "
                  "(`idempotency_key_in_flight`); retry after `Retry-After`.", retry_after=True)
@@ -61,6 +69,13 @@ def _platform_answers(path: str, method: str, operation: dict[str, Any]) -> dict
             503, "a system the service depends on is unavailable (`service_unavailable`); "
                  "retry after `Retry-After`.", retry_after=True)
     return answers
+
+
+def _is_fastapi_validation_answer(answer: dict[str, Any] | None) -> bool:
+    """True for FastAPI's own 422 (``application/json`` ``HTTPValidationError``): the
+    platform's error handlers answer every validation error as problem+json instead."""
+    schema = ((answer or {}).get("content", {}).get("application/json") or {}).get("schema", {})
+    return bool(schema.get("$ref", "").endswith("/HTTPValidationError"))
 
 
 def _ensure_problem_schema(document: dict[str, Any]) -> None:
@@ -87,6 +102,9 @@ def document_platform_answers(app: FastAPI) -> None:
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 responses: dict[str, Any] = operation["responses"]
+                if _is_fastapi_validation_answer(responses.get("422")):
+                    responses["422"] = _answer(
+                        422, "the input does not match the schema (`validation_error`).")
                 for status, answer in _platform_answers(path, method, operation).items():
                     responses.setdefault(status, answer)
         app.openapi_schema = document
