@@ -208,3 +208,27 @@ async def test_the_settlement_lists_what_was_paid_and_refunded_that_day(payments
         settled_at=datetime.now(UTC)))
     assert (await payments.sandbox.settlement(today)).net("EUR") == 1999
     assert (await payments.sandbox.settlement(today.replace(year=today.year - 1))).lines == ()
+
+
+async def test_the_pay_page_is_documented_with_the_answers_a_browser_gets(payments: Any) -> None:
+    spec = (await payments.client.get("/openapi.json")).json()
+    page = spec["paths"]["/sandbox/pay/{provider_payment_id}"]
+
+    def types(method: str, status: str) -> set[str]:
+        return set(page[method]["responses"][status].get("content", {}))
+
+    assert types("get", "200") == {"text/html"}
+    assert types("get", "404") == {"text/html", "application/problem+json"}
+    assert types("get", "422") == {"application/problem+json"}
+    assert "Location" in page["post"]["responses"]["303"]["headers"]
+    assert [types("post", s) for s in ("200", "403", "409")] == [{"text/html"}] * 3
+    assert "application/x-www-form-urlencoded" in page["post"]["requestBody"]["content"]
+
+    async with _browser(payments) as browser:
+        unknown = await browser.get("/sandbox/pay/sbx_" + "u" * 20)
+        forged = await browser.post("/sandbox/pay/sbx_" + "u" * 20,
+                                    data={"action": "pay", "csrf": "a.b"})
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert forged.status_code == 403
+    assert forged.headers["content-type"].startswith("text/html")

@@ -16,7 +16,7 @@ import hmac
 import re
 import secrets
 from pathlib import Path
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Header, Query, Request
@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from city_shared.dependencies import SessionDep
+from city_shared.errors import PROBLEM_CONTENT_TYPE
 from city_shared.journey import resume
 from payment_service.payments import repository, service
 from payment_service.payments.models import Payment
@@ -36,14 +37,52 @@ from payment_service.settings import PaymentSettings
 
 __all__ = ["CSRF_COOKIE", "router"]
 
-router = APIRouter(tags=["sandbox"], include_in_schema=False)
+router = APIRouter(tags=["sandbox"])
 
 CSRF_COOKIE: Final = "sandbox_csrf"
 _CSRF_MAX_AGE: Final = 30 * 60
 _TEMPLATES: Final = Path(__file__).parent / "templates"
 _ID: Final = r"^sbx_[A-Za-z0-9_-]{16,64}$"
 _Enabled = Annotated[PaymentSettings, Depends(require_sandbox)]
-_ProviderId = Annotated[str, PathParam(max_length=80)]
+_ProviderId = Annotated[str, PathParam(max_length=80, description=(
+    "The sandbox's id of the payment (`sbx_...`), from the payment's `next_url`."))]
+
+_HTML: Final = {"text/html": {"schema": {"type": "string"}}}
+_PROBLEM: Final = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": _HTML}
+
+
+#: The page answers a browser with HTML; only the framework's own answers (a malformed
+#: request, the sandbox switched off) are problem+json. (No ``model``: FastAPI would document
+#: it under the route's ``text/html`` too.)
+_INVALID: Final = {"description": "problem+json `validation_error`: the id, `lang` or the form "
+                                  "is malformed (too long, `action` unknown, a field missing).",
+                   "content": _PROBLEM}
+_NOT_FOUND: Final = {
+    "description": "HTML page: no such payment at the sandbox. problem+json `not_found`: the "
+                   "sandbox provider is not enabled.",
+    "content": {**_HTML, **_PROBLEM},
+}
+_SHOW_ANSWERS: Final[dict[int | str, dict[str, Any]]] = {
+    422: _INVALID,
+    200: _html("The pay page; or, for a payment no longer open, its decision or expiry."),
+    404: _NOT_FOUND,
+}
+_SUBMIT_ANSWERS: Final[dict[int | str, dict[str, Any]]] = {
+    422: _INVALID,
+    200: _html("The decision that stands, for a payment without a `return_url`."),
+    303: {"description": "The decision is recorded: back to the payment's `return_url`.",
+          "headers": {"Location": {"description": "The payment's `return_url`.",
+                                   "required": True, "schema": {"type": "string"}}}},
+    403: _html("The form expired or its CSRF token does not match the cookie: nothing is "
+               "recorded."),
+    404: _NOT_FOUND,
+    409: _html("The payment is no longer open (decided, cancelled or expired): nothing is "
+               "recorded."),
+}
 
 
 def _style_hash() -> str:
@@ -136,7 +175,8 @@ def _payable(payment: Payment) -> bool:
     return not payment.finished and payment.expires_at > service.now_utc()
 
 
-@router.get("/sandbox/pay/{provider_payment_id}", response_class=HTMLResponse)
+@router.get("/sandbox/pay/{provider_payment_id}", response_class=HTMLResponse,
+            summary="The sandbox provider's pay page", responses=_SHOW_ANSWERS)
 async def show_pay_page(
     provider_payment_id: _ProviderId,
     session: SessionDep,
@@ -163,7 +203,9 @@ async def show_pay_page(
                  csrf_token=token)
 
 
-@router.post("/sandbox/pay/{provider_payment_id}", response_class=HTMLResponse)
+@router.post("/sandbox/pay/{provider_payment_id}", response_class=HTMLResponse,
+             summary="Pay or decline on the sandbox provider's pay page",
+             responses=_SUBMIT_ANSWERS)
 async def submit_pay_page(
     request: Request,
     provider_payment_id: _ProviderId,
