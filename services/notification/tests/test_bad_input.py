@@ -68,3 +68,36 @@ async def test_citizen_endpoints_refuse_bad_input(notify: Any) -> None:
     garbage = await notify.client.put("/preferences", content=b"{not json",
                                       headers={**erika, "Content-Type": "application/json"})
     assert garbage.status_code == 422
+
+
+async def test_a_flag_is_json_true_or_false_never_a_number_or_a_word(notify: Any) -> None:
+    """The documents say ``boolean``; 0, 1 or "yes" are refused, not read as a choice (found
+    by the API fuzzer: ``{"inbox": 0}`` switched the inbox off)."""
+    erika = notify.citizen_headers(uuid.uuid4())
+    for value in (0, 1, "false", "yes"):
+        response = await notify.client.put("/preferences", json={"inbox": value}, headers=erika)
+        assert response.status_code == 422, (value, response.text)
+        assert response.json()["errors"][0]["loc"] == ["body", "inbox"]
+    preferences = await notify.client.get("/preferences", headers=erika)
+    assert preferences.json()["inbox"] is True
+    admin = notify.admin_headers()
+    for method, path, body in (
+        ("POST", "/rules", {"event_type": "city.case.decided.v1", "template_key": "x-y",
+                            "channels": ["inbox"], "enabled": 0}),
+        ("POST", "/rules", {"event_type": "city.case.decided.v1", "template_key": "x-y",
+                            "channels": ["inbox"], "legally_required": "true"}),
+        ("PUT", f"/rules/{uuid.uuid4()}", {"template_key": "x-y", "channels": ["inbox"],
+                                           "enabled": 1}),
+        ("POST", "/templates", {"key": "ok-key", "variables": [{"name": "a", "required": 0}],
+                                "content": {"de": {"sms": {"text": "{{ a }}"}}}}),
+        ("POST", f"/templates/{uuid.uuid4()}/preview", {"version": "1"}),
+    ):
+        response = await notify.client.request(method, path, json=body, headers=admin)
+        assert response.status_code == 422, (path, body, response.text)
+        assert response.json()["code"] == "validation_error", response.text
+    send = await notify.client.post("/notifications", json={
+        "template": "account-email-verification",
+        "recipient": {"account_id": str(uuid.uuid4())}, "legally_required": 1,
+    }, headers={**notify.client_headers(), "Idempotency-Key": str(uuid.uuid4())})
+    assert send.status_code == 422, send.text
+    assert send.json()["errors"][0]["loc"] == ["body", "legally_required"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal, get_args
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
-__all__ = ["CHANNELS", "MAX_TEMPLATE_VERSION", "Channel", "EventType", "Locale", "Slug",
+__all__ = ["CHANNELS", "MAX_TEMPLATE_VERSION", "Channel", "EventType", "Flag", "Locale", "Slug",
            "TemplateKey"]
 
+#: A yes/no field of a request: JSON ``true`` or ``false`` only (pydantic would otherwise read
+#: 0, 1, "yes" or "false" as a choice the document does not allow).
+Flag = Annotated[bool, Field(strict=True)]
 Channel = Literal["email", "inbox", "sms"]
 CHANNELS: Final[frozenset[str]] = frozenset(get_args(Channel))
 Locale = Literal["de", "en"]

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
 from notification_service.deliveries.models import Delivery, Message
-from notification_service.types import Channel, Locale, Slug, TemplateKey
+from notification_service.types import Channel, Flag, Locale, Slug, TemplateKey
 
 __all__ = ["DeliveryRead", "NotificationCreate", "NotificationRead", "RecipientCreate"]
 
@@ -63,7 +63,7 @@ class NotificationCreate(BaseModel):
         default_factory=dict)
     channels: Annotated[list[Channel], Field(min_length=1, max_length=3)] = Field(
         default_factory=_email_only)
-    legally_required: bool = False
+    legally_required: Flag = False
     reference: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
 
     @model_validator(mode="after")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from notification_service.types import Flag
+
 __all__ = ["PreferencesRead", "PreferencesUpdate"]
 
 
@@ -14,9 +16,9 @@ class PreferencesUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"email": True, "sms": False, "inbox": True}]})
 
-    email: bool | None = None
-    sms: bool | None = None
-    inbox: bool | None = None
+    email: Flag | None = None
+    sms: Flag | None = None
+    inbox: Flag | None = None
 
 
 class PreferencesRead(BaseModel):

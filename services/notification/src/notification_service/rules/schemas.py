@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from notification_service.rules.models import Rule
-from notification_service.types import Channel, EventType, Slug, TemplateKey
+from notification_service.types import Channel, EventType, Flag, Slug, TemplateKey
 
 __all__ = ["RuleCreate", "RuleRead", "RuleUpdate"]
 
@@ -30,8 +30,8 @@ class RuleUpdate(BaseModel):
 
     template_key: TemplateKey
     channels: Channels
-    legally_required: bool = False
-    enabled: bool = True
+    legally_required: Flag = False
+    enabled: Flag = True
 
     _dedupe = field_validator("channels")(_unique)
 

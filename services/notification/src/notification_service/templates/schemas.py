@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 from pydantic.config import JsonDict
 
 from notification_service.templates.models import Template, TemplateVersion
-from notification_service.types import MAX_TEMPLATE_VERSION, Locale, Slug, TemplateKey
+from notification_service.types import MAX_TEMPLATE_VERSION, Flag, Locale, Slug, TemplateKey
 
 __all__ = [
     "EmailContent",
@@ -61,7 +61,7 @@ class Variable(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: VariableName
-    required: bool = True
+    required: Flag = True
 
 
 class EmailContent(BaseModel):
@@ -238,7 +238,7 @@ class PreviewRequest(BaseModel):
         {"locale": "de", "params": {"total": 1300, "currency": "EUR", "tickets": [
             {"offering_name": "Dauerausstellung", "code": "MUS-7K2Q"}]}}]})
 
-    version: Annotated[int, Field(ge=1, le=MAX_TEMPLATE_VERSION)] | None = None
+    version: Annotated[int, Field(strict=True, ge=1, le=MAX_TEMPLATE_VERSION)] | None = None
     locale: Locale = "de"
     params: Annotated[dict[VariableName, JsonValue], Field(max_length=200)] = Field(
         default_factory=dict)
