@@ -296,6 +296,8 @@ def consumed_pairs(consumer: str, producer: str) -> list[tuple[Consumed, Publish
 def _field(data: JsonObject, path: str) -> Any:
     value: Any = data
     for name in path.split("."):
+        if not isinstance(value, dict) or name not in value:
+            raise ValueError(f"the example has no {path} (the event's subject)")
         value = value[name]
     return value
 

@@ -14,11 +14,12 @@ from typing import Any
 import yaml
 
 from city_shared.consumer import ANY_TYPE
-from tests.contracts.asyncapi import render
+from tests.contracts.asyncapi import DOCUMENT, render
 from tests.contracts.catalogue import NEEDS, Consumed, Published, consumed_pairs
 from tests.contracts.compat import example_problems, incompatibilities
 
-__all__ = ["Record", "assert_reads", "document", "pair_id", "pairs", "problems", "records"]
+__all__ = ["Record", "assert_reads", "committed", "document", "pair_id", "pairs", "problems",
+           "records"]
 
 Record = tuple[dict[str, str], str, bytes]
 
@@ -33,6 +34,12 @@ def _generated() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     """A copy of the generated AsyncAPI document (safe to change)."""
     return copy.deepcopy(_generated())
+
+
+def committed() -> dict[str, Any]:
+    """The committed ``docs/asyncapi.yaml``, parsed."""
+    loaded: dict[str, Any] = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
+    return loaded
 
 
 def records(doc: dict[str, Any], event_type: str) -> list[Record]:
