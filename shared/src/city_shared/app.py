@@ -1,8 +1,9 @@
 """The application factory every service's ``create_app`` builds on.
 
 It wires what all services share: engine and session factory, the token verifier against the
-identity JWKS, problem+json errors, correlation ids, request metrics, tracing, the
-``Idempotency-Key`` middleware, the request body limit, CORS, security headers and the
+identity JWKS, problem+json errors, correlation ids, request metrics, tracing, the unit of work
+of each request (:mod:`city_shared.request_work`, with ``Idempotency-Key``), the request body
+limit, CORS, security headers and the
 operational endpoints ``/healthz`` (process alive), ``/readyz`` (database reachable, plus the
 service's stalled sagas as detail) and ``/metrics`` (Prometheus). Nothing here runs at import time.
 """
@@ -29,10 +30,10 @@ from city_shared.context import set_correlation_id
 from city_shared.cors import install_cors
 from city_shared.db import create_engine, create_session_factory
 from city_shared.errors import install_error_handlers
-from city_shared.idempotency import IdempotencyMiddleware
 from city_shared.logs import configure_logging
 from city_shared.metrics import HTTP_REQUEST_SECONDS
 from city_shared.openapi import document_platform_answers
+from city_shared.request_work import RequestWorkMiddleware
 from city_shared.sagas import StallCounter, count_stalled_sagas
 from city_shared.security_headers import SecurityHeadersMiddleware
 from city_shared.settings import ServiceSettings
@@ -196,12 +197,9 @@ def create_service_app(
     app.include_router(_OPERATIONAL)
     for router in routers:
         app.include_router(router)
-    app.add_middleware(
-        IdempotencyMiddleware,
-        ttl_seconds=settings.idempotency_ttl_seconds,
-        in_flight_seconds=settings.idempotency_in_flight_seconds,
-    )
-    # Outside the idempotency middleware, which buffers bodies; inside the correlation
+    # One unit of work per request: its transaction, its Idempotency-Key record inside it.
+    app.add_middleware(RequestWorkMiddleware, ttl_seconds=settings.idempotency_ttl_seconds)
+    # Outside the unit of work, which buffers bodies and responses; inside the correlation
     # middleware, so a 413 is counted and carries the correlation id.
     app.add_middleware(BodyLimitMiddleware, default_bytes=settings.max_body_bytes,
                        per_route=body_limits)

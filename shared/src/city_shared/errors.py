@@ -38,6 +38,7 @@ from starlette.routing import Match
 from city_shared.faults import causes, is_transient
 
 __all__ = [
+    "FAILED_SCOPE_KEY",
     "PROBLEM_CONTENT_TYPE",
     "PROBLEM_TYPE_BASE",
     "UNAVAILABLE_RETRY_AFTER_SECONDS",
@@ -62,6 +63,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+#: Set on the request's scope when an exception was turned into a response: the request's
+#: unit of work (:mod:`city_shared.request_work`) rolls back instead of committing.
+FAILED_SCOPE_KEY = "city_shared.failed"
 PROBLEM_TYPE_BASE = "https://errors.city-platform.example/"
 
 JsonValue: TypeAlias = (
@@ -355,11 +359,13 @@ def _respond(
 
 
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    request.scope[FAILED_SCOPE_KEY] = True
     assert isinstance(exc, DomainError)
     return problem_response(exc, request.url.path)
 
 
 async def _on_request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    request.scope[FAILED_SCOPE_KEY] = True
     assert isinstance(exc, RequestValidationError)
     errors: list[JsonValue] = [_field_error(err).model_dump() for err in exc.errors()]
     body = _problem(
@@ -398,6 +404,7 @@ def _allowed_methods(request: Request) -> str:
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    request.scope[FAILED_SCOPE_KEY] = True
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     headers = exc.headers
@@ -420,6 +427,7 @@ _UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.Untranslatabl
 
 
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+    request.scope[FAILED_SCOPE_KEY] = True
     if any(isinstance(cause, _UNSTORABLE_TEXT) for cause in causes(exc)):
         body = _problem(
             status=422, code="invalid_character", title="Invalid character",

@@ -61,7 +61,6 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_initial_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 5.0
     idempotency_ttl_seconds: int = 24 * 3600
-    idempotency_in_flight_seconds: int = 60
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
     """``CITY_MAX_BODY_BYTES``: the largest request body the API reads (413 above); an endpoint
     that takes uploads declares its own limit in ``create_service_app(body_limits=...)``."""

@@ -1,5 +1,8 @@
-"""IdempotencyMiddleware against real PostgreSQL: replay, mismatch, in flight under real
-concurrency (with a negative control), per-caller scoping, 5xx, expiry, takeover, purge."""
+"""The unit of work of a request (RequestWorkMiddleware) against real PostgreSQL: one
+transaction per request that commits when the route returns and rolls back when it raises, and
+the Idempotency-Key record inside it: replay, mismatch, in flight under real concurrency (with a
+negative control), per-caller scoping, 5xx, expiry, a crash between commit and response (with
+the hand-committing route of old as negative control), purge."""
 
 from __future__ import annotations
 
@@ -12,19 +15,23 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from city_shared.auth import MaybePrincipal
 from city_shared.auth.testing import TokenFactory
 from city_shared.backbone import create_backbone
 from city_shared.db import create_engine
-from city_shared.errors import PROBLEM_CONTENT_TYPE, ServiceUnavailable, install_error_handlers
-from city_shared.idempotency import (
-    IdempotencyMiddleware,
-    purge_expired,
-    require_idempotency_key,
+from city_shared.dependencies import SessionDep
+from city_shared.errors import (
+    PROBLEM_CONTENT_TYPE,
+    Conflict,
+    ServiceUnavailable,
+    install_error_handlers,
 )
+from city_shared.idempotency import purge_expired, require_idempotency_key
+from city_shared.request_work import RequestWorkMiddleware
 
 pytestmark = pytest.mark.integration
 
@@ -45,11 +52,15 @@ class ThingRead(BaseModel):
 
 @dataclass
 class Harness:
-    """A tiny service: ``POST /things`` inserts a row and answers 201 with its id.
+    """A tiny service: ``POST /things`` inserts a row in the request's unit of work and answers
+    201 with its id; ``POST /things-committed-by-hand`` does the same but commits itself, as
+    routes did before the unit of work.
 
     While ``blocking`` is set, the handler waits for ``gate`` after counting itself in
-    ``entered`` (and setting ``changed``); a thing named ``unavailable`` answers 503 and one
-    named ``crash`` raises.
+    ``entered`` (and setting ``changed``); a thing named ``unavailable`` answers 503, one
+    named ``crash`` raises, one named ``taken`` is inserted and then refused with 409.
+    While ``kill_after_commit`` is set, the process "dies" (:class:`Killed`) right after the
+    next commit of the database, before anything is sent.
     """
 
     app: FastAPI
@@ -59,6 +70,7 @@ class Harness:
     changed: asyncio.Event
     entered: int = 0
     blocking: bool = False
+    kill_after_commit: bool = False
 
     def client(self) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(self.app, raise_app_exceptions=False)
@@ -71,16 +83,34 @@ class Harness:
         return await _scalar(self.engine, "SELECT count(*) FROM idempotency_keys")
 
 
-def build_harness(engine: AsyncEngine, tokens: TokenFactory, *, idempotent: bool = True) -> Harness:
+class Killed(BaseException):
+    """The process dies (not an error the app could answer)."""
+
+
+class KillableSession(Session):
+    """Sessions of the harness: the kill switch listens on this class only."""
+
+
+def build_harness(engine: AsyncEngine, tokens: TokenFactory) -> Harness:
     app = FastAPI()
     install_error_handlers(app)
     app.state.engine = engine
+    app.state.session_factory = async_sessionmaker(
+        engine, sync_session_class=KillableSession, expire_on_commit=False)
     app.state.token_verifier = tokens.verifier()
     harness = Harness(
         app=app, engine=engine, tokens=tokens, gate=asyncio.Event(), changed=asyncio.Event()
     )
 
-    async def insert_thing(payload: ThingCreate, principal: MaybePrincipal) -> ThingRead:
+    @event.listens_for(KillableSession, "after_commit")
+    def kill(session: Session) -> None:
+        if harness.kill_after_commit:
+            harness.kill_after_commit = False
+            raise Killed
+
+    async def insert_thing(
+        session: AsyncSession, payload: ThingCreate, principal: MaybePrincipal
+    ) -> ThingRead:
         harness.entered += 1
         harness.changed.set()
         if harness.blocking:
@@ -91,34 +121,43 @@ def build_harness(engine: AsyncEngine, tokens: TokenFactory, *, idempotent: bool
         if payload.name == "crash":
             raise RuntimeError("handler crashed")
         owner = principal.sub if principal else None
-        async with engine.begin() as conn:
-            thing_id = (
-                await conn.execute(
-                    text("INSERT INTO things (name, owner) VALUES (:name, :owner) RETURNING id"),
-                    {"name": payload.name, "owner": owner},
-                )
-            ).scalar_one()
+        thing_id = (
+            await session.execute(
+                text("INSERT INTO things (name, owner) VALUES (:name, :owner) RETURNING id"),
+                {"name": payload.name, "owner": owner},
+            )
+        ).scalar_one()
+        if payload.name == "taken":
+            raise Conflict("That name is taken.")
         return ThingRead(id=thing_id, name=payload.name, owner=owner)
 
     @app.post("/things", status_code=201)
     async def create_thing(
-        payload: ThingCreate, principal: MaybePrincipal, response: Response
+        session: SessionDep, payload: ThingCreate, principal: MaybePrincipal, response: Response
     ) -> ThingRead:
-        thing = await insert_thing(payload, principal)
+        thing = await insert_thing(session, payload, principal)
         response.headers["Location"] = f"/things/{thing.id}"
         response.set_cookie("session", "secret")
         return thing
 
+    @app.post("/things-committed-by-hand", status_code=201)
+    async def create_thing_committing(
+        session: SessionDep, payload: ThingCreate, principal: MaybePrincipal
+    ) -> ThingRead:
+        thing = await insert_thing(session, payload, principal)
+        await session.commit()  # the pattern the unit of work replaced
+        return thing
+
     @app.post("/payments", status_code=201)
     async def create_payment(
+        session: SessionDep,
         payload: ThingCreate,
         principal: MaybePrincipal,
         _key: Annotated[str, Depends(require_idempotency_key)],
     ) -> ThingRead:
-        return await insert_thing(payload, principal)
+        return await insert_thing(session, payload, principal)
 
-    if idempotent:
-        app.add_middleware(IdempotencyMiddleware, ttl_seconds=3600, in_flight_seconds=60)
+    app.add_middleware(RequestWorkMiddleware, ttl_seconds=3600)
     return harness
 
 
@@ -256,15 +295,15 @@ async def test_concurrent_requests_with_one_key_execute_once_others_get_409(
     assert await harness.rows() == 1
 
 
-async def test_negative_control_without_middleware_concurrent_requests_all_execute(
-    engine: AsyncEngine, tokens: TokenFactory
+async def test_negative_control_without_the_key_concurrent_requests_all_execute(
+    harness: Harness,
 ) -> None:
-    harness = build_harness(engine, tokens, idempotent=False)
-    token = tokens.issue(sub="alice")
+    token = harness.tokens.issue(sub="alice")
     async with harness.client() as client:
 
         async def send() -> httpx.Response:
-            return await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+            return await client.post("/things", json={"name": "a"},
+                                     headers={"Authorization": f"Bearer {token}"})
 
         responses = await _fire_concurrently(harness, send, N_CONCURRENT)
 
@@ -339,31 +378,52 @@ async def test_an_expired_key_is_executed_again(harness: Harness) -> None:
     assert await harness.rows() == 2
 
 
-async def test_an_abandoned_claim_is_taken_over_and_the_late_response_is_not_stored(
+async def test_an_error_rolls_back_the_change_and_stores_nothing(harness: Harness) -> None:
+    token = harness.tokens.issue(sub="alice")
+    async with harness.client() as client:
+        refused = await client.post("/things", json={"name": "taken"}, headers=_key("k-1", token))
+        unkeyed = await client.post("/things", json={"name": "taken"},
+                                    headers={"Authorization": f"Bearer {token}"})
+
+    _assert_problem(refused, 409, "conflict")
+    _assert_problem(unkeyed, 409, "conflict")
+    assert harness.entered == 2
+    assert await harness.rows() == 0
+    assert await harness.keys() == 0
+
+
+async def test_a_crash_between_commit_and_response_is_answered_by_the_retry_without_rerunning(
     harness: Harness,
 ) -> None:
     token = harness.tokens.issue(sub="alice")
     async with harness.client() as client:
+        harness.kill_after_commit = True
+        with pytest.raises(Killed):
+            await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+        retry = await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
 
-        async def send() -> httpx.Response:
-            return await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+    assert retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert harness.entered == 1
+    assert await harness.rows() == 1
 
-        harness.blocking = True
-        stuck = asyncio.create_task(send())
-        await _wait_for(harness, lambda: harness.entered == 1)
-        busy = await send()
-        await _execute(harness.engine, "UPDATE idempotency_keys SET locked_until = now()")
-        harness.blocking = False
-        taken_over = await send()
-        harness.gate.set()
-        late = await stuck
-        replay = await send()
 
-    _assert_problem(busy, 409, "idempotency_key_in_flight")
-    assert taken_over.status_code == 201
-    assert late.status_code == 201
-    assert replay.content == taken_over.content
-    assert replay.content != late.content
+async def test_negative_control_a_route_that_commits_by_hand_runs_twice_after_that_crash(
+    harness: Harness,
+) -> None:
+    token = harness.tokens.issue(sub="alice")
+    async with harness.client() as client:
+        harness.kill_after_commit = True
+        with pytest.raises(Killed):
+            await client.post("/things-committed-by-hand", json={"name": "a"},
+                              headers=_key("k-1", token))
+        retry = await client.post("/things-committed-by-hand", json={"name": "a"},
+                                  headers=_key("k-1", token))
+
+    assert retry.status_code == 201
+    assert "idempotent-replayed" not in retry.headers
+    assert harness.entered == 2
+    assert await harness.rows() == 2
 
 
 async def test_invalid_keys_are_rejected_with_400(harness: Harness) -> None:
