@@ -60,6 +60,7 @@ from city_shared.metrics import (
     TRANSIENT_FAULTS,
 )
 from city_shared.topics import wait_for_topics
+from city_shared.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("city_shared.consumer")
@@ -361,7 +362,7 @@ class Consumer:
     ) -> tuple[list[tuple[_Work, str]], tuple[int, Exception] | None]:
         done: list[tuple[_Work, str]] = []
         failure: tuple[int, Exception] | None = None
-        async with self._sessions() as session, session.begin():
+        async with unit_of_work(self._sessions) as session:
             for index, item in enumerate(work):
                 try:
                     async with session.begin_nested():
@@ -406,7 +407,7 @@ class Consumer:
         while True:
             if error is None:
                 try:
-                    async with self._sessions() as session, session.begin():
+                    async with unit_of_work(self._sessions) as session:
                         outcome = await self._apply(session, item)
                 except Exception as exc:
                     error = exc

@@ -21,6 +21,8 @@ from prometheus_client import Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.unit_of_work import unit_of_work
+
 __all__ = [
     "STALLED_SAGAS",
     "StallCounter",
@@ -54,7 +56,7 @@ async def count_stalled_sagas(
 
     :raises Exception: whatever the database raised (the gauge keeps its last values).
     """
-    async with sessions() as session, session.begin():
+    async with unit_of_work(sessions) as session:
         await session.execute(text("SET TRANSACTION READ ONLY"))
         await session.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
         counts = {kind: int(n) for kind, n in (await counter(session)).items()}

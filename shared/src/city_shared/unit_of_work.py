@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, SessionTransaction, object_session
 
 from city_shared import outbox
 from city_shared.envelope import Event
@@ -68,10 +68,27 @@ def _adopt_recorded_events(session: Session, instance: object) -> None:
         _queue(session).extend(pending)
 
 
+_SAVEPOINTS = "city_shared.recorded_events.savepoints"
+
+
+@listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    """A savepoint remembers how many events were recorded when it began."""
+    if transaction.nested:
+        marks: dict[int, int] = session.info.setdefault(_SAVEPOINTS, {})
+        marks[id(transaction)] = len(session.info.get(_RECORDED, ()))
+
+
 @listens_for(Session, "after_soft_rollback")
-def _drop_recorded_events(session: Session, previous_transaction: object) -> None:
-    """A rollback (of the transaction or a savepoint) drops what was recorded."""
-    session.info.pop(_RECORDED, None)
+def _drop_recorded_events(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rollback drops what was recorded in what it rolled back: since the savepoint began,
+    or everything."""
+    mark = session.info.get(_SAVEPOINTS, {}).pop(id(previous_transaction), None)
+    if previous_transaction.nested and mark is not None:
+        del _queue(session)[mark:]
+    else:
+        session.info.pop(_RECORDED, None)
+        session.info.pop(_SAVEPOINTS, None)
 
 
 async def write_recorded_events(session: AsyncSession) -> int:

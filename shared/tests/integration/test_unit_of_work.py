@@ -126,3 +126,27 @@ async def test_events_of_aggregates_flushed_and_forgotten_are_written_in_recordi
     async with engine.connect() as conn:
         keys = (await conn.execute(text("SELECT key FROM outbox ORDER BY id"))).scalars().all()
     assert keys == [str(p.id) for p in parcels]
+
+
+async def test_a_failed_savepoint_drops_only_the_events_recorded_inside_it(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """As the consumer handles a batch: each event in a savepoint, a failed one rolled back."""
+    async with unit_of_work(sessions) as session:
+        kept, failed, later = Parcel(), Parcel(), Parcel()
+        session.add_all([kept, failed, later])
+    async with unit_of_work(sessions) as session:
+        for parcel, fails in ((kept, False), (failed, True), (later, False)):
+            try:
+                async with session.begin_nested():
+                    loaded = await session.get(Parcel, parcel.id)
+                    assert loaded is not None
+                    loaded.ship()
+                    if fails:
+                        raise Boom
+            except Boom:
+                pass
+
+    async with engine.connect() as conn:
+        keys = (await conn.execute(text("SELECT key FROM outbox ORDER BY id"))).scalars().all()
+    assert keys == [str(kept.id), str(later.id)]
