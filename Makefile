@@ -23,8 +23,9 @@ down:  ## stop what `make up` started
 status:
 	@$(UV) run --frozen devstack status
 
-lint: install
+lint: install  ## style, and the layers (no service imports another; routers call no repository)
 	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen lint-imports --no-cache
 
 typecheck: install
 	@$(UV) run --frozen mypy shared/src tools/devstack/src services/*/src bench
