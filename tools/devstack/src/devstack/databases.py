@@ -63,19 +63,34 @@ class DatabaseAdmin:
             await conn.close()
         return found is not None
 
-    async def create_database(self, name: str) -> str:
-        """Create database `name` unless it exists; return its async URL. Idempotent."""
+    async def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create database `name` unless it exists; return its async URL. Idempotent.
+
+        With `template` the new database is a file-level copy of that database
+        (`CREATE DATABASE ... TEMPLATE ...`), which PostgreSQL refuses while anyone else is
+        connected to the template.
+        """
         _check_name(name)
+        source = "" if template is None else f' TEMPLATE "{_check_name(template)}"'
         conn = await asyncpg.connect(self._admin_dsn)
         try:
             exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
             # A concurrent creator leaves the database the caller asked for: not an error.
             if exists is None:
                 with contextlib.suppress(asyncpg.DuplicateDatabaseError):
-                    await conn.execute(f'CREATE DATABASE "{name}"')
+                    await conn.execute(f'CREATE DATABASE "{name}"{source}')
         finally:
             await conn.close()
         return self.database_url(name)
+
+    async def close_to_connections(self, name: str) -> None:
+        """Refuse new connections to database `name` (`ALLOW_CONNECTIONS false`), as a template
+        must have none while it is copied; the owner may still copy and drop it."""
+        conn = await asyncpg.connect(self._admin_dsn)
+        try:
+            await conn.execute(f'ALTER DATABASE "{_check_name(name)}" ALLOW_CONNECTIONS false')
+        finally:
+            await conn.close()
 
     async def drop_database(self, name: str) -> None:
         """Drop database `name` if it exists, terminating its open connections. Idempotent."""

@@ -169,9 +169,14 @@ class PostgresServer:
 
     # -- databases ---------------------------------------------------------------------------
 
-    async def create_database(self, name: str) -> str:
-        """Create `name` unless it exists; return `postgresql+asyncpg://...:<port>/<name>`."""
-        return await self._admin.create_database(name)
+    async def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create `name` unless it exists (a copy of `template` if given); return
+        `postgresql+asyncpg://...:<port>/<name>`."""
+        return await self._admin.create_database(name, template=template)
+
+    async def close_to_connections(self, name: str) -> None:
+        """Refuse new connections to `name` (see `DatabaseAdmin.close_to_connections`)."""
+        await self._admin.close_to_connections(name)
 
     async def drop_database(self, name: str) -> None:
         """Drop `name` if it exists, terminating its connections."""

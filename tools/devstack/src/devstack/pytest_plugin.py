@@ -11,6 +11,13 @@ Fixtures:
   `CITY_TEST_DATABASE_ADMIN_URL` (`.controllable` tells which).
 - `database_url`: function-scoped factory; `url = await database_url()` creates a fresh database
   and returns its `postgresql+asyncpg://` URL; every database it made is dropped at teardown.
+- `migrated_database`: function-scoped factory; `url = await migrated_database(alembic_ini)`
+  returns the URL of a fresh database holding the schema of that Alembic configuration at head.
+  The first call per `alembic.ini` in the session migrates a template database
+  (`database_templates`); every call copies it (`CREATE DATABASE ... TEMPLATE ...`), so a test
+  pays for a copy, not for the migrations. Dropped at teardown like `database_url`'s; the
+  templates are dropped at session end. Tests of the migrations themselves run them by hand.
+- `database_templates`: the session's `DatabaseTemplates`.
 - `kafka_server`: `KafkaServer`, or `ExternalKafka` when `CITY_TEST_KAFKA_BOOTSTRAP` is set.
 - `kafka_bootstrap`: the bootstrap servers string.
 - `controllable_kafka`: the `KafkaServer`; skips the test when the broker is external, and
@@ -47,11 +54,13 @@ from devstack.sessions import (
     reap_stale_sessions,
 )
 from devstack.smtp import SmtpServer
+from devstack.templates import DatabaseTemplates
 
 ENV_DATABASE_ADMIN_URL = "CITY_TEST_DATABASE_ADMIN_URL"
 ENV_KAFKA_BOOTSTRAP = "CITY_TEST_KAFKA_BOOTSTRAP"
 
 MakeDatabase = Callable[[], Awaitable[str]]
+MakeMigratedDatabase = Callable[[str | Path], Awaitable[str]]
 
 _live: dict[int, Callable[[], None]] = {}
 _atexit_registered = False
@@ -136,6 +145,35 @@ async def database_url(
         url = await postgres_server.create_database(name)
         created.append(name)
         return url
+
+    yield make_database
+    for name in created:
+        await postgres_server.drop_database(name)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def database_templates(
+    postgres_server: PostgresServer | DatabaseAdmin,
+) -> AsyncIterator[DatabaseTemplates]:
+    templates = DatabaseTemplates(postgres_server)
+    try:
+        yield templates
+    finally:
+        await templates.drop_all()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def migrated_database(
+    request: pytest.FixtureRequest,
+    postgres_server: PostgresServer | DatabaseAdmin,
+    database_templates: DatabaseTemplates,
+) -> AsyncIterator[MakeMigratedDatabase]:
+    created: list[str] = []
+
+    async def make_database(alembic_ini: str | Path) -> str:
+        name = _database_name(request.node.name)
+        created.append(name)
+        return await database_templates.clone(alembic_ini, name)
 
     yield make_database
     for name in created:
