@@ -60,7 +60,6 @@ async def send_notification(
     message, created = await service.create_message(
         session, new, MessageConfig(default_locale=settings.default_locale),
         strict=True)
-    await session.commit()
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     response.headers["Location"] = f"/notifications/{message.id}"
     return NotificationRead.of(message)

@@ -51,5 +51,4 @@ async def mark_read(
     """The read receipt (``read_at``, the first read's time). 404 for another's message."""
     message = await service.mark_read(session, principal.tenant, citizen_account(principal),
                                       message_id)
-    await session.commit()
     return InboxMessageRead.of(message)

@@ -45,5 +45,4 @@ async def put_preferences(
     anyway."""
     result = await service.set_preferences(session, principal.tenant,
                                            citizen_account(principal), data)
-    await session.commit()
     return result

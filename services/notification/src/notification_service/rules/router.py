@@ -38,7 +38,6 @@ async def create_rule(
     reach), ``rule_template_lacks_channel`` (``channels``: the channels some locale of the
     template has no text for), ``rule_template_broken`` (its stored version is invalid)."""
     rule = await service.create_rule(session, principal, data)
-    await session.commit()
     response.headers["Location"] = f"/rules/{rule.id}"
     return RuleRead.of(rule)
 
@@ -69,7 +68,6 @@ async def update_rule(
     """Checked like a new rule (422 ``rule_template_missing``, ``rule_template_lacks_channel``,
     ``rule_template_broken``); a refused change leaves the rule as it was."""
     rule = await service.update_rule(session, principal, scope, rule_id, data)
-    await session.commit()
     return RuleRead.of(rule)
 
 
@@ -80,5 +78,4 @@ async def delete_rule(
     rule_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, scope: StaffScopeDep,
 ) -> Response:
     await service.delete_rule(session, principal, scope, rule_id)
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

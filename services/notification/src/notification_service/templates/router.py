@@ -1,6 +1,6 @@
 """The templates API: create, list, read (any version), save a new version, delete, preview.
 Staff of the tenant read; tenant admins and department managers write. Each route parses,
-makes one service call, commits and responds."""
+makes one service call and responds; the request's unit of work commits (ADR 0011)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,6 @@ async def create_template(
     it must have text for the channels of the tenant-wide rules that would render it: else
     409 ``template_in_use`` (``rules``: their ids, ``channels``: the texts missing)."""
     template, version = await service.create_template(session, principal, data)
-    await session.commit()
     response.headers["Location"] = f"/templates/{template.id}"
     return TemplateRead.of(template, version)
 
@@ -108,7 +107,6 @@ async def save_template(
     change those rules first."""
     template, version = await service.save_version(session, principal, scope, template_id,
                                                    data)
-    await session.commit()
     return TemplateRead.of(template, version)
 
 
@@ -127,7 +125,6 @@ async def delete_template(
     (enabled or not): 409 ``template_in_use`` with ``rules``, the ids of those rules; change
     or delete them first."""
     await service.delete_template(session, principal, scope, template_id)
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
