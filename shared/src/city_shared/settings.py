@@ -68,6 +68,16 @@ class ServiceSettings(BaseSettings):
     """``CITY_CORS_ALLOWED_ORIGINS``: the browser origins that may call the API, comma-separated
     (``https://shop.example,https://portal.example``); none by default, never ``*``."""
 
+    public_base_url: str | None = None
+    """``CITY_PUBLIC_BASE_URL``: where clients reach this service (links in responses, pages);
+    unset: ``http://<http_host>:<http_port>``."""
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL without a trailing slash."""
+        url = self.public_base_url or f"http://{self.http_host}:{self.http_port}"
+        return url.rstrip("/")
+
     @property
     def consumer_group(self) -> str:
         """The Kafka consumer group of this service's worker."""
