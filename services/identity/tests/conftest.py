@@ -13,7 +13,6 @@ factory whose tokens the app trusts, and the demo tenants and departments.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -34,8 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
 from city_shared.db import create_engine
-from city_shared.migrations import upgrade_to_head
 from city_shared.testing import html_forms, serve_in_process
+from devstack.pytest_plugin import MakeMigratedDatabase
 from identity_service.accounts.models import Account, StaffRole
 from identity_service.accounts.passwords import hash_password
 from identity_service.clients.client_secrets import hash_secret
@@ -52,11 +51,10 @@ DEFAULT_PASSWORD = "Richtig-langes-Passwort-1"
 
 
 @pytest.fixture
-async def migrated_url(database_url) -> str:  # type: ignore[no-untyped-def]
-    """A fresh database of its own for the test, migrated to head."""
-    url: str = await database_url()
-    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
-    return url
+async def migrated_url(migrated_database: MakeMigratedDatabase) -> str:
+    """A fresh database of its own for the test, at head (a copy of the session's migrated
+    template)."""
+    return await migrated_database(ALEMBIC_INI)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ an SMTP server, and reads mail, rows and the outbox.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -34,8 +33,9 @@ from city_shared.auth.testing import TokenFactory
 from city_shared.consumer import Handler, Routes
 from city_shared.db import create_engine, create_session_factory
 from city_shared.envelope import Event
-from city_shared.migrations import upgrade_to_head
 from city_shared.testing import serve_in_process
+from city_shared.unit_of_work import unit_of_work
+from devstack.pytest_plugin import MakeMigratedDatabase
 from devstack.smtp import SmtpServer
 from notification_service.channels.email import SmtpSender
 from notification_service.channels.sms import SandboxSmsProvider
@@ -58,11 +58,10 @@ CLOSED_PORT = 9  # discard: nothing listens there on the test machines
 
 
 @pytest.fixture
-async def migrated_url(database_url) -> str:  # type: ignore[no-untyped-def]
-    """A fresh database of its own for the test, migrated to head."""
-    url: str = await database_url()
-    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
-    return url
+async def migrated_url(migrated_database: MakeMigratedDatabase) -> str:
+    """A fresh database of its own for the test, at head (a copy of the session's migrated
+    template)."""
+    return await migrated_database(ALEMBIC_INI)
 
 
 @pytest.fixture
@@ -189,9 +188,8 @@ class NotificationHarness:
     async def handle(self, event: Event) -> None:
         """Run the worker's handler in one transaction, as the consumer does (without its
         inbox: a second call shows the service's own idempotency)."""
-        async with self.sessions() as session:
+        async with unit_of_work(self.sessions) as session:
             await self.handler(event.type)(session, event)
-            await session.commit()
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -248,10 +246,9 @@ def notify_app(migrated_url: str, token_factory: TokenFactory, smtp_server: Smtp
         engine = create_engine(migrated_url, pool_size=5)
         try:
             if seed:
-                async with create_session_factory(engine)() as session:
+                async with unit_of_work(create_session_factory(engine)) as session:
                     for tenant in DEMO_TENANTS:
                         await seed_tenant(session, tenant)
-                    await session.commit()
             app = create_app(settings)
             async with serve_in_process(app, base_url=BASE_URL, tokens=token_factory) as client:
                 yield NotificationHarness(app, client, migrated_url, token_factory, engine,

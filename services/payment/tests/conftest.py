@@ -18,7 +18,6 @@ sandbox webhook job (``deliver_webhooks``, to this app in-process) and reconcili
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -38,8 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
 from city_shared.db import create_engine, create_session_factory
-from city_shared.migrations import upgrade_to_head
 from city_shared.testing import html_forms, serve_in_process
+from devstack.pytest_plugin import MakeMigratedDatabase
 from payment_service.main import create_app
 from payment_service.payments import outcomes
 from payment_service.payments.reconciliation import reconcile_waiting
@@ -61,11 +60,10 @@ RETURN_URL = "https://tickets.example.org/orders/7f3c"
 
 
 @pytest.fixture
-async def migrated_url(database_url) -> str:  # type: ignore[no-untyped-def]
-    """A fresh database of its own for the test, migrated to head."""
-    url: str = await database_url()
-    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
-    return url
+async def migrated_url(migrated_database: MakeMigratedDatabase) -> str:
+    """A fresh database of its own for the test, at head (a copy of the session's migrated
+    template)."""
+    return await migrated_database(ALEMBIC_INI)
 
 
 @pytest.fixture

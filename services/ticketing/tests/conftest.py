@@ -13,7 +13,6 @@ not depend on the catalogue API).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -31,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
 from city_shared.db import create_engine, create_session_factory
-from city_shared.migrations import upgrade_to_head
 from city_shared.testing import serve_in_process
+from devstack.pytest_plugin import MakeMigratedDatabase
 from ticketing_service.catalogue.models import (
     ComboComponent,
     Offering,
@@ -60,11 +59,10 @@ OLD_SIGNING_KEY = "dGVzdC10aWNrZXQtc2lnbmluZy1rZXktbnVtYmVyLTI"
 
 
 @pytest.fixture
-async def migrated_url(database_url) -> str:  # type: ignore[no-untyped-def]
-    """A fresh database of its own for the test, migrated to head."""
-    url: str = await database_url()
-    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
-    return url
+async def migrated_url(migrated_database: MakeMigratedDatabase) -> str:
+    """A fresh database of its own for the test, at head (a copy of the session's migrated
+    template)."""
+    return await migrated_database(ALEMBIC_INI)
 
 
 @pytest.fixture
