@@ -5,7 +5,6 @@ list through identity's app, as it does over the network."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,8 +23,8 @@ from city_shared.auth.jwks import JwksCache
 from city_shared.auth.revocations import RevocationList, revocation_url
 from city_shared.auth.verifier import TokenVerifier
 from city_shared.db import create_engine
-from city_shared.migrations import upgrade_to_head
 from city_shared.testing import html_forms, serve_in_process
+from devstack.pytest_plugin import MakeMigratedDatabase
 from identity_service.accounts.models import Account
 from identity_service.accounts.passwords import hash_password
 from identity_service.clients.models import OAuthClient
@@ -45,10 +44,8 @@ PASSWORD = "Richtig-langes-Passwort-1"
 EMAIL = "erika@example.org"
 
 
-async def migrated(database_url: Any, service: str) -> str:
-    url: str = await database_url()
-    await asyncio.to_thread(upgrade_to_head, str(ROOT / "services" / service / "alembic.ini"), url)
-    return url
+def alembic_ini(service: str) -> Path:
+    return ROOT / "services" / service / "alembic.ini"
 
 
 async def seed_identity(url: str) -> None:
@@ -75,11 +72,12 @@ async def seed_identity(url: str) -> None:
 
 
 @asynccontextmanager
-async def platform(database_url: Any) -> AsyncIterator[tuple[httpx.AsyncClient,
-                                                               httpx.AsyncClient]]:
+async def platform(
+    migrated_database: MakeMigratedDatabase,
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     """(identity, ticketing) clients; ticketing trusts identity through identity's app."""
-    identity_url = await migrated(database_url, "identity")
-    ticketing_url = await migrated(database_url, "ticketing")
+    identity_url = await migrated_database(alembic_ini("identity"))
+    ticketing_url = await migrated_database(alembic_ini("ticketing"))
     await seed_identity(identity_url)
     identity_app: FastAPI = create_identity(IdentitySettings(
         database_url=identity_url, log_json=False, signing_key_bits=2048))
@@ -126,9 +124,9 @@ def bearer(token: dict[str, Any]) -> dict[str, str]:
 
 
 async def test_after_logout_the_access_token_is_refused_by_another_service(
-    database_url: Any,
+    migrated_database: MakeMigratedDatabase,
 ) -> None:
-    async with platform(database_url) as (identity, ticketing):
+    async with platform(migrated_database) as (identity, ticketing):
         token = await login(identity, "portal", "openid ticketing:read ticketing:write")
         before = await ticketing.get("/orders", headers=bearer(token))
 
@@ -143,8 +141,10 @@ async def test_after_logout_the_access_token_is_refused_by_another_service(
     assert after.json()["code"] == "not_authenticated"
 
 
-async def test_a_revoked_access_token_is_refused_by_another_service(database_url: Any) -> None:
-    async with platform(database_url) as (identity, ticketing):
+async def test_a_revoked_access_token_is_refused_by_another_service(
+    migrated_database: MakeMigratedDatabase,
+) -> None:
+    async with platform(migrated_database) as (identity, ticketing):
         token = await login(identity, "portal", "openid ticketing:read")
         other = await login(identity, "portal", "openid ticketing:read")
         await identity.post("/revoke", data={"client_id": "portal",
@@ -158,9 +158,9 @@ async def test_a_revoked_access_token_is_refused_by_another_service(database_url
 
 
 async def test_a_token_from_a_client_without_a_ticketing_scope_does_not_reach_ticketing(
-    database_url: Any,
+    migrated_database: MakeMigratedDatabase,
 ) -> None:
-    async with platform(database_url) as (identity, ticketing):
+    async with platform(migrated_database) as (identity, ticketing):
         token = await login(identity, "museum-shop", "openid payment:read")
         response = await ticketing.get("/orders", headers=bearer(token))
 

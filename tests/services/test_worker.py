@@ -18,9 +18,9 @@ from city_shared import outbox
 from city_shared.db import create_engine, create_session_factory
 from city_shared.deadletters import list_dead_letters
 from city_shared.envelope import new_event, to_kafka
-from city_shared.migrations import upgrade_to_head
 from city_shared.worker import run_worker
 from devstack.ports import free_port
+from devstack.pytest_plugin import MakeMigratedDatabase
 from payment_service.settings import PaymentSettings
 from payment_service.topics import COMMAND_TOPICS, OWNED_TOPICS
 
@@ -33,10 +33,9 @@ class Probe(BaseModel):
 
 
 async def test_payment_worker_provisions_relays_and_dead_letters_unknown_commands(
-    database_url, kafka_bootstrap: str  # type: ignore[no-untyped-def]
+    migrated_database: MakeMigratedDatabase, kafka_bootstrap: str
 ) -> None:
-    url = await database_url()
-    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
+    url = await migrated_database(ALEMBIC_INI)
     settings = PaymentSettings(database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
                                log_json=False, outbox_poll_interval_seconds=0.2)
     stop = asyncio.Event()
@@ -101,10 +100,9 @@ async def test_payment_worker_provisions_relays_and_dead_letters_unknown_command
 
 
 async def test_worker_probes_say_alive_then_ready_once_consuming(
-    database_url, kafka_bootstrap: str  # type: ignore[no-untyped-def]
+    migrated_database: MakeMigratedDatabase, kafka_bootstrap: str
 ) -> None:
-    url = await database_url()
-    await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
+    url = await migrated_database(ALEMBIC_INI)
     port = free_port()
     settings = PaymentSettings(database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
                                log_json=False, worker_metrics_port=port)
