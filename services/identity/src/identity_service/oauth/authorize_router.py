@@ -9,6 +9,7 @@ client or redirect URI; every other error goes back to the client (see
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -35,6 +36,41 @@ from identity_service.oauth.params import Params, form_params, query_params
 from identity_service.oauth.runtime import OAuthRuntime, Runtime
 
 router = APIRouter(tags=["oauth"])
+
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _html_page(description: str, **headers: str) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description, "content": _HTML}
+    if headers:
+        answer["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                             for name, text in headers.items()}
+    return answer
+
+
+#: ``/authorize`` answers a browser: HTML pages and redirects, never problem+json (but for the
+#: platform's own answers, such as 503).
+_REDIRECT: dict[int | str, dict[str, Any]] = {
+    303: {"description": "Redirect to the client's redirect URI with `code` and `state`, or "
+                         "with an OAuth `error` (RFC 6749 section 4.1.2.1).",
+          "headers": {"Location": {"description": "The client's redirect URI.",
+                                   "schema": {"type": "string"}}}},
+}
+_AUTHORIZE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **_REDIRECT,
+    400: _html_page("Error page: the request is malformed, or the client or its redirect URI "
+                    "is unknown, so the error cannot go back to the client."),
+}
+_LOGIN_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **_REDIRECT,
+    400: _html_page("Error page, or the login form again: the request is malformed, the "
+                    "client or redirect URI is unknown, the form expired (CSRF) or the login "
+                    "method is unknown."),
+    401: _html_page("The login form again: the credentials are wrong or the identity was not "
+                    "asserted."),
+    429: _html_page("The login form again: too many failed logins; retry after `Retry-After`.",
+                    **{"Retry-After": "Seconds until the next login attempt is accepted."}),
+}
 
 
 def _redirect(location: str) -> Response:
@@ -87,7 +123,7 @@ async def _validated(
 
 
 @router.get("/authorize", summary="Authorization endpoint: the login page",
-            response_class=HTMLResponse)
+            response_class=HTMLResponse, responses=_AUTHORIZE_ANSWERS)
 async def authorize(request: Request, session: SessionDep, runtime: Runtime) -> Response:
     """Validate the authorization request and render the login form."""
     accept = request.headers.get("accept-language")
@@ -103,7 +139,7 @@ async def authorize(request: Request, session: SessionDep, runtime: Runtime) -> 
 
 
 @router.post("/authorize", summary="Authorization endpoint: the login form's target",
-             response_class=HTMLResponse)
+             response_class=HTMLResponse, responses=_LOGIN_ANSWERS)
 async def login(request: Request, session: SessionDep, runtime: Runtime, now: Now) -> Response:
     """Check the CSRF token and the credentials, then redirect with a code (303)."""
     accept = request.headers.get("accept-language")

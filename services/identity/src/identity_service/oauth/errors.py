@@ -15,13 +15,21 @@ from typing import Any, Final
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["NO_STORE", "OAuthError", "OAuthRoute", "committing", "invalid_client",
+__all__ = ["NO_STORE", "OAuthError", "OAuthErrorBody", "OAuthRoute", "committing", "invalid_client",
            "invalid_grant", "invalid_request"]
 
 #: RFC 6749 section 5.1: token responses must not be cached.
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class OAuthErrorBody(BaseModel):
+    """The body of an OAuth error response, for the OpenAPI document."""
+
+    error: str
+    error_description: str
 
 
 class OAuthError(Exception):

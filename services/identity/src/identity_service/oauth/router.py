@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -24,10 +25,22 @@ from identity_service.accounts.service import get_account, userinfo
 from identity_service.keys.dependencies import Now
 from identity_service.oauth import repository
 from identity_service.oauth.discovery import metadata
-from identity_service.oauth.errors import NO_STORE, OAuthError, OAuthRoute
+from identity_service.oauth.errors import NO_STORE, OAuthError, OAuthErrorBody, OAuthRoute
 from identity_service.oauth.runtime import Runtime
 
 router = APIRouter(tags=["oauth"], route_class=OAuthRoute)
+
+_WWW_AUTHENTICATE = {"WWW-Authenticate": {"description": "The Bearer challenge (RFC 6750).",
+                                          "schema": {"type": "string"}}}
+#: RFC 6750 section 3 errors: ``{error, error_description}`` JSON, never problem+json.
+_USERINFO_ANSWERS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No Bearer token, or it is invalid, revoked, or its account is gone or "
+                         "inactive (`invalid_request`, `invalid_token`).",
+          "model": OAuthErrorBody, "headers": _WWW_AUTHENTICATE},
+    403: {"description": "The token lacks the scope `openid`, or belongs to a client "
+                         "(`insufficient_scope`).",
+          "model": OAuthErrorBody, "headers": _WWW_AUTHENTICATE},
+}
 
 #: Seconds a verifier may keep the revocation list (its ``RevocationList`` ttl).
 REVOCATION_MAX_AGE = 5
@@ -66,13 +79,14 @@ def _jti(token: str) -> str | None:
     return jti if isinstance(jti, str) and len(jti) <= 64 else None
 
 
-@router.get("/userinfo", summary="OpenID Connect UserInfo")
+@router.get("/userinfo", summary="OpenID Connect UserInfo", responses=_USERINFO_ANSWERS)
 async def userinfo_get(request: Request, session: SessionDep) -> Response:
     """The claims the token's scopes release about its account; needs scope ``openid``."""
     return await _userinfo(request, session)
 
 
-@router.post("/userinfo", summary="OpenID Connect UserInfo (POST)")
+@router.post("/userinfo", summary="OpenID Connect UserInfo (POST)",
+             responses=_USERINFO_ANSWERS)
 async def userinfo_post(request: Request, session: SessionDep) -> Response:
     """As ``GET /userinfo`` (OpenID Connect Core section 5.3.1 allows both)."""
     return await _userinfo(request, session)
