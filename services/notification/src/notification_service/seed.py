@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.db import create_engine, create_session_factory
 from city_shared.production import refuse_demo_seed
+from city_shared.unit_of_work import unit_of_work
 from notification_service.rules import repository as rules_repository
 from notification_service.rules.models import Rule
 from notification_service.seed_texts import RULES, TEMPLATES
@@ -93,11 +94,10 @@ async def seed(settings: NotificationSettings, tenants: Sequence[str] = DEMO_TEN
     """Seed ``tenants`` in one transaction."""
     engine = create_engine(settings.database_url.get_secret_value(), pool_size=1)
     try:
-        async with create_session_factory(engine)() as session:
+        async with unit_of_work(create_session_factory(engine)) as session:
             for tenant in tenants:
                 for name, result in (await seed_tenant(session, tenant)).items():
                     print(f"{tenant}: {name}: {result}")
-            await session.commit()
     finally:
         await engine.dispose()
 
