@@ -7,6 +7,8 @@ import json
 import uuid
 from typing import Any
 
+from city_shared.unit_of_work import unit_of_work
+
 ERIKA = uuid.UUID("6f1c0c52-3f0e-4a55-9d0e-2b7c1f6b8a10")
 MAX = uuid.UUID("0b7a4f7e-55e4-4c0c-9a57-3f3f0d1f2a21")
 
@@ -142,9 +144,8 @@ async def test_the_department_rule_wins_and_no_rule_sends_nothing(notify: Any) -
     # A tenant with no rule for the type: nothing, and no error.
     unruled = notify.event("city.ticketing.order.placed.v1",
                            {"recipient": {"account_id": str(ERIKA)}})
-    async with notify.sessions() as session:
+    async with unit_of_work(notify.sessions) as session:
         await notify.handler(notify.CONFIRMED)(session, unruled)
-        await session.commit()
     await notify.handle(notify.order_event(account_id=ERIKA, tenant="elsewhere"))
     assert len(await notify.deliveries()) == 1
 

@@ -16,16 +16,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared import outbox
 from city_shared.consumer import PermanentFailure
 from city_shared.envelope import Event
 from notification_service.channels.models import SandboxSms
 from notification_service.contacts.models import Contact
-from notification_service.deliveries import events
 from notification_service.deliveries.models import OPEN_STATUSES, Delivery, Message
 from notification_service.inbox.models import InboxMessage
 from notification_service.preferences.models import Preference
-from notification_service.topics import DELIVERIES
 
 __all__ = ["AccountErasedData", "forget_account", "on_account_erased"]
 
@@ -56,9 +53,7 @@ async def forget_account(
     for message in messages:
         for delivery in message.deliveries:
             if delivery.status in OPEN_STATUSES:
-                delivery.transition("permanent_failure", now, reason="recipient_erased")
-                await outbox.add(session, DELIVERIES, events.delivery_event(
-                    events.FAILED, delivery, message, caused_by=caused_by))
+                delivery.fail(now, "recipient_erased", caused_by=caused_by)
     ids = [m.id for m in messages]
     if ids:
         delivery_ids = select(Delivery.id).where(Delivery.message_id.in_(ids))

@@ -9,6 +9,7 @@ from typing import Protocol
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.unit_of_work import unit_of_work
 from notification_service.channels.models import SandboxSms
 
 __all__ = ["SandboxSmsProvider", "SmsProvider"]
@@ -22,14 +23,14 @@ class SmsProvider(Protocol):
 
 
 class SandboxSmsProvider:
-    """Records the SMS in its own transaction, once per delivery (a retry adds nothing)."""
+    """Records the SMS in its own unit of work, once per delivery (a retry adds nothing): it
+    stands for the provider, so it is called with no transaction of the delivery job open."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def send(self, *, tenant: str, delivery_id: uuid.UUID, to: str, text: str) -> None:
-        async with self._sessions() as session:
+        async with unit_of_work(self._sessions) as session:
             await session.execute(insert(SandboxSms).values(
                 tenant=tenant, delivery_id=delivery_id, to_number=to, text=text,
             ).on_conflict_do_nothing(index_elements=[SandboxSms.delivery_id]))
-            await session.commit()

@@ -15,12 +15,14 @@ pseudonymous account id the producer named.
 from __future__ import annotations
 
 import uuid
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import Event, new_event
-from notification_service.deliveries.models import Delivery, Message
+
+if TYPE_CHECKING:  # the models record these events
+    from notification_service.deliveries.models import Delivery, Message
 
 __all__ = ["CREATED", "DELIVERED", "FAILED", "SOURCE", "DeliveryEventData", "delivery_event"]
 

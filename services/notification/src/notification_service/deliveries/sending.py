@@ -2,6 +2,10 @@
 
 One round (:func:`deliver_due`):
 
+Each step is a unit of work of its own (:func:`city_shared.unit_of_work.unit_of_work`); the
+:class:`~notification_service.deliveries.models.Delivery` decides each transition and records
+its event, which the unit of work writes to the outbox when it commits.
+
 1. **Claim** (one short transaction): up to ``batch_size`` deliveries that are ``created`` or
    ``temporary_failure`` and due, or ``sending`` with an expired lease, are locked with
    ``FOR UPDATE SKIP LOCKED`` (so several workers never claim the same one), set to
@@ -36,18 +40,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from city_shared import outbox
 from city_shared.journey import resume
+from city_shared.unit_of_work import unit_of_work
 from notification_service.channels.base import PermanentSendError, SendError
 from notification_service.channels.email import EmailSender, OutgoingEmail
 from notification_service.channels.qr import ticket_attachments
 from notification_service.channels.sms import SmsProvider
-from notification_service.deliveries import events
 from notification_service.deliveries.metrics import count_failed
 from notification_service.deliveries.models import Delivery, Message
 from notification_service.inbox import service as inbox
 from notification_service.settings import NotificationSettings
-from notification_service.topics import DELIVERIES
 
 __all__ = ["Channels", "DeliveryConfig", "deliver_due", "run_delivery_job"]
 
@@ -102,7 +104,8 @@ class _Claimed:
 async def _claim(
     sessions: async_sessionmaker[AsyncSession], config: DeliveryConfig, now: datetime
 ) -> list[_Claimed]:
-    async with sessions() as session:
+    claimed: list[_Claimed] = []
+    async with unit_of_work(sessions) as session:
         due = (await session.execute(
             select(Delivery)
             .where(Delivery.status.in_(("created", "sending", "temporary_failure")),
@@ -111,25 +114,19 @@ async def _claim(
             .limit(config.batch_size)
             .with_for_update(skip_locked=True, of=Delivery)
         )).scalars().all()
-        claimed: list[_Claimed] = []
         for delivery in due:
             message = delivery.message
-            if delivery.attempts >= config.max_attempts or delivery.content is None:
-                delivery.transition("permanent_failure", now, reason="max_attempts"
-                                    if delivery.content is not None else "no_content")
+            with resume("notification delivery", message.journey):
+                taken = delivery.claim(now, lease_until=now + timedelta(seconds=config.lease),
+                                       max_attempts=config.max_attempts)
+            if not taken:
                 count_failed(delivery.tenant, delivery.channel, delivery.reason)
-                with resume("notification delivery", message.journey):
-                    await outbox.add(session, DELIVERIES,
-                                     events.delivery_event(events.FAILED, delivery, message))
                 continue
-            delivery.attempts += 1
-            delivery.transition("sending", now, reason=delivery.reason,
-                                next_attempt_at=now + timedelta(seconds=config.lease))
+            assert delivery.content is not None
             claimed.append(_Claimed(delivery.id, delivery.tenant, delivery.channel,
                                     delivery.address, dict(delivery.content), message.locale,
                                     dict(message.params)))
-        await session.commit()
-        return claimed
+    return claimed
 
 
 async def _send(claimed: _Claimed, channels: Channels) -> None:
@@ -152,37 +149,30 @@ async def _settle(
     sessions: async_sessionmaker[AsyncSession], claimed: _Claimed, error: SendError | None,
     config: DeliveryConfig, now: datetime,
 ) -> str:
-    async with sessions() as session:
+    async with unit_of_work(sessions) as session:
         delivery = (await session.execute(
             select(Delivery).where(Delivery.id == claimed.delivery_id).with_for_update()
         )).scalar_one_or_none()
         if delivery is None or delivery.status != "sending":
             return "gone"  # erased or settled by a worker that took over the lease
         message: Message = delivery.message
-        if error is None:
-            if delivery.channel == "inbox" and message.recipient_account_id is not None:
-                await inbox.put(session, tenant=message.tenant,
-                                account_id=message.recipient_account_id,
-                                delivery_id=delivery.id, department=message.department,
-                                title=str(claimed.content.get("title", "")),
-                                body=str(claimed.content.get("body", "")))
-            delivery.transition("delivered", now)
-            event_type = events.DELIVERED
-        elif isinstance(error, PermanentSendError) or delivery.attempts >= config.max_attempts:
-            delivery.transition("permanent_failure", now, reason=error.reason)
+        with resume("notification delivery", message.journey):
+            if error is None:
+                if delivery.channel == "inbox" and message.recipient_account_id is not None:
+                    await inbox.put(session, tenant=message.tenant,
+                                    account_id=message.recipient_account_id,
+                                    delivery_id=delivery.id, department=message.department,
+                                    title=str(claimed.content.get("title", "")),
+                                    body=str(claimed.content.get("body", "")))
+                delivery.deliver(now)
+            else:
+                delivery.attempt_failed(
+                    now, error.reason, permanent=isinstance(error, PermanentSendError),
+                    max_attempts=config.max_attempts,
+                    retry_at=now + config.backoff(delivery.attempts))
+        if delivery.status == "permanent_failure":
             count_failed(delivery.tenant, delivery.channel, delivery.reason)
-            event_type = events.FAILED
-        else:
-            delivery.transition("temporary_failure", now, reason=error.reason,
-                                next_attempt_at=now + config.backoff(delivery.attempts))
-            event_type = ""
-        if event_type:
-            with resume("notification delivery", message.journey):
-                await outbox.add(session, DELIVERIES,
-                                 events.delivery_event(event_type, delivery, message))
-        status = delivery.status
-        await session.commit()
-        return status
+        return delivery.status
 
 
 async def deliver_due(

@@ -4,8 +4,8 @@ messages. Flushes, never commits; sending is :mod:`.sending`'s job.
 
 Creating a message is idempotent on its ``dedup_key``; it renders the template's current
 version once (the texts are stored on the deliveries, the version on the message), applies
-the person's preferences unless the message is legally required, and writes a ``created``
-event per delivery into the outbox.
+the person's preferences unless the message is legally required, and each delivery records a
+``created`` event (written to the outbox when the unit of work commits).
 
 A message from an event or a command whose template is missing, stored broken or cannot
 render with the params is still recorded: each delivery ``permanent_failure`` with the reason
@@ -29,13 +29,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared import outbox
 from city_shared.auth import Principal
 from city_shared.envelope import Event
 from city_shared.errors import Forbidden, NotFound
 from city_shared.journey import capture
 from notification_service.contacts.models import Contact
-from notification_service.deliveries import events
 from notification_service.deliveries.metrics import count_failed
 from notification_service.deliveries.models import Delivery, DeliveryStatus, Message, Origin
 from notification_service.preferences.service import opted_out
@@ -47,7 +45,6 @@ from notification_service.templates.errors import (
     UnknownTemplate,
 )
 from notification_service.templates.schemas import Rendered
-from notification_service.topics import DELIVERIES
 
 __all__ = [
     "MessageConfig",
@@ -175,15 +172,9 @@ async def create_message(
     email = new.recipient.email or (contact.email if contact and contact.email_verified else None)
     for channel in dict.fromkeys(new.channels):
         delivery = await _delivery(session, message, channel, rendered, failure, now,
-                                   email=email, phone=new.recipient.phone)
-        await outbox.add(session, DELIVERIES,
-                         events.delivery_event(events.CREATED, delivery, message,
-                                               caused_by=caused_by))
+                                   email=email, phone=new.recipient.phone, caused_by=caused_by)
         if delivery.status == "permanent_failure":
             count_failed(message.tenant, delivery.channel, delivery.reason)
-            await outbox.add(session, DELIVERIES,
-                             events.delivery_event(events.FAILED, delivery, message,
-                                                   caused_by=caused_by))
     if failure is not None:
         log.warning("notification failed", extra={
             "tenant": message.tenant, "department": message.department,
@@ -199,6 +190,7 @@ async def create_message(
 async def _delivery(
     session: AsyncSession, message: Message, channel: str, rendered: Rendered | None,
     failure: str | None, now: datetime, *, email: str | None, phone: str | None,
+    caused_by: Event | None,
 ) -> Delivery:
     content = getattr(rendered, channel, None) if rendered is not None else None
     address = {"email": email, "sms": phone, "inbox": None}[channel]
@@ -215,13 +207,9 @@ async def _delivery(
     elif not message.legally_required and await opted_out(
             session, message.tenant, message.recipient_account_id, channel):
         status, reason = "skipped_opted_out", "opted_out"
-    delivery = Delivery(
-        id=uuid.uuid4(), message_id=message.id, tenant=message.tenant, channel=channel,
-        status=status, reason=reason, attempts=0,
-        address=address if status == "created" else None,
-        content=content.model_dump() if content is not None and status == "created" else None,
-        next_attempt_at=now if status == "created" else None, created_at=now, updated_at=now,
-    )
+    delivery = Delivery.open(
+        message, channel, now, status=status, reason=reason, address=address,
+        content=content.model_dump() if content is not None else None, caused_by=caused_by)
     session.add(delivery)
     await session.flush()
     return delivery
