@@ -1,6 +1,6 @@
 """HTTP routes of the catalogue: staff manage venues, offerings, ticket types, quotas, opening
 rules and slots; anyone reads the public offerings and availability. Each route parses, makes
-one service call, commits and responds.
+one service call and responds; the request's unit of work commits (ADR 0011).
 """
 
 from __future__ import annotations
@@ -113,7 +113,6 @@ async def create_venue(data: VenueCreate, response: Response, session: SessionDe
                        principal: CurrentPrincipal, settings: SettingsDep) -> VenueRead:
     """Managers of ``department``. 409 ``name_taken``; a bad ``timezone`` is a 422."""
     venue = await service.create_venue(session, principal, data)
-    await session.commit()
     response.headers["Location"] = f"{settings.base_url}/venues/{venue.id}"
     return VenueRead.of(venue)
 
@@ -139,7 +138,6 @@ async def change_venue(venue_id: uuid.UUID, data: VenueUpdate, session: SessionD
                        principal: CurrentPrincipal) -> VenueRead:
     """Managers of the venue's department."""
     venue = await service.change_venue(session, principal, venue_id, data)
-    await session.commit()
     return VenueRead.of(venue)
 
 
@@ -153,7 +151,6 @@ async def create_offering(data: OfferingCreate, response: Response, session: Ses
     """Managers of ``department``; the venue must be that department's (422
     ``invalid_venue``). Created as ``draft``."""
     offering = await service.create_offering(session, principal, data)
-    await session.commit()
     response.headers["Location"] = f"{settings.base_url}/offerings/{offering.id}"
     return _offering_response(response, OfferingRead.of(offering))
 
@@ -188,7 +185,6 @@ async def change_offering(offering_id: uuid.UUID, data: OfferingUpdate, response
     ``invalid_transition`` / ``offering_not_publishable``."""
     offering = await service.change_offering(session, principal, offering_id, data,
                                              expected_versions=expected_versions(if_match))
-    await session.commit()
     return _offering_response(response, OfferingRead.of(offering))
 
 
@@ -204,7 +200,6 @@ async def add_ticket_type(offering_id: uuid.UUID, data: TicketTypeCreate, sessio
     ``invalid_component``, ``not_applicable``; 403 ``combo_component_consent_required`` for a
     component of another department the caller does not also manage."""
     ticket_type = await service.add_ticket_type(session, principal, offering_id, data)
-    await session.commit()
     return TicketTypeRead.of(ticket_type)
 
 
@@ -216,7 +211,6 @@ async def change_ticket_type(ticket_type_id: uuid.UUID, data: TicketTypeUpdate,
     change of it needs a manager of that department too (403
     ``combo_component_consent_required``)."""
     ticket_type = await service.change_ticket_type(session, principal, ticket_type_id, data)
-    await session.commit()
     return TicketTypeRead.of(ticket_type)
 
 
@@ -225,7 +219,6 @@ async def change_ticket_type(ticket_type_id: uuid.UUID, data: TicketTypeUpdate,
 async def add_quota(offering_id: uuid.UUID, data: QuotaCreate, session: SessionDep,
                     principal: CurrentPrincipal) -> QuotaRead:
     quota = await service.add_quota(session, principal, offering_id, data)
-    await session.commit()
     return QuotaRead.of(quota)
 
 
@@ -235,7 +228,6 @@ async def change_quota(quota_id: uuid.UUID, data: QuotaUpdate, session: SessionD
                        principal: CurrentPrincipal) -> QuotaRead:
     """409 ``capacity_below_reserved`` when a slot already uses more of the quota."""
     quota = await service.change_quota(session, principal, quota_id, data)
-    await session.commit()
     return QuotaRead.of(quota)
 
 
@@ -248,7 +240,6 @@ async def change_quota(quota_id: uuid.UUID, data: QuotaUpdate, session: SessionD
 async def add_rule(offering_id: uuid.UUID, data: RuleCreate, session: SessionDep,
                    principal: CurrentPrincipal) -> RuleRead:
     rule = await slots.add_rule(session, principal, offering_id, data)
-    await session.commit()
     return RuleRead.of(rule)
 
 
@@ -266,7 +257,6 @@ async def list_rules(offering_id: uuid.UUID, session: SessionDep,
 async def delete_rule(rule_id: uuid.UUID, session: SessionDep,
                       principal: CurrentPrincipal) -> Response:
     await slots.delete_rule(session, principal, rule_id)
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -278,7 +268,6 @@ async def generate_slots(offering_id: uuid.UUID, data: GenerateSlots, session: S
     ``range_too_long``). Idempotent: a second call creates nothing."""
     result = await slots.generate_slots(session, principal, offering_id, data.from_, data.to,
                                         max_days=settings.slot_generation_max_days)
-    await session.commit()
     return result
 
 
@@ -300,7 +289,6 @@ async def add_slot(offering_id: uuid.UUID, data: SlotCreate, session: SessionDep
                    principal: CurrentPrincipal) -> SlotRead:
     """409 ``slot_exists`` when the offering has a slot starting then."""
     slot = await slots.add_slot(session, principal, offering_id, data)
-    await session.commit()
     return SlotRead.of(slot)
 
 
@@ -310,7 +298,6 @@ async def change_slot(slot_id: uuid.UUID, data: SlotUpdate, session: SessionDep,
                       principal: CurrentPrincipal) -> SlotRead:
     """409 ``capacity_below_reserved``, ``slot_has_reservations``, ``invalid_transition``."""
     slot = await slots.change_slot(session, principal, slot_id, data)
-    await session.commit()
     return SlotRead.of(slot)
 
 

@@ -1,6 +1,6 @@
 """HTTP routes of tickets: the public verification keys, reading tickets (list, one, QR images,
 the ticket page), check-in at the gate and venue occupancy. Each route parses, makes one
-service call, commits if it wrote, and responds."""
+service call and responds; the request's unit of work commits (ADR 0011)."""
 
 from __future__ import annotations
 
@@ -131,10 +131,8 @@ async def check_in(data: CheckInCreate, session: SessionDep, principal: CurrentP
     The same ``scan_id`` again returns the first answer unchanged (same ``scanned_at``);
     with a different body 422 ``scan_id_reused``. 404 ``venue_not_found`` when ``venue_id``
     is not a venue of ``department``."""
-    answer = await checkin.check_in(session, principal, data, settings=settings,
-                                    now=datetime.now(UTC))
-    await session.commit()
-    return answer
+    return await checkin.check_in(session, principal, data, settings=settings,
+                                  now=datetime.now(UTC))
 
 
 @_gate.get("/venues/{venue_id}/occupancy", summary="People inside a venue now",
