@@ -1,5 +1,5 @@
 """Who may see and change templates, rules and messages; every query goes through a
-:class:`StaffScope`.
+:class:`city_shared.visibility.Visibility` (:func:`staff_scope`).
 
 - tenant admins: everything of their tenant;
 - staff: tenant-wide templates and rules plus those of departments where they hold any role
@@ -10,43 +10,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from city_shared.auth import Principal
 from city_shared.errors import Forbidden
+from city_shared.visibility import Visibility, visibility
 
-__all__ = ["MANAGER_ROLE", "StaffScope", "check_manage", "staff_scope"]
+__all__ = ["MANAGER_ROLE", "check_manage", "staff_scope"]
 
 MANAGER_ROLE = "manager"
 
 
-@dataclass(frozen=True)
-class StaffScope:
-    """What a staff member may read: one tenant, and (unless ``departments`` is None) only
-    tenant-wide rows and rows of these departments."""
-
-    tenant: str
-    departments: frozenset[str] | None
-
-    def sees(self, department: str | None) -> bool:
-        """True if a row of ``department`` (None: tenant-wide) is visible."""
-        return department is None or self.departments is None or department in self.departments
-
-
-def staff_scope(principal: Principal) -> StaffScope:
-    """The read scope of ``principal``.
+def staff_scope(principal: Principal) -> Visibility:
+    """The read scope of ``principal`` (the platform's rule, :mod:`city_shared.visibility`):
+    the whole tenant for tenant admins, else tenant-wide rows and those of the departments
+    where the staff member holds a role (:meth:`Visibility.sees_department`).
 
     :raises Forbidden: (403) a citizen, a machine client, or staff without any role who is no
         tenant admin.
     """
-    if principal.is_admin("tenant"):
-        return StaffScope(principal.tenant, None)
-    if principal.kind != "staff":
-        raise Forbidden("Templates, rules and deliveries are managed by staff.")
-    departments = principal.departments_with()
-    if not departments:
-        raise Forbidden("This requires a role in a department or tenant administration.")
-    return StaffScope(principal.tenant, departments)
+    return visibility(principal, read_scope=None, citizens=False,
+                      what="Templates, rules and deliveries")
 
 
 def check_manage(principal: Principal, department: str | None) -> None:

@@ -1,5 +1,5 @@
 """FastAPI dependencies shared by the slices: the app's settings and the caller's
-:class:`~notification_service.access.StaffScope`. Read per request from ``app.state``."""
+:class:`~city_shared.visibility.Visibility`. Read per request from ``app.state``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from city_shared.auth import CurrentPrincipal
-from notification_service.access import StaffScope, staff_scope
+from city_shared.visibility import Visibility
+from notification_service.access import staff_scope
 from notification_service.settings import NotificationSettings
 
 __all__ = ["SettingsDep", "StaffScopeDep", "get_settings"]
@@ -25,9 +26,9 @@ async def get_settings(request: Request) -> NotificationSettings:
 SettingsDep = Annotated[NotificationSettings, Depends(get_settings)]
 
 
-async def _staff_scope(principal: CurrentPrincipal) -> StaffScope:
+async def _staff_scope(principal: CurrentPrincipal) -> Visibility:
     return staff_scope(principal)
 
 
-StaffScopeDep = Annotated[StaffScope, Depends(_staff_scope)]
+StaffScopeDep = Annotated[Visibility, Depends(_staff_scope)]
 """Staff or tenant admin of the caller's tenant (else 403)."""

@@ -6,7 +6,7 @@ from typing import Annotated, Final, Literal, get_args
 
 from pydantic import Field, StringConstraints
 
-__all__ = ["CHANNELS", "MAX_TEMPLATE_VERSION", "Channel", "EventType", "Flag", "Locale", "Slug",
+__all__ = ["CHANNELS", "MAX_TEMPLATE_VERSION", "Channel", "EventType", "Flag", "Locale",
            "TemplateKey"]
 
 #: A yes/no field of a request: JSON ``true`` or ``false`` only (pydantic would otherwise read
@@ -15,7 +15,6 @@ Flag = Annotated[bool, Field(strict=True)]
 Channel = Literal["email", "inbox", "sms"]
 CHANNELS: Final[frozenset[str]] = frozenset(get_args(Channel))
 Locale = Literal["de", "en"]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 TemplateKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,99}$")]
 #: The highest template version number a request may name (the column is a 32-bit integer;
 #: a larger number is invalid input, not a database error).

@@ -9,8 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
+from city_shared.slugs import Slug
 from notification_service.deliveries.models import Delivery, Message
-from notification_service.types import Channel, Flag, Locale, Slug, TemplateKey
+from notification_service.types import Channel, Flag, Locale, TemplateKey
 
 __all__ = ["DeliveryRead", "NotificationCreate", "NotificationRead", "RecipientCreate"]
 

@@ -8,8 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from city_shared.slugs import Slug
 from notification_service.rules.models import Rule
-from notification_service.types import Channel, EventType, Flag, Slug, TemplateKey
+from notification_service.types import Channel, EventType, Flag, TemplateKey
 
 __all__ = ["RuleCreate", "RuleRead", "RuleUpdate"]
 

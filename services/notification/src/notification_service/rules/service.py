@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.auth import Principal
 from city_shared.errors import Conflict, NotFound
-from notification_service.access import StaffScope, check_manage
+from city_shared.visibility import Visibility
+from notification_service.access import check_manage
 from notification_service.rules import repository, usage
 from notification_service.rules.models import Rule
 from notification_service.rules.schemas import RuleCreate, RuleUpdate
@@ -61,15 +62,15 @@ async def create_rule(session: AsyncSession, principal: Principal, data: RuleCre
     return rule
 
 
-async def get_rule(session: AsyncSession, scope: StaffScope, rule_id: uuid.UUID) -> Rule:
+async def get_rule(session: AsyncSession, scope: Visibility, rule_id: uuid.UUID) -> Rule:
     rule = await repository.get(session, scope.tenant, rule_id)
-    if rule is None or not scope.sees(rule.department):
+    if rule is None or not scope.sees_department(rule.department):
         raise RuleNotFound()
     return rule
 
 
 async def update_rule(
-    session: AsyncSession, principal: Principal, scope: StaffScope, rule_id: uuid.UUID,
+    session: AsyncSession, principal: Principal, scope: Visibility, rule_id: uuid.UUID,
     data: RuleUpdate,
 ) -> Rule:
     """Change what a rule sends; checked like :func:`create_rule`."""
@@ -87,7 +88,7 @@ async def update_rule(
 
 
 async def delete_rule(
-    session: AsyncSession, principal: Principal, scope: StaffScope, rule_id: uuid.UUID
+    session: AsyncSession, principal: Principal, scope: Visibility, rule_id: uuid.UUID
 ) -> None:
     rule = await get_rule(session, scope, rule_id)
     check_manage(principal, rule.department)

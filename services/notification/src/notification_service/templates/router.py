@@ -13,6 +13,7 @@ from city_shared.auth import CurrentPrincipal
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import accept_idempotency_key
+from city_shared.slugs import Slug
 from notification_service.dependencies import SettingsDep, StaffScopeDep
 from notification_service.templates import repository, service
 from notification_service.templates.schemas import (
@@ -22,7 +23,7 @@ from notification_service.templates.schemas import (
     TemplateRead,
     TemplateUpdate,
 )
-from notification_service.types import MAX_TEMPLATE_VERSION, Slug, TemplateKey
+from notification_service.types import MAX_TEMPLATE_VERSION, TemplateKey
 
 __all__ = ["router"]
 

@@ -10,8 +10,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 from pydantic.config import JsonDict
 
+from city_shared.slugs import Slug
 from notification_service.templates.models import Template, TemplateVersion
-from notification_service.types import MAX_TEMPLATE_VERSION, Flag, Locale, Slug, TemplateKey
+from notification_service.types import MAX_TEMPLATE_VERSION, Flag, Locale, TemplateKey
 
 __all__ = [
     "EmailContent",

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.auth import Principal
-from notification_service.access import StaffScope, check_manage
+from city_shared.visibility import Visibility
+from notification_service.access import check_manage
 from notification_service.rules import usage
 from notification_service.templates import repository
 from notification_service.templates.checks import check_cost, stored, validate
@@ -105,7 +106,7 @@ async def create_template(
 
 
 async def save_version(
-    session: AsyncSession, principal: Principal, scope: StaffScope, template_id: uuid.UUID,
+    session: AsyncSession, principal: Principal, scope: Visibility, template_id: uuid.UUID,
     data: TemplateUpdate,
 ) -> tuple[Template, TemplateVersion]:
     """Add the next version and make it current; earlier versions stay as they were.
@@ -114,7 +115,7 @@ async def save_version(
     :raises TemplateInUse: the version lacks text for a channel a rule using it sends.
     """
     template = await repository.lock(session, scope.tenant, template_id)
-    if template is None or not scope.sees(template.department):
+    if template is None or not scope.sees_department(template.department):
         raise TemplateNotFound()
     check_manage(principal, template.department)
     validate(data)
@@ -131,14 +132,14 @@ async def save_version(
 
 
 async def delete_template(
-    session: AsyncSession, principal: Principal, scope: StaffScope, template_id: uuid.UUID,
+    session: AsyncSession, principal: Principal, scope: Visibility, template_id: uuid.UUID,
 ) -> None:
     """Delete a template with all its versions (messages keep the key and version number).
 
     :raises TemplateInUse: some rule may render it; the error names them.
     """
     template = await repository.lock(session, scope.tenant, template_id)
-    if template is None or not scope.sees(template.department):
+    if template is None or not scope.sees_department(template.department):
         raise TemplateNotFound()
     check_manage(principal, template.department)
     await usage.check_template_delete(session, template)
@@ -147,11 +148,11 @@ async def delete_template(
 
 
 async def get_template(
-    session: AsyncSession, scope: StaffScope, template_id: uuid.UUID, version: int | None = None
+    session: AsyncSession, scope: Visibility, template_id: uuid.UUID, version: int | None = None
 ) -> tuple[Template, TemplateVersion]:
     """A visible template with one version (default: the current one)."""
     template = await repository.get(session, scope.tenant, template_id)
-    if template is None or not scope.sees(template.department):
+    if template is None or not scope.sees_department(template.department):
         raise TemplateNotFound()
     found = await repository.get_version(session, template.id,
                                          version or template.current_version)
