@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from city_shared.consumer import PermanentFailure
 from city_shared.envelope import Event, new_event
+from city_shared.unit_of_work import unit_of_work
 from payment_service.payments.handlers import ACCOUNT_ERASED, on_account_erased
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,7 @@ def _erased(account_id: uuid.UUID, tenant: str = "musterstadt",
 
 
 async def _deliver(payments: Any, event: Event) -> None:
-    async with payments.sessions() as session, session.begin():
+    async with unit_of_work(payments.sessions) as session:  # as the consumer does
         await on_account_erased(session, event)
 
 

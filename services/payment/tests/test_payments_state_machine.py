@@ -24,7 +24,10 @@ STATUSES = ("created", "started", "succeeded", "failed", "cancelled", "expired")
 
 
 def _payment(status: str) -> Payment:
-    return Payment(id=uuid.uuid4(), status=status, version=1, next_url="https://pay.example/x")
+    # Complete enough for the event its transition records.
+    return Payment(id=uuid.uuid4(), status=status, version=1, next_url="https://pay.example/x",
+                   tenant="t", source="s", reference="r-1", amount=500, currency="EUR",
+                   line_items=[])
 
 
 @pytest.mark.parametrize("current", STATUSES)

@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import new_event
+from city_shared.unit_of_work import unit_of_work
 from payment_service.payments.handlers import PAYMENT_REQUEST
 from payment_service.settings import PaymentSettings
 from payment_service.subscriptions import build_subscriptions
@@ -61,7 +62,7 @@ async def test_the_ticket_journeys_request_still_opens_a_payment(
                           line_items=body["line_items"]))
     subscriptions = build_subscriptions(payments.settings, payments.app.state.providers)
     [subscription] = [s for s in subscriptions if s.event_type == PAYMENT_REQUEST]
-    async with payments.sessions() as session, session.begin():
+    async with unit_of_work(payments.sessions) as session:  # as the consumer does
         await subscription.handler(session, event)
 
     stored = await payments.scalar("SELECT return_url FROM payments WHERE reference = :r",

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import Event, new_event
-from payment_service.payments.models import Payment
+
+if TYPE_CHECKING:
+    from payment_service.payments.models import Payment
 
 __all__ = [
     "CANCELLED",

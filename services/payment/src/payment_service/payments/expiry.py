@@ -1,7 +1,7 @@
 """The worker's expiry job: open payments past ``expires_at`` become ``expired``.
 
-:func:`expire_due` is the use case (never commits); :func:`expire_overdue` owns the
-transactions (one per batch) and :func:`run_expiry` repeats it until stopped. Rows locked by a
+:func:`expire_due` is the use case (never commits); :func:`expire_overdue` runs one unit of
+work per batch and :func:`run_expiry` repeats it until stopped. Rows locked by a
 concurrent writer (a webhook being applied, another worker) are skipped and picked up in a
 later round, so two workers never expire the same payment and a success that got the lock
 first wins.
@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from city_shared.journey import resume
+from city_shared.unit_of_work import unit_of_work
 from payment_service.payments import repository, service
 
 __all__ = ["expire_due", "expire_overdue", "run_expiry"]
@@ -42,7 +43,7 @@ async def expire_overdue(
     committed transaction; returns how many."""
     total = 0
     while True:
-        async with sessions() as session, session.begin():
+        async with unit_of_work(sessions) as session:
             done = await expire_due(session, now or service.now_utc(), batch_size)
         total += done
         if done < batch_size:

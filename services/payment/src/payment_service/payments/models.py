@@ -2,7 +2,8 @@
 with the payment state machine (migration 0002).
 
 ``Base`` is the declarative base of the whole service (other slices map their tables on it).
-The state machine lives here so that no code path can skip it::
+The state machine lives here so that no code path can skip it, and every change records its
+event (written to the outbox when the unit of work commits)::
 
     created -> started -> succeeded | failed | cancelled | expired
     created -> cancelled | expired
@@ -18,9 +19,13 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Integer, Stri
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from city_shared.envelope import Event
 from city_shared.errors import InvalidTransition
 from city_shared.journey import JourneyContext
+from city_shared.unit_of_work import RecordsEvents
 from payment_service.db import metadata
+from payment_service.payments import events
+from payment_service.topics import PAYMENTS
 
 __all__ = [
     "OPEN_STATUSES",
@@ -43,16 +48,15 @@ _ALLOWED: Final[dict[str, frozenset[str]]] = {
 }
 
 
-
-
 class Base(DeclarativeBase):
     """Declarative base bound to the payment service's metadata."""
 
     metadata = metadata
 
 
-class Payment(Base):
-    """One amount to collect for one reference of one source, in one tenant."""
+class Payment(Base, RecordsEvents):
+    """One amount to collect for one reference of one source, in one tenant (an aggregate:
+    its transitions record the events of ``payment.payments``)."""
 
     __tablename__ = "payments"
     __mapper_args__ = {"eager_defaults": True}
@@ -112,8 +116,18 @@ class Payment(Base):
         """True if the state machine allows the change to ``status`` now."""
         return status in _ALLOWED.get(self.status, frozenset())
 
-    def transition(self, status: PaymentStatus, reason: str | None, now: datetime) -> None:
-        """Change the status (and its reason); stamps ``finished_at`` on a terminal status.
+    def opened(self, provider_payment_id: str, next_url: str | None, *,
+               caused_by: Event | None = None) -> None:
+        """The provider opened this new payment (its id there, the pay page): records
+        ``created`` (caused by ``caused_by``, a command, if given)."""
+        self.provider_payment_id = provider_payment_id
+        self.next_url = next_url
+        self.record(PAYMENTS, events.payment_event(events.CREATED, self, caused_by=caused_by))
+
+    def transition(self, status: PaymentStatus, reason: str | None, now: datetime, *,
+                   caused_by: Event | None = None) -> None:
+        """Change the status (and its reason) and record its event; stamps ``finished_at``
+        on a terminal status.
 
         :raises InvalidTransition: (409 ``invalid_transition``) the state machine forbids it.
         """
@@ -126,6 +140,19 @@ class Payment(Base):
         if status in TERMINAL_STATUSES:
             self.finished_at = now
             self.next_url = None
+        self.record(PAYMENTS, events.payment_event(events.BY_STATUS[status], self,
+                                                   caused_by=caused_by))
+
+    def captured_late(self, captured_amount: int) -> None:
+        """The provider took ``captured_amount`` although the payment had closed: the status
+        stays; records ``late_succeeded`` (a refund of it is requested).
+
+        :raises InvalidTransition: (409) the payment is open or succeeded (not a late success).
+        """
+        if not self.finished or self.status == "succeeded":
+            raise InvalidTransition(self.status, "late_succeeded", noun="payment")
+        self.record(PAYMENTS, events.payment_event(
+            events.LATE_SUCCEEDED, self, captured_amount=captured_amount, refund_requested=True))
 
     def forget_payer(self) -> bool:
         """Remove the payer's personal data, keeping the booking; True if anything changed."""

@@ -1,5 +1,5 @@
 """Applying what a provider reports (succeeded, failed) to a payment, whatever the order, and
-however often, it arrives. Flushes and writes outbox rows, never commits.
+however often, it arrives.
 
 - Each notification id is applied at most once (``provider_notifications``): a replay changes
   nothing and reports ``already_processed``.
@@ -11,6 +11,9 @@ however often, it arrives. Flushes and writes outbox rows, never commits.
   was taken although nobody waits for it any more. The status stays, the history and the event
   ``late_succeeded`` record it, and a refund of the captured amount is requested (once per
   payment, however many notifications report it). It is never booked as revenue here.
+
+Flushes, never commits: the caller's unit of work does (the webhook's request, the
+reconciliation job).
 - A failure of an open payment makes it ``failed``; a failure after anything else (e.g. a stale
   decline arriving after the success) changes nothing.
 """
@@ -22,13 +25,11 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared import outbox
 from city_shared.journey import resume
 from payment_service.payments import events, repository, service
 from payment_service.payments.models import Payment
 from payment_service.providers.base import ProviderOutcome
 from payment_service.refunds.service import request_refund
-from payment_service.topics import PAYMENTS
 
 __all__ = ["DECLINED", "LATE_SUCCESS", "NotificationResult", "apply_notification"]
 
@@ -101,8 +102,7 @@ async def _late_success(
         "captured_amount": captured,
         "refund_requested": True,
     })
-    await outbox.add(session, PAYMENTS, events.payment_event(
-        events.LATE_SUCCEEDED, payment, captured_amount=captured, refund_requested=True))
+    payment.captured_late(captured)
     await session.flush()
     # Never more than the payment's amount: that is all a refund of it may pay back.
     await request_refund(session, payment, min(captured, payment.amount), reason=LATE_SUCCESS,

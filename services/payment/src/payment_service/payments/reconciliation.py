@@ -5,9 +5,9 @@ delays the outcome; a webhook arriving after the reconciliation changes nothing,
 does one that came first.
 
 Provider-agnostic: it needs only :meth:`PaymentProvider.fetch_status`. Each round claims a batch
-(``FOR UPDATE SKIP LOCKED``, stamping ``provider_checked_at`` and committing), so two workers
-never ask about the same payment in one period; the providers are asked with no lock held; each
-outcome is applied in its own transaction, which this job commits.
+(``FOR UPDATE SKIP LOCKED``, stamping ``provider_checked_at``, one unit of work), so two
+workers never ask about the same payment in one period; the providers are asked with no
+transaction open; each outcome is applied in its own unit of work.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.unit_of_work import unit_of_work
 from payment_service.payments import repository, service
 from payment_service.payments.outcomes import apply_notification
 from payment_service.providers.registry import Providers
@@ -37,7 +38,7 @@ async def reconcile_waiting(
     how many outcomes changed a payment. A provider that cannot answer is logged; the payment is
     asked again after another ``after``."""
     now = now or service.now_utc()
-    async with sessions() as session, session.begin():
+    async with unit_of_work(sessions) as session:
         waiting = await repository.lock_waiting(session, now - after, batch_size)
         for payment in waiting:
             payment.provider_checked_at = now
@@ -52,7 +53,7 @@ async def reconcile_waiting(
             continue
         if outcome is None:
             continue
-        async with sessions() as session, session.begin():
+        async with unit_of_work(sessions) as session:
             result = await apply_notification(session, outcome)
         if result in ("processed", "late_success"):
             applied += 1

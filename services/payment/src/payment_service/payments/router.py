@@ -1,5 +1,5 @@
 """The payments API: create, list, get, cancel and the history of one payment. Each route
-parses, makes one service call, commits and responds.
+parses, makes one use case call and responds; the request's unit of work commits (ADR 0011).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from payment_service.payments.dependencies import (
     WriterDep,
 )
 from payment_service.payments.models import Payment, PaymentStatus
-from payment_service.payments.repository import PaymentFilters
 from payment_service.payments.schemas import (
     HistoryEntryRead,
     Link,
@@ -31,6 +30,7 @@ from payment_service.payments.schemas import (
     PaymentList,
     PaymentRead,
 )
+from payment_service.payments.service import PaymentFilters
 from payment_service.payments.types import Instant, Reference, Slug
 from payment_service.providers.registry import ProvidersDep
 
@@ -72,7 +72,6 @@ async def create_payment(
         session, data, tenant=principal.tenant, source=source, provider=providers.default,
         config=config,
     )
-    await session.commit()
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     response.headers["Location"] = f"{config.base_url}/payments/{payment.id}"
     return PaymentRead.of(payment, config.base_url)
@@ -154,7 +153,6 @@ async def cancel_payment(
     returns it unchanged; 409 ``invalid_transition`` once it succeeded, failed or expired."""
     v = Visibility(principal.tenant, source=client_source(principal, settings.client_sources))
     payment = await service.cancel_payment(session, v, payment_id)
-    await session.commit()
     return PaymentRead.of(payment, config.base_url)
 
 

@@ -1,12 +1,13 @@
 """Use cases on payments: create (idempotent on tenant + source + reference), get, list,
-cancel, history, and the status changes the state machine allows. Flushes and writes outbox
-rows, never commits.
+cancel, history, and the status changes the state machine allows. Flushes, never commits: the
+caller's unit of work does (ADR 0011).
 
 Every status change goes through :func:`change_status`: it locks nothing itself (callers hold
-the payment row ``FOR UPDATE``), checks the transition, appends a history entry and writes the
-event to the outbox, all in the caller's transaction. A success books the payment into the
-ledger through :func:`payment_service.ledger.hooks.on_payment_succeeded`, in the same
-transaction, exactly once per payment (the state machine allows ``succeeded`` once).
+the payment row ``FOR UPDATE``), lets the payment check the transition and record its event
+(:meth:`Payment.transition`) and appends a history entry, all in the caller's transaction. A
+success books the payment into the ledger through
+:func:`payment_service.ledger.hooks.on_payment_succeeded`, in the same transaction, exactly
+once per payment (the state machine allows ``succeeded`` once).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared import outbox
 from city_shared.envelope import Event
 from city_shared.errors import Conflict
 from city_shared.journey import capture
@@ -37,12 +37,12 @@ from payment_service.payments.repository import PaymentFilters
 from payment_service.payments.schemas import PaymentCreate
 from payment_service.providers.base import PaymentProvider
 from payment_service.settings import PaymentSettings
-from payment_service.topics import PAYMENTS
 
 __all__ = [
     "CANCELLED_BY_SERVICE",
     "EXPIRED",
     "PaymentConfig",
+    "PaymentFilters",
     "cancel_payment",
     "change_status",
     "create_payment",
@@ -182,12 +182,9 @@ async def create_payment(
     payment = await session.get(Payment, new_id)
     assert payment is not None
     hosted = await provider.create_hosted_payment(payment)
-    payment.provider_payment_id = hosted.provider_payment_id
-    payment.next_url = hosted.next_url
+    payment.opened(hosted.provider_payment_id, hosted.next_url, caused_by=caused_by)
     await repository.add_history(session, payment, events.CREATED, now,
                                  {"amount": payment.amount, "currency": payment.currency})
-    await outbox.add(session, PAYMENTS, events.payment_event(events.CREATED, payment,
-                                                             caused_by=caused_by))
     await session.flush()
     return payment, True
 
@@ -241,15 +238,13 @@ async def change_status(
     caused_by: Event | None = None,
     detail: dict[str, object] | None = None,
 ) -> None:
-    """Move a locked payment to ``status``: history entry, outbox event, and for a success the
-    ledger booking, all in the caller's transaction.
+    """Move a locked payment to ``status`` (it records its event): history entry, and for a
+    success the ledger booking, all in the caller's transaction.
 
     :raises InvalidTransition: (409) the state machine forbids the change.
     """
-    payment.transition(status, reason, now)
-    type_ = events.BY_STATUS[status]
-    await repository.add_history(session, payment, type_, now, detail)
-    await outbox.add(session, PAYMENTS, events.payment_event(type_, payment, caused_by=caused_by))
+    payment.transition(status, reason, now, caused_by=caused_by)
+    await repository.add_history(session, payment, events.BY_STATUS[status], now, detail)
     if status == "succeeded":
         await on_payment_succeeded(session, payment)
     await session.flush()

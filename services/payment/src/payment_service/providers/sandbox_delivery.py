@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.unit_of_work import unit_of_work
 from payment_service.payments.service import now_utc
 from payment_service.providers.sandbox_notifications import SandboxNotification, claim_due
 from payment_service.providers.signing import SIGNATURE_HEADER, signature_header
@@ -108,7 +109,7 @@ async def deliver_due(
     policy = policy or DeliveryPolicy()
     delivered = 0
     for _ in range(limit):
-        async with sessions() as session, session.begin():
+        async with unit_of_work(sessions) as session:
             row = await claim_due(session, now or now_utc())
             if row is None:
                 break

@@ -197,7 +197,6 @@ async def show_pay_page(
                      message=payment.status if payment.finished else "expired")
     with resume("payment page opened", payment.journey):
         await service.start_payment(session, payment, service.now_utc())
-    await session.commit()
     token = _issue_csrf(_csrf_key(settings), provider_payment_id)
     return _page(settings, locale, payment=payment, provider_id=provider_payment_id,
                  csrf_token=token)
@@ -237,7 +236,6 @@ async def submit_pay_page(
         amount=payment.amount, currency=payment.currency,
         reason=None if action == "pay" else "declined", now=service.now_utc(),
     )
-    await session.commit()
     if payment.return_url:
         return RedirectResponse(payment.return_url, status_code=303,
                                 headers={"Referrer-Policy": "no-referrer"})

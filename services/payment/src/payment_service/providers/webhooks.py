@@ -130,5 +130,4 @@ async def sandbox_webhook(
         currency=notice.data.currency,
         reason=notice.data.reason,
     ))
-    await session.commit()
     return WebhookAck(status=result)

@@ -63,7 +63,6 @@ async def reconciliation(
     scope = report_scope(principal)
     departments = scope.narrow(department)
     report = await service.reconcile(session, providers, scope, day, departments)
-    await session.commit()
     headers = {"Vary": "Accept", "Cache-Control": "no-store"}
     if _wants_csv(fmt, accept):
         name = f"reconciliation-{scope.tenant}-{day.isoformat()}"
