@@ -18,6 +18,7 @@ from city_shared.deadletters import list_dead_letters
 from city_shared.envelope import Event, new_event
 from city_shared.testing import consuming, publish
 from city_shared.topics import TopicSpec, ensure_topics
+from city_shared.unit_of_work import unit_of_work
 from payment_service.payments.handlers import IDENTITY_ACCOUNTS_TOPIC
 from payment_service.refunds.handlers import REFUND_REQUEST
 from payment_service.refunds.jobs import submit_open_refunds
@@ -57,7 +58,7 @@ async def paid(payments: Any, *, succeed: bool = True) -> dict[str, Any]:
 async def handle(payments: Any, event: Event) -> None:
     subscriptions = build_subscriptions(payments.settings, payments.app.state.providers)
     [subscription] = [s for s in subscriptions if s.event_type == REFUND_REQUEST]
-    async with payments.sessions() as session, session.begin():
+    async with unit_of_work(payments.sessions) as session:  # as the consumer does
         await subscription.handler(session, event)
 
 

@@ -19,14 +19,16 @@ line items' departments). No personal data.
 from __future__ import annotations
 
 import uuid
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import Event, new_event
 from payment_service.payments.events import SOURCE
-from payment_service.payments.models import Payment
-from payment_service.refunds.models import Refund
+
+if TYPE_CHECKING:
+    from payment_service.payments.models import Payment
+    from payment_service.refunds.models import Refund
 
 __all__ = [
     "REFUND_FAILED",

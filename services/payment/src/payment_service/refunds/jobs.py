@@ -1,6 +1,6 @@
 """Background work of the refunds slice, for the worker: hand refunds that are recorded but
 not yet taken by their provider (a late success's automatic refund, or one whose provider call
-failed) to the provider. Each refund runs in its own transaction, which this job commits."""
+failed) to the provider. Each refund is its own unit of work."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.unit_of_work import unit_of_work
 from payment_service.providers.registry import Providers
 from payment_service.refunds import repository, service
 
@@ -24,20 +25,19 @@ async def submit_open_refunds(
 ) -> int:
     """Submit up to ``limit`` open refunds, oldest first; returns how many the provider
     decided. A refund whose submission fails stays open for the next round (logged)."""
-    async with session_factory() as session:
+    async with unit_of_work(session_factory) as session:
         open_refunds = await repository.submittable(session, limit)
     decided = 0
     for _, refund_id in open_refunds:
-        async with session_factory() as session:
-            try:
+        try:
+            async with unit_of_work(session_factory) as session:
                 refund = await service.submit_refund(session, refund_id, providers)
-                await session.commit()
-            except Exception as exc:
-                await session.rollback()
-                log.warning("refund submission failed; retried next round",
-                            extra={"refund_id": str(refund_id), "error": type(exc).__name__})
-                continue
-            decided += refund.finished
+                finished = refund.finished
+        except Exception as exc:
+            log.warning("refund submission failed; retried next round",
+                        extra={"refund_id": str(refund_id), "error": type(exc).__name__})
+            continue
+        decided += finished
     return decided
 
 

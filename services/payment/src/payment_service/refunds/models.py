@@ -17,7 +17,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from city_shared.errors import InvalidTransition
-from payment_service.payments.models import Base
+from city_shared.unit_of_work import RecordsEvents
+from payment_service.payments.models import Base, Payment
+from payment_service.refunds import events
+from payment_service.topics import PAYMENTS
 
 __all__ = ["REFUND_FINAL", "Refund", "RefundStatus"]
 
@@ -25,8 +28,9 @@ RefundStatus = Literal["submitted", "succeeded", "failed"]
 REFUND_FINAL: Final = frozenset({"succeeded", "failed"})
 
 
-class Refund(Base):
-    """Money paid back for (part of) one payment."""
+class Refund(Base, RecordsEvents):
+    """Money paid back for (part of) one payment (an aggregate: finishing it records its
+    event)."""
 
     __tablename__ = "refunds"
     __mapper_args__ = {"eager_defaults": True}
@@ -53,8 +57,11 @@ class Refund(Base):
         """True once the provider confirmed or rejected the refund."""
         return self.status in REFUND_FINAL
 
-    def finish(self, status: RefundStatus, now: datetime) -> None:
-        """Move a submitted refund to ``succeeded`` or ``failed``.
+    def finish(self, payment: Payment, status: RefundStatus, now: datetime,
+               shares: list[events.RefundedItem] | None = None) -> None:
+        """Move a submitted refund of ``payment`` (locked) to ``succeeded`` (the payment's
+        ``refunded_amount`` grows by it) or ``failed``, raise the payment's version and record
+        the refund's event; ``shares``: what the ledger took back from each line item.
 
         :raises InvalidTransition: (409) the refund is already final.
         """
@@ -62,3 +69,10 @@ class Refund(Base):
             raise InvalidTransition(self.status, status)
         self.status = status
         self.finished_at = now
+        if status == "succeeded":
+            payment.refunded_amount += self.amount
+        payment.version += 1
+        payment.updated_at = now
+        type_ = events.REFUND_SUCCEEDED if status == "succeeded" else events.REFUND_FAILED
+        self.record(PAYMENTS, events.refund_event(type_, payment, self,
+                                                  shares if status == "succeeded" else None))

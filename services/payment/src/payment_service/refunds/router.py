@@ -1,13 +1,13 @@
 """Refunds API: request a refund of a payment, list a payment's refunds, read one.
 
-``POST`` records the refund and commits before the provider is asked (so a crash can never
-lead to paying twice), then submits it and commits the answer. ``Idempotency-Key`` is
-required; ``If-Match`` with the payment's ``ETag`` makes a stale request fail with 412.
+Each route parses, makes one use case call and responds; the request's unit of work commits.
+``POST`` records the refund and hands it to the provider in one use case
+(:func:`.service.create_refund`). ``Idempotency-Key`` is required; ``If-Match`` with the
+payment's ``ETag`` makes a stale request fail with 412.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Annotated
 
@@ -17,20 +17,15 @@ from city_shared.auth import CurrentPrincipal
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import IdempotencyKey
-from payment_service.payments import repository as payments
-from payment_service.payments.access import Visibility
 from payment_service.payments.dependencies import SettingsDep
 from payment_service.payments.models import Payment
 from payment_service.providers.registry import ProvidersDep
 from payment_service.refunds import service
 from payment_service.refunds.access import refund_readers, refund_requesters
-from payment_service.refunds.errors import PaymentNotFound, PreconditionFailed
-from payment_service.refunds.preconditions import if_match_satisfied, payment_etag
+from payment_service.refunds.preconditions import payment_etag
 from payment_service.refunds.schemas import RefundCreate, RefundList, RefundRead
 
 __all__ = ["router"]
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["refunds"])
 
@@ -44,22 +39,11 @@ _IfMatch = Annotated[str | None, Header(alias="If-Match", description=_IF_MATCH,
 
 async def _readable(session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep,
                     payment_id: uuid.UUID) -> Payment:
-    payment = await payments.get(
-        session, refund_readers(principal, settings.client_sources), payment_id
-    )
-    if payment is None:
-        raise PaymentNotFound()
-    return payment
+    return await service.readable_payment(
+        session, refund_readers(principal, settings.client_sources), payment_id)
 
 
 ReadablePayment = Annotated[Payment, Depends(_readable)]
-
-
-async def _reload(session: SessionDep, visible: Visibility, payment_id: uuid.UUID) -> Payment:
-    payment = await payments.get(session, visible, payment_id)
-    if payment is None:
-        raise PaymentNotFound()
-    return payment
 
 
 def _requested_by(kind: str, sub: str) -> str:
@@ -90,41 +74,15 @@ async def create_refund(
     ``available``) or ``payment_not_refundable``; 412 ``precondition_failed`` when
     ``If-Match`` is stale. The answer is ``succeeded`` or ``failed`` when the provider decided
     at once, else ``submitted``; the payment's new ``ETag`` comes with it."""
-    visible = refund_requesters(principal)
-    payment = await _reload(session, visible, payment_id)
-    expected: int | None = None
-    if if_match is not None and if_match.strip() != "*":
-        if not if_match_satisfied(if_match, payment.version):
-            raise PreconditionFailed(
-                "The payment changed since it was read; read it again and decide anew.",
-                extra={"version": payment.version},
-            )
-        expected = payment.version
-    refund = await service.request_refund(
-        session, payment, data.amount, reason=data.reason,
-        requested_by=_requested_by(principal.kind, principal.sub), expected_version=expected,
-        line_positions=data.line_items, departments=visible.departments,
+    payment, refund = await service.create_refund(
+        session, refund_requesters(principal), payment_id, data.amount, reason=data.reason,
+        requested_by=_requested_by(principal.kind, principal.sub), providers=providers,
+        if_match=if_match, line_positions=data.line_items,
     )
-    refund_id = refund.id
-    await session.commit()
-    try:
-        await service.submit_refund(session, refund_id, providers)
-        await session.commit()
-    except Exception as exc:
-        # The refund is recorded; the provider is asked again later with the same refund id.
-        await session.rollback()
-        log.warning("refund not yet taken by the provider",
-                    extra={"refund_id": str(refund_id), "error": type(exc).__name__})
-    payment = await _reload(session, visible, payment_id)
-    refund = await service.get_refund(session, payment, refund_id)
     base = settings.base_url
     response.headers["Location"] = f"{base}/payments/{payment.id}/refunds/{refund.id}"
     response.headers["ETag"] = payment_etag(payment.version)
-    result = RefundRead.of(refund, payment, base)
-    # End the read transaction now: the connection goes back to the pool before the
-    # Idempotency-Key middleware needs one to store this response.
-    await session.commit()
-    return result
+    return RefundRead.of(refund, payment, base)
 
 
 @router.get(

@@ -1,17 +1,20 @@
-"""Refund use cases: request (guarded), hand to the provider, finish, read. Flushes and writes
-outbox rows, never commits.
+"""Refund use cases: request (guarded), hand to the provider, finish, read. Flush, never
+commit: the caller's unit of work does (ADR 0011).
 
-A refund is requested and handed to the provider in two transactions. :func:`request_refund`
-records it as ``submitted`` under the payment's row lock; the amount it holds counts against
-what is still refundable from then on, so concurrent requests can never together exceed the
-payment. Only after that is committed does :func:`submit_refund` call the provider, with the
-refund id as the provider's idempotency key: a retry after a crash asks for the same refund,
-never for a second one. :func:`finish_refund` applies the provider's answer (also one that
-arrives later) once: books the ledger, raises ``refunded_amount`` and publishes the event.
+:func:`request_refund` records a refund as ``submitted`` under the payment's row lock; the
+amount it holds counts against what is still refundable from then on, so concurrent requests
+can never together exceed the payment. :func:`submit_refund` calls the provider with the refund
+id as the provider's idempotency key, so asking again asks for the same refund, never for a
+second one. :func:`create_refund` (the API) does both in the request's transaction, the
+provider call in a savepoint: a provider that fails leaves the refund ``submitted`` for the
+job (:mod:`.jobs`). :func:`finish_refund` applies the provider's answer (also one that arrives
+later) once: books the ledger and lets the refund raise ``refunded_amount`` and record its
+event.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -20,12 +23,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared import outbox
 from city_shared.journey import resume
 from payment_service.ledger import repository as ledger_entries
 from payment_service.ledger import service as ledger
 from payment_service.payments import events as payment_events
 from payment_service.payments import repository as payments
+from payment_service.payments.access import Visibility
 from payment_service.payments.models import Payment, PaymentHistory
 from payment_service.providers.registry import Providers
 from payment_service.refunds import events, repository
@@ -39,17 +42,22 @@ from payment_service.refunds.errors import (
     UnknownLineItem,
 )
 from payment_service.refunds.models import Refund, RefundStatus
-from payment_service.topics import PAYMENTS
+from payment_service.refunds.preconditions import if_match_satisfied
 
 __all__ = [
     "Refundable",
+    "create_refund",
     "finish_refund",
     "get_refund",
     "list_refunds",
+    "readable_payment",
     "refundable",
     "request_refund",
     "submit_refund",
 ]
+
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -190,7 +198,7 @@ async def submit_refund(
     session: AsyncSession, refund_id: uuid.UUID, providers: Providers,
     *, now: datetime | None = None,
 ) -> Refund:
-    """Hand a committed, submitted refund to the payment's provider and apply its answer.
+    """Hand a recorded, submitted refund to the payment's provider and apply its answer.
 
     Idempotent: a refund already taken by the provider (it has a provider refund id) or
     final is returned unchanged. The provider is called with the refund id as idempotency key
@@ -252,24 +260,80 @@ async def _finish(
     session: AsyncSession, payment: Payment, refund: Refund, status: RefundStatus,
     now: datetime,
 ) -> None:
-    """Both rows locked by the caller: finish the refund, book it, record and announce it."""
-    refund.finish(status, now)
+    """Both rows locked by the caller: book a success, finish the refund (it records its
+    event) and add the payment's history entry."""
     shares: list[events.RefundedItem] = []
     if status == "succeeded":
-        payment.refunded_amount += refund.amount
         await ledger.book_refund(session, payment, refund, at=now)
         shares = [events.RefundedItem(position=p, department=d, cost_centre=c, amount=a)
                   for p, d, c, a in await ledger_entries.refund_shares(session, refund.id)]
-        type_ = events.REFUND_SUCCEEDED
-    else:
-        type_ = events.REFUND_FAILED
-    payment.version += 1
-    payment.updated_at = now
+    refund.finish(payment, status, now, shares)
+    type_ = events.REFUND_SUCCEEDED if status == "succeeded" else events.REFUND_FAILED
     await payments.add_history(session, payment, type_, now, {
         "refund_id": str(refund.id), "amount": refund.amount,
         "refunded_amount": payment.refunded_amount,
     })
-    await outbox.add(session, PAYMENTS, events.refund_event(type_, payment, refund, shares))
+
+
+async def readable_payment(session: AsyncSession, v: Visibility,
+                           payment_id: uuid.UUID) -> Payment:
+    """The payment ``payment_id`` if ``v`` may see it.
+
+    :raises PaymentNotFound: (404) no such payment for this caller.
+    """
+    payment = await payments.get(session, v, payment_id)
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+async def create_refund(
+    session: AsyncSession,
+    v: Visibility,
+    payment_id: uuid.UUID,
+    amount: int,
+    *,
+    reason: str | None,
+    requested_by: str,
+    providers: Providers,
+    if_match: str | None = None,
+    line_positions: Collection[int] | None = None,
+) -> tuple[Payment, Refund]:
+    """The API's refund: check ``If-Match`` against the payment ``v`` may refund, record the
+    refund (:func:`request_refund`, only ``v.departments``' items for staff) and hand it to
+    the provider (:func:`submit_refund`) in a savepoint. A provider that fails (outage,
+    timeout) rolls back only the savepoint: the refund stays ``submitted`` and the job hands
+    it over later with the same idempotency key. Returns the payment and the refund as they
+    are now.
+
+    :raises PaymentNotFound: (404) no such payment for this caller.
+    :raises PreconditionFailed: (412) ``if_match`` does not match the payment's ETag.
+    :raises PaymentNotRefundable, RefundExceedsAvailable, UnknownLineItem,
+        RefundOutsideDepartment: see :func:`request_refund`.
+    """
+    payment = await readable_payment(session, v, payment_id)
+    expected: int | None = None
+    if if_match is not None and if_match.strip() != "*":
+        if not if_match_satisfied(if_match, payment.version):
+            raise PreconditionFailed(
+                "The payment changed since it was read; read it again and decide anew.",
+                extra={"version": payment.version},
+            )
+        expected = payment.version
+    refund = await request_refund(
+        session, payment, amount, reason=reason, requested_by=requested_by,
+        expected_version=expected, line_positions=line_positions, departments=v.departments,
+    )
+    refund_id = refund.id
+    try:
+        async with session.begin_nested():
+            await submit_refund(session, refund_id, providers)
+    except Exception as exc:
+        log.warning("refund not yet taken by the provider",
+                    extra={"refund_id": str(refund_id), "error": type(exc).__name__})
+    await session.refresh(payment)
+    await session.refresh(refund)
+    return payment, refund
 
 
 async def get_refund(session: AsyncSession, payment: Payment, refund_id: uuid.UUID) -> Refund:
