@@ -13,7 +13,7 @@ from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import accept_idempotency_key
 from notification_service.dependencies import StaffScopeDep
-from notification_service.rules import repository, service
+from notification_service.rules import service
 from notification_service.rules.schemas import RuleCreate, RuleRead, RuleUpdate
 from notification_service.types import EventType
 
@@ -48,7 +48,7 @@ async def list_rules(
     event_type: Annotated[EventType | None, Query()] = None,
 ) -> list[RuleRead]:
     """The tenant-wide rules and those of the caller's departments (all for tenant admins)."""
-    rules = await repository.list_rules(session, scope.tenant, scope.departments, event_type)
+    rules = await service.list_rules(session, scope, event_type)
     return [RuleRead.of(r) for r in rules]
 
 

@@ -62,6 +62,13 @@ async def create_rule(session: AsyncSession, principal: Principal, data: RuleCre
     return rule
 
 
+async def list_rules(session: AsyncSession, scope: Visibility,
+                     event_type: str | None = None) -> list[Rule]:
+    """The tenant-wide rules and those of the departments ``scope`` sees."""
+    return list(await repository.list_rules(session, scope.tenant, scope.departments,
+                                            event_type))
+
+
 async def get_rule(session: AsyncSession, scope: Visibility, rule_id: uuid.UUID) -> Rule:
     rule = await repository.get(session, scope.tenant, rule_id)
     if rule is None or not scope.sees_department(rule.department):

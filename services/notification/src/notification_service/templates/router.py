@@ -15,7 +15,7 @@ from city_shared.errors import problem_responses
 from city_shared.idempotency import accept_idempotency_key
 from city_shared.slugs import Slug
 from notification_service.dependencies import SettingsDep, StaffScopeDep
-from notification_service.templates import repository, service
+from notification_service.templates import service
 from notification_service.templates.schemas import (
     PreviewRead,
     PreviewRequest,
@@ -59,14 +59,8 @@ async def list_templates(
     key: Annotated[TemplateKey | None, Query()] = None,
 ) -> list[TemplateRead]:
     """The tenant's templates the caller may see, each with its current version."""
-    templates = await repository.list_templates(session, scope.tenant, scope.departments,
-                                                department, key)
-    result = []
-    for template in templates:
-        version = await repository.get_version(session, template.id, template.current_version)
-        if version is not None:
-            result.append(TemplateRead.of(template, version))
-    return result
+    found = await service.list_templates(session, scope, department, key)
+    return [TemplateRead.of(template, version) for template, version in found]
 
 
 @router.get("/{template_id}", summary="Get a template",

@@ -147,6 +147,20 @@ async def delete_template(
     await session.flush()
 
 
+async def list_templates(
+    session: AsyncSession, scope: Visibility, department: str | None = None,
+    key: str | None = None,
+) -> list[tuple[Template, TemplateVersion]]:
+    """The tenant's templates ``scope`` sees, each with its current version."""
+    found = []
+    for template in await repository.list_templates(session, scope.tenant, scope.departments,
+                                                    department, key):
+        version = await repository.get_version(session, template.id, template.current_version)
+        if version is not None:
+            found.append((template, version))
+    return found
+
+
 async def get_template(
     session: AsyncSession, scope: Visibility, template_id: uuid.UUID, version: int | None = None
 ) -> tuple[Template, TemplateVersion]:
