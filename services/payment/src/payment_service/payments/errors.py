@@ -7,6 +7,7 @@ Status changes the state machine refuses raise the shared
 from __future__ import annotations
 
 from city_shared.errors import Conflict, DomainError, NotFound
+from city_shared.pagination import InvalidCursor
 
 __all__ = [
     "InvalidCursor",
@@ -67,14 +68,6 @@ class ReferenceConflict(Conflict):
             "items.",
             extra={"payment_id": payment_id},
         )
-
-
-class InvalidCursor(DomainError):
-    """422: the pagination cursor was not issued by this service (or was altered)."""
-
-    status = 422
-    code = "invalid_cursor"
-    title = "Invalid cursor"
 
 
 class UnknownProvider(DomainError):

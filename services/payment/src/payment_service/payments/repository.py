@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, exists, false, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from city_shared.pagination import Cursor
 from payment_service.payments.access import Visibility
-from payment_service.payments.cursor import Cursor
 from payment_service.payments.models import (
     OPEN_STATUSES,
     Payment,
@@ -160,7 +160,7 @@ async def list_page(
     if filters.created_to is not None:
         stmt = stmt.where(Payment.created_at < filters.created_to)
     if after is not None:
-        stmt = stmt.where(tuple_(Payment.created_at, Payment.id) < (after.created_at, after.id))
+        stmt = stmt.where(tuple_(Payment.created_at, Payment.id) < (after.at, after.id))
     stmt = stmt.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit)
     return list((await session.execute(stmt)).scalars())
 

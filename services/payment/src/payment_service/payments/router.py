@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import IdempotencyKey, accept_idempotency_key
+from city_shared.pagination import CursorQuery
 from payment_service.payments import service
 from payment_service.payments.access import Visibility, client_source
 from payment_service.payments.dependencies import (
@@ -91,7 +92,7 @@ async def list_payments(
     department: Annotated[Slug | None, Query()] = None,
     created_from: Annotated[Instant | None, Query(description="Inclusive.")] = None,
     created_to: Annotated[Instant | None, Query(description="Exclusive.")] = None,
-    cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor`.")] = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> PaymentList:
     """Only payments the caller may see: citizens their own, staff those with a line item of

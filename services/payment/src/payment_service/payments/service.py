@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from city_shared.envelope import Event
 from city_shared.errors import Conflict
 from city_shared.journey import capture
+from city_shared.pagination import Cursor, next_page
 from payment_service.ledger.hooks import on_payment_succeeded
 from payment_service.payments import events, repository
 from payment_service.payments.access import Visibility
-from payment_service.payments.cursor import Cursor
 from payment_service.payments.errors import (
     LineItemsMismatch,
     PaymentNotFound,
@@ -209,12 +209,8 @@ async def list_payments(
 
     :raises InvalidCursor: (422) ``cursor`` was not issued by this service.
     """
-    after = Cursor.decode(cursor) if cursor is not None else None
-    rows = await repository.list_page(session, v, filters, after, limit + 1)
-    page = rows[:limit]
-    more = len(rows) > limit
-    next_cursor = Cursor(page[-1].created_at, page[-1].id).encode() if more and page else None
-    return page, next_cursor
+    rows = await repository.list_page(session, v, filters, Cursor.parse(cursor), limit + 1)
+    return next_page(rows, limit, lambda p: Cursor(p.created_at, p.id))
 
 
 async def payment_history(
