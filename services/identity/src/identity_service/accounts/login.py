@@ -2,9 +2,9 @@
 the OAuth side: the claims of an access token (:func:`token_claims`) and the OIDC userinfo
 (:func:`userinfo`).
 
-Failed attempts are counted in the caller's transaction: **the caller must commit the session
-also when** :class:`InvalidCredentials` **or** :class:`AccountLocked` **is raised**, or the
-attempt is not counted.
+Failed attempts are counted in the caller's transaction: **its unit of work must commit also
+when** :class:`InvalidCredentials` **or** :class:`AccountLocked` **is raised**, or the attempt
+is not counted (a route returns the error response instead of raising it).
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ async def authenticate_password(
     ``address`` is the client's IP address (the app must see the real one behind a proxy).
     ``policy`` defaults to 5 failures / 15 minutes; the app's comes from
     :class:`~identity_service.accounts.config.LoginPolicy` ``.from_settings`` (or the
-    ``LoginPolicyDep`` dependency). The counters are updated in ``session``: commit it on
-    success **and** on either error.
+    ``LoginPolicyDep`` dependency). The counters are updated in ``session``: its unit of
+    work must commit on success **and** on either error (routes return these errors as their
+    answer instead of raising them).
     """
     policy = policy or LoginPolicy()
     account: Account | None = None

@@ -1,5 +1,6 @@
 """Self-service API: registration, e-mail verification and ``/me`` (profile, password, export,
-erasure). Each route parses, makes one service call, commits and responds.
+erasure). Each route parses, makes one service call and responds; the request's unit of work
+(:mod:`city_shared.request_work`) commits when it returns.
 """
 
 from __future__ import annotations
@@ -7,11 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from city_shared.auth import Principal, require_kind
 from city_shared.dependencies import SessionDep
-from city_shared.errors import problem_responses
+from city_shared.errors import problem_response, problem_responses
 from city_shared.idempotency import accept_idempotency_key
 from identity_service.accounts import service
 from identity_service.accounts.config import LoginPolicyDep, VerificationConfigDep
@@ -62,7 +63,6 @@ async def register(
     an account (nothing changes then), so registration reveals no accounts.
     422 ``weak_password``, 404 ``tenant_not_found``."""
     await service.register_citizen(session, tenant, data, config=config)
-    await session.commit()
     return RegistrationAccepted(tenant=tenant, email=data.email)
 
 
@@ -76,7 +76,6 @@ async def verify_email(data: EmailVerificationCreate, session: SessionDep) -> Re
     """Anonymous; the token works once. 422 ``invalid_verification_token`` if it is unknown,
     used or expired."""
     await service.verify_email(session, data.token)
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -105,7 +104,6 @@ async def update_me(
 ) -> AccountRead:
     """A new e-mail address must be verified again (a link is sent to it)."""
     await service.update_profile(session, account, data, config=config)
-    await session.commit()
     response.headers.update(_NO_STORE)
     return AccountRead.of(account)
 
@@ -124,7 +122,6 @@ async def resend_verification(
         await service.request_email_verification(
             session, account, config=config, now=datetime.now(UTC)
         )
-        await session.commit()
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
@@ -135,16 +132,16 @@ async def resend_verification(
     responses=problem_responses(401, 403, 404, 422, 429),
 )
 async def change_password(
-    data: PasswordChange, account: Me, session: SessionDep, policy: LoginPolicyDep
+    data: PasswordChange, account: Me, session: SessionDep, policy: LoginPolicyDep,
+    request: Request,
 ) -> Response:
     """Needs the current password; a wrong one is 403 ``invalid_current_password`` and counts
     as a failed login (429 ``account_locked`` after too many). Other sessions are logged out."""
     try:
         await service.change_password(session, account, data, policy=policy)
-    except (InvalidCurrentPassword, AccountLocked):
-        await session.commit()  # the failed attempt must be counted
-        raise
-    await session.commit()
+    except (InvalidCurrentPassword, AccountLocked) as error:
+        # Returned, not raised: the unit of work commits the counted failure.
+        return problem_response(error, request.url.path)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -179,5 +176,4 @@ async def delete_me(session: SessionDep, principal: _Citizen) -> Response:
     data held here, logs out every session and tells every service to erase theirs."""
     account = await service.current_account(session, principal, for_update=True)
     await service.erase_account(session, account)
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

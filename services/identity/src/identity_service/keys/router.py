@@ -41,7 +41,6 @@ async def rotate(
     """The next key starts signing; the old one stays published for the access-token lifetime
     plus ``key_publish_margin_seconds`` so tokens it signed keep verifying."""
     result = await keyring.rotate(session, now)
-    await session.commit()
     return RotationRead(
         active_kid=result.active_kid,
         retiring_kid=result.retiring_kid,

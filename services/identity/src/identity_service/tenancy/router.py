@@ -41,7 +41,6 @@ async def create_department(
 ) -> DepartmentRead:
     """Tenant admins only. 409 ``department_exists`` if the slug is taken."""
     department = await service.create_department(session, caller.tenant, data)
-    await session.commit()
     response.headers["Location"] = f"/admin/departments/{department.slug}"
     return DepartmentRead.model_validate(department)
 
@@ -71,5 +70,4 @@ async def update_department(
 ) -> DepartmentRead:
     """Tenant admins only; a department of another tenant is 404."""
     department = await service.update_department(session, caller.tenant, slug, data)
-    await session.commit()
     return DepartmentRead.model_validate(department)

@@ -50,7 +50,6 @@ async def create_staff(
     """Tenant admins only. The account starts without roles and with an unverified e-mail
     address (a verification link is sent). Admin flags cannot be granted here."""
     account = await service.create_staff(session, caller, data, config=config)
-    await session.commit()
     response.headers["Location"] = f"/admin/staff/{account.id}"
     return StaffRead.of(account)
 
@@ -78,5 +77,4 @@ async def replace_roles(
     changes their own roles (403 ``self_role_change``); an unknown department is 422
     ``unknown_department``."""
     account = await service.replace_roles(session, caller, account_id, data)
-    await session.commit()
     return StaffRead.of(account)
