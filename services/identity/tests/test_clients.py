@@ -12,6 +12,7 @@ from authlib.integrations.base_client import OAuthError
 from joserfc.jwk import RSAKey
 
 from identity_service.accounts.demo import DEMO_PASSWORD
+from identity_service.clients import repository as client_repository
 from identity_service.seed import seed
 
 pytestmark = pytest.mark.integration
@@ -261,3 +262,31 @@ async def test_the_seeded_clients_work_with_their_documented_secrets(
         token = await client.fetch_token(f"{ISSUER}/token", authorization_response=location,
                                          code_verifier=verifier)
         assert token["refresh_token"]
+
+
+async def test_a_client_id_taken_between_check_and_insert_is_409_and_keeps_the_first(  # type: ignore[no-untyped-def]
+    oauth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two registrations of one ``client_id`` racing past the lookup: the insert decides, as
+    409 ``client_id_taken`` inside the use case (not a 500 at the commit)."""
+    admin = await admin_of(oauth)
+    client_id = f"race-{uuid.uuid4().hex[:8]}"
+    first = await oauth.client.post("/admin/clients", json={**MACHINE, "client_id": client_id},
+                                    headers=admin)
+    assert first.status_code == 201
+
+    async def nobody_yet(session: object, wanted: str, **_: object) -> None:  # looked before
+        return None
+
+    monkeypatch.setattr(client_repository, "get", nobody_yet)
+    second = await oauth.client.post("/admin/clients", json={**MACHINE, "client_id": client_id,
+                                                              "name": "Impostor"},
+                                     headers=admin)
+    monkeypatch.undo()
+
+    assert second.status_code == 409
+    assert second.json()["code"] == "client_id_taken"
+    assert second.headers["content-type"] == "application/problem+json"
+    kept = await oauth.client.get(f"/admin/clients/{client_id}", headers=admin)
+    assert kept.json()["name"] == MACHINE["name"]
+    assert (await token_with(oauth, client_id, first.json()["client_secret"]))["access_token"]

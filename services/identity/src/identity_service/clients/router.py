@@ -60,7 +60,6 @@ async def create_client(
     """Register a client. The secret (secret methods only) is in this response and nowhere
     else: store it now."""
     client, secret = await service.create_client(session, actor, data, _now())
-    await session.commit()
     response.headers["Cache-Control"] = "no-store"
     return ClientCreated.model_validate(
         {**ClientRead.model_validate(client).model_dump(), "client_secret": secret}
@@ -85,7 +84,6 @@ async def update_client(
 ) -> ClientRead:
     """Change name, redirect URIs, allowed scopes or the JWKS of a ``private_key_jwt`` client."""
     client = await service.update_client(session, actor, client_id, data)
-    await session.commit()
     return ClientRead.model_validate(client)
 
 
@@ -96,7 +94,6 @@ async def rotate_secret(
 ) -> ClientSecretRead:
     """A new secret, shown once; the old one stops working immediately."""
     client, secret = await service.rotate_secret(session, actor, client_id, _now())
-    await session.commit()
     response.headers["Cache-Control"] = "no-store"
     assert client.secret_rotated_at is not None
     return ClientSecretRead(client_id=client.client_id, client_secret=secret,
@@ -107,5 +104,4 @@ async def rotate_secret(
 async def disable_client(client_id: str, session: SessionDep, actor: ChangingAdmin) -> ClientRead:
     """Disable the client (idempotent): no more tokens, no more refreshes."""
     client = await service.disable_client(session, actor, client_id, _now())
-    await session.commit()
     return ClientRead.model_validate(client)

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.auth.principal import Principal
@@ -17,7 +18,8 @@ from identity_service.clients.models import SECRET_METHODS, OAuthClient
 from identity_service.clients.schemas import ClientCreate, ClientUpdate
 
 __all__ = ["ClientHasNoSecret", "ClientIdTaken", "ClientNotFound", "create_client",
-           "disable_client", "get_client", "list_clients", "rotate_secret", "update_client"]
+           "disable_client", "get_client", "list_clients", "rotate_secret", "tenant_name",
+           "update_client"]
 
 
 class ClientNotFound(NotFound):
@@ -98,7 +100,12 @@ async def create_client(
         created_at=now,
     )
     session.add(client)
-    await session.flush()
+    try:
+        await session.flush()  # a concurrent registration of the same id is decided here
+    except IntegrityError as exc:
+        if "pk_oauth_clients" in str(exc.orig):
+            raise ClientIdTaken("This client id is already registered.") from None
+        raise
     return client, secret
 
 
@@ -158,3 +165,8 @@ async def disable_client(
         client.disabled_at = now
         await session.flush()
     return client
+
+
+async def tenant_name(session: AsyncSession, tenant: str) -> str:
+    """The display name of ``tenant`` (its slug if it has none), for the login page."""
+    return await repository.tenant_name(session, tenant)
