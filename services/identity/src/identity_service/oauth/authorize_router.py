@@ -18,7 +18,7 @@ from city_shared.dependencies import SessionDep
 from identity_service.accounts.config import LoginPolicy
 from identity_service.accounts.errors import AccountLocked, InvalidCredentials
 from identity_service.accounts.service import authenticate_password
-from identity_service.clients import repository as clients
+from identity_service.clients import service as clients
 from identity_service.keys.dependencies import Now
 from identity_service.oauth.acr import at_least
 from identity_service.oauth.assurance import PASSWORD_LEVEL, IdentityNotAsserted
@@ -166,12 +166,10 @@ async def login(request: Request, session: SessionDep, runtime: Runtime, now: No
                 policy=LoginPolicy.from_settings(runtime.settings),
                 address=request.client.host if request.client else "unknown",
             )
-        except InvalidCredentials:
-            await session.commit()  # the failed attempt counts towards the lockout
+        except InvalidCredentials:  # returned, not raised: the failed attempt is committed
             return await _page(session, runtime, auth, locale, error="invalid_credentials",
                                email=email, status=401)
         except AccountLocked as locked:
-            await session.commit()
             return await _page(session, runtime, auth, locale, error="account_locked",
                                email=email, status=429,
                                headers={"Retry-After": str(locked.retry_after_seconds)})
@@ -191,7 +189,6 @@ async def login(request: Request, session: SessionDep, runtime: Runtime, now: No
         return _unmet(auth, runtime)
     code = await issue_code(session, auth, account_id=account_id, acr=acr, now=now,
                             policy=runtime.policy)
-    await session.commit()
     return _redirect(redirect_location(auth.redirect_uri, {"code": code}, auth.state,
                                        runtime.issuer))
 

@@ -1,24 +1,23 @@
 """OAuth error responses (RFC 6749 section 5.2: ``{"error", "error_description"}`` JSON, never
 problem+json) and the transaction rule of the protocol endpoints.
 
-An :class:`OAuthError` raised by a service leaves the session in a state the router commits:
-reuse detection (revoked families), consumed client assertions and the like must persist even
-though the request fails. Any other exception rolls back.
+:class:`OAuthRoute` turns an :class:`OAuthError` raised by a service into a *returned* error
+response, so the request's unit of work (:mod:`city_shared.request_work`) commits what the
+service did before it: reuse detection (revoked families), consumed client assertions and the
+like persist although the request fails. Any other exception rolls back.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["NO_STORE", "OAuthError", "OAuthErrorBody", "OAuthRoute", "committing", "invalid_client",
+__all__ = ["NO_STORE", "OAuthError", "OAuthErrorBody", "OAuthRoute", "invalid_client",
            "invalid_grant", "invalid_request"]
 
 #: RFC 6749 section 5.1: token responses must not be cached.
@@ -79,7 +78,8 @@ Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class OAuthRoute(APIRoute):
-    """A route whose :class:`OAuthError` becomes the OAuth JSON error response."""
+    """A route whose :class:`OAuthError` becomes the OAuth JSON error response, returned (not
+    raised) so that the unit of work commits (see the module doc)."""
 
     def get_route_handler(self) -> Endpoint:
         handler = super().get_route_handler()
@@ -92,13 +92,3 @@ class OAuthRoute(APIRoute):
 
         return handle
 
-
-@asynccontextmanager
-async def committing(session: AsyncSession) -> AsyncIterator[None]:
-    """Commit when the block succeeds or raises :class:`OAuthError` (see the module doc)."""
-    try:
-        yield
-    except OAuthError:
-        await session.commit()
-        raise
-    await session.commit()

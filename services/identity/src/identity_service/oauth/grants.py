@@ -1,6 +1,7 @@
 """The grants of the token endpoint and the code issued by ``/authorize``. Flushes, never
-commits; an :class:`OAuthError` raised here is committed by the router (reuse detection must
-persist although the request fails).
+commits; what happened before an :class:`OAuthError` raised here is committed with the
+request (:class:`~.errors.OAuthRoute` returns the error, so reuse detection persists although
+the request fails).
 
 - Authorization code: single use, ``authorization_code_ttl_seconds`` (60 s), bound to client,
   redirect URI and PKCE challenge. Presenting a used code revokes what was issued for it

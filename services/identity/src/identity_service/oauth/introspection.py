@@ -24,7 +24,7 @@ from identity_service.oauth.grants import GrantPolicy, revoke_family
 from identity_service.oauth.tokens import grant_hash
 from identity_service.topics import ACCOUNTS
 
-__all__ = ["introspect", "revoke"]
+__all__ = ["access_token_revoked", "introspect", "revocation_list", "revoke"]
 
 _LEEWAY_SECONDS = 30
 _REPORTED = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "tenant", "kind",
@@ -130,3 +130,13 @@ async def introspect(
         "acr": row.acr,
         "auth_time": int(row.auth_time.timestamp()),
     }
+
+
+async def access_token_revoked(session: AsyncSession, jti: str) -> bool:
+    """True if the access token ``jti`` was revoked (``/userinfo`` refuses it)."""
+    return await repository.is_revoked(session, jti)
+
+
+async def revocation_list(session: AsyncSession, now: datetime) -> list[str]:
+    """The jtis of revoked access tokens that have not expired yet (the revocation list)."""
+    return await repository.live_revocations(session, now)

@@ -23,7 +23,7 @@ from city_shared.errors import NotAuthenticated
 from identity_service.accounts.errors import AccountNotFound
 from identity_service.accounts.service import get_account, userinfo
 from identity_service.keys.dependencies import Now
-from identity_service.oauth import repository
+from identity_service.oauth import introspection
 from identity_service.oauth.discovery import metadata
 from identity_service.oauth.errors import NO_STORE, OAuthError, OAuthErrorBody, OAuthRoute
 from identity_service.oauth.runtime import Runtime
@@ -59,7 +59,7 @@ async def revoked_tokens(session: SessionDep, now: Now) -> Response:
     few seconds and refuses these tokens (logout, ``/revoke``, password change, a replayed
     refresh token). A jti stays listed until its token would have expired. Only opaque token
     ids, no personal data."""
-    revoked = await repository.live_revocations(session, now)
+    revoked = await introspection.revocation_list(session, now)
     return JSONResponse({"revoked": revoked, "max_age": REVOCATION_MAX_AGE},
                         headers={"Cache-Control": f"public, max-age={REVOCATION_MAX_AGE}"})
 
@@ -105,7 +105,7 @@ async def _userinfo(request: Request, session: SessionDep) -> Response:
     except NotAuthenticated:
         raise _invalid_token("The access token is not valid.") from None
     jti = _jti(token)
-    if jti is None or await repository.is_revoked(session, jti):
+    if jti is None or await introspection.access_token_revoked(session, jti):
         raise _invalid_token("The access token was revoked.")
     if not principal.has_scope("openid") or principal.kind == "client":
         raise OAuthError("insufficient_scope", "The access token lacks the scope 'openid'.",

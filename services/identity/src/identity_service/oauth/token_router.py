@@ -1,7 +1,8 @@
 """``POST /token``, ``POST /revoke`` (RFC 7009) and ``POST /introspect`` (RFC 7662).
 
-Parse -> authenticate the client -> one service call -> commit (also on an OAuth error, see
-:mod:`.errors`) -> JSON. Errors are RFC 6749 section 5.2 JSON, never problem+json.
+Parse -> authenticate the client -> one service call -> JSON. The request's unit of work
+commits, also on an OAuth error (returned by :class:`~.errors.OAuthRoute`, see :mod:`.errors`).
+Errors are RFC 6749 section 5.2 JSON, never problem+json.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from identity_service.oauth.client_auth import authenticate_client, presented_cr
 from identity_service.oauth.errors import (
     NO_STORE,
     OAuthRoute,
-    committing,
     invalid_client,
     invalid_request,
 )
@@ -47,9 +47,8 @@ async def token(request: Request, session: SessionDep, runtime: Runtime, now: No
     if "idempotency-key" in request.headers:
         raise invalid_request("Token responses are never stored: send no Idempotency-Key.")
     params = await form_params(request)
-    async with committing(session):
-        client = await _client(request, session, params, runtime, "/token", now)
-        issued = await grants.exchange(session, client, params, now=now, policy=runtime.policy)
+    client = await _client(request, session, params, runtime, "/token", now)
+    issued = await grants.exchange(session, client, params, now=now, policy=runtime.policy)
     return JSONResponse(issued.body(), headers=NO_STORE)
 
 
@@ -59,13 +58,12 @@ async def revoke(request: Request, session: SessionDep, runtime: Runtime, now: N
     """Revoke a refresh token (and its whole login session) or an access token. Always 200
     for a token that is unknown or not the client's."""
     params = await form_params(request)
-    async with committing(session):
-        client = await _client(request, session, params, runtime, "/revoke", now)
-        if "token" not in params:
-            raise invalid_request("token is required.")
-        await introspection.revoke(session, client, params["token"], keyring=runtime.keyring,
-                                   issuer=runtime.issuer, audience=runtime.audience, now=now,
-                                   policy=runtime.policy)
+    client = await _client(request, session, params, runtime, "/revoke", now)
+    if "token" not in params:
+        raise invalid_request("token is required.")
+    await introspection.revoke(session, client, params["token"], keyring=runtime.keyring,
+                               issuer=runtime.issuer, audience=runtime.audience, now=now,
+                               policy=runtime.policy)
     return Response(status_code=200, headers=NO_STORE)
 
 
@@ -77,14 +75,13 @@ async def introspect(
     """``{"active": true, ...claims}`` for a valid token the client may see, else
     ``{"active": false}``. Confidential clients only."""
     params = await form_params(request)
-    async with committing(session):
-        client = await _client(request, session, params, runtime, "/introspect", now)
-        if client.is_public:
-            raise invalid_client("Public clients cannot introspect tokens.")
-        if "token" not in params:
-            raise invalid_request("token is required.")
-        result = await introspection.introspect(
-            session, client, params["token"], keyring=runtime.keyring, issuer=runtime.issuer,
-            audience=runtime.audience, now=now,
-        )
+    client = await _client(request, session, params, runtime, "/introspect", now)
+    if client.is_public:
+        raise invalid_client("Public clients cannot introspect tokens.")
+    if "token" not in params:
+        raise invalid_request("token is required.")
+    result = await introspection.introspect(
+        session, client, params["token"], keyring=runtime.keyring, issuer=runtime.issuer,
+        audience=runtime.audience, now=now,
+    )
     return JSONResponse(result, headers=NO_STORE)
