@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared.db import create_engine
+from city_shared.db import create_engine, create_session_factory
 from city_shared.production import refuse_demo_seed
+from city_shared.unit_of_work import unit_of_work
 from identity_service.accounts.demo import DEMO_PASSWORD, seed_accounts
 from identity_service.clients.client_secrets import hash_secret
 from identity_service.clients.models import OAuthClient
@@ -77,7 +78,7 @@ def demo_client_secret(client_id: str) -> str:
 
 
 async def seed_clients(
-    conn: AsyncConnection, tenant: str = "musterstadt"
+    session: AsyncSession, tenant: str = "musterstadt"
 ) -> list[dict[str, str | list[str] | None]]:
     """Upsert :data:`DEMO_CLIENTS` into ``tenant`` (confidential ones with their demo secret;
     a disabled one is enabled again); returns their demo.json entries, secrets included."""
@@ -95,7 +96,7 @@ async def seed_clients(
             "grant_types": grants, "disabled_at": None,
         }
         stmt = insert(OAuthClient).values(client_id=demo.client_id, **row)
-        await conn.execute(stmt.on_conflict_do_update(
+        await session.execute(stmt.on_conflict_do_update(
             index_elements=[OAuthClient.client_id], set_={k: stmt.excluded[k] for k in row},
         ))
         summary.append({"client_id": demo.client_id, "tenant": tenant, "client_secret": secret,
@@ -109,7 +110,8 @@ async def seed(database_url: str) -> dict[str, object]:
     demo.json (with the demo accounts' password: a local demo)."""
     engine = create_engine(database_url, pool_size=1)
     try:
-        async with engine.begin() as conn:
+        async with unit_of_work(create_session_factory(engine)) as session:
+            conn = await session.connection()
             for tenant in TENANTS:
                 stmt = insert(Tenant).values(**tenant)
                 await conn.execute(stmt.on_conflict_do_update(
@@ -122,8 +124,8 @@ async def seed(database_url: str) -> dict[str, object]:
                     index_elements=[Department.tenant, Department.slug],
                     set_={"name": stmt.excluded.name, "cost_centre": stmt.excluded.cost_centre},
                 ))
-            accounts = await seed_accounts(conn)
-            clients = await seed_clients(conn)
+            accounts = await seed_accounts(session)
+            clients = await seed_clients(session)
     finally:
         await engine.dispose()
     return {

@@ -77,8 +77,8 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
 )
 
 
-async def seed_accounts(conn: AsyncConnection) -> list[dict[str, object]]:
-    """Upsert the demo accounts in ``conn``'s transaction and return their summary for
+async def seed_accounts(session: AsyncSession) -> list[dict[str, object]]:
+    """Upsert the demo accounts in ``session``'s unit of work and return their summary for
     demo.json. Repeatable: afterwards every demo account is active, verified, unlocked, has
     :data:`DEMO_PASSWORD` and exactly its demo roles and attributes, whatever happened to it.
     An existing account with a demo e-mail address keeps its id. Each account's state goes out
@@ -86,7 +86,7 @@ async def seed_accounts(conn: AsyncConnection) -> list[dict[str, object]]:
     services (notification's contact directory) know the demo people as they know registered
     ones.
     """
-    session = AsyncSession(bind=conn)
+    conn = await session.connection()
     # One hash for all: the password is the same and public; this keeps the seed fast.
     password_hash = await hash_password(DEMO_PASSWORD)
     summary: list[dict[str, object]] = []

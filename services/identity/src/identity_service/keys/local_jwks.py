@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from city_shared.auth.jwks import JwksCache
 from city_shared.auth.revocations import REVOCATION_LIST_NAME, RevocationList, revocation_url
 from city_shared.auth.verifier import TokenVerifier
+from city_shared.unit_of_work import unit_of_work
 from identity_service.keys.dependencies import Clock
 from identity_service.keys.service import ALGORITHM, KeyRing
 from identity_service.oauth import repository as grants
@@ -34,7 +35,7 @@ class LocalJwksTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            async with self._sessions() as session:
+            async with unit_of_work(self._sessions) as session:
                 if request.url.path.endswith(f"/{REVOCATION_LIST_NAME}"):
                     revoked = await grants.live_revocations(session, self._clock())
                     return httpx.Response(200, json={"revoked": revoked}, request=request)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
+from city_shared.unit_of_work import unit_of_work
 from identity_service.keys.dependencies import system_clock
 from identity_service.keys.encryption import cipher_from_settings
 from identity_service.keys.local_jwks import local_token_verifier
@@ -74,9 +75,8 @@ async def start_oauth(app: FastAPI) -> None:
     app.state.token_verifier = verifier
     app.state.oauth_jwks_http = http
     try:
-        async with app.state.session_factory() as session:
+        async with unit_of_work(app.state.session_factory) as session:
             await keyring.ensure_active_key(session, app.state.clock())
-            await session.commit()
     except (SQLAlchemyError, OSError) as exc:
         logger.warning("no signing key ensured at startup (%s); the first token request "
                        "creates one", type(exc).__name__)
