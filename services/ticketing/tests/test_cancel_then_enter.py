@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from city_shared.auth import Principal
 from city_shared.envelope import new_event
+from city_shared.unit_of_work import unit_of_work
 from ticketing_service.orders.cancellation import cancel_order
 from ticketing_service.subscriptions import build_subscriptions
 from ticketing_service.tickets.schemas import IssuedTicket
@@ -73,7 +74,7 @@ async def _refund_failed(h: Any, order_id: uuid.UUID) -> None:
             reason="cancelled_by_citizen", refunded_amount=0))
     [handler] = [s.handler for s in build_subscriptions(h.settings)
                  if s.event_type == event.type]
-    async with h.sessions() as session, session.begin():
+    async with unit_of_work(h.sessions) as session:
         await handler(session, event)
 
 
@@ -118,7 +119,7 @@ async def test_a_scan_racing_the_cancellation_waits_for_it_and_is_refused(
     order_id, card = await _card(h)
     erika = Principal(sub=str(h.ERIKA), tenant=h.TENANT, kind="citizen", acr="basic")
 
-    async with h.sessions() as session, session.begin():
+    async with unit_of_work(h.sessions) as session:
         order = await cancel_order(session, erika, order_id, now=await _db_now(h))
         assert order.status == "cancellation_requested"
         scan = asyncio.create_task(_scan(h, card))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from city_shared.consumer import PermanentFailure
 from city_shared.envelope import Event, new_event
+from city_shared.unit_of_work import unit_of_work
 from ticketing_service.erasure import (
     ACCOUNT_ERASED,
     IDENTITY_ACCOUNTS_TOPIC,
@@ -37,7 +38,7 @@ def erased(account_id: uuid.UUID | str, tenant: str = "musterstadt",
 
 
 async def deliver(h: Any, event: Event) -> None:
-    async with h.sessions() as session, session.begin():
+    async with unit_of_work(h.sessions) as session:
         await on_account_erased(session, event)
 
 
@@ -57,7 +58,7 @@ async def _paid(h: Any, order: dict[str, Any]) -> None:
                 payment_id=pid, tenant=order["tenant"], source="ticketing",
                 reference=order["reference"], amount=order["total"], currency="EUR",
                 status=kind, reason=None))
-        async with h.sessions() as session, session.begin():
+        async with unit_of_work(h.sessions) as session:
             await handlers[event.type](session, event)
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from city_shared.consumer import PermanentFailure
 from city_shared.envelope import Event, new_event
+from city_shared.unit_of_work import unit_of_work
 from ticketing_service.subscriptions import build_subscriptions
 
 pytestmark = pytest.mark.integration
@@ -45,7 +46,7 @@ def answer(kind: str, order: dict[str, Any], *, payment_id: str | None = None,
 async def deliver(t: Any, event: Event) -> None:
     [handler] = [s.handler for s in build_subscriptions(t.settings)
                  if s.event_type == event.type and s.topic == "payment.payments"]
-    async with t.sessions() as session, session.begin():
+    async with unit_of_work(t.sessions) as session:
         await handler(session, event)
 
 

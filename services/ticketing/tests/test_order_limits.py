@@ -15,6 +15,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import new_event
+from city_shared.unit_of_work import unit_of_work
 from ticketing_service.catalogue.models import TicketType
 from ticketing_service.subscriptions import build_subscriptions
 
@@ -183,5 +184,5 @@ async def _pay(h: Any, placed: dict[str, Any]) -> None:
                 reference=placed["reference"], amount=placed["total"], currency="EUR",
                 reason=None, next_url="http://payment.test/pay",
                 expires_at=datetime.now(UTC).isoformat()))
-        async with h.sessions() as session, session.begin():
+        async with unit_of_work(h.sessions) as session:
             await handlers[event.type](session, event)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
 from city_shared.envelope import Event, new_event
+from city_shared.unit_of_work import unit_of_work
 from ticketing_service.orders.expiry import expire_due_holds
 from ticketing_service.subscriptions import build_subscriptions
 
@@ -62,7 +63,7 @@ async def deliver(t: Any, event: Event, *, times: int = 2) -> None:
     [handler] = [s.handler for s in build_subscriptions(t.settings)
                  if s.event_type == event.type and s.topic == "payment.payments"]
     for _ in range(times):
-        async with t.sessions() as session, session.begin():
+        async with unit_of_work(t.sessions) as session:
             await handler(session, event)
 
 
@@ -195,11 +196,11 @@ async def test_hold_expiry_releases_places_and_a_late_payment_is_refunded_once(
     placed = datetime.fromisoformat(order["placed_at"])
     assert timedelta(minutes=14) < hold_ends - placed <= timedelta(minutes=15, seconds=1)
 
-    async with ticketing.sessions() as session, session.begin():
+    async with unit_of_work(ticketing.sessions) as session:
         assert await expire_due_holds(session, hold_ends - timedelta(seconds=1), 100) == 0
-    async with ticketing.sessions() as session, session.begin():
+    async with unit_of_work(ticketing.sessions) as session:
         assert await expire_due_holds(session, hold_ends + timedelta(seconds=1), 100) == 1
-    async with ticketing.sessions() as session, session.begin():
+    async with unit_of_work(ticketing.sessions) as session:
         assert await expire_due_holds(session, hold_ends + timedelta(minutes=5), 100) == 0
 
     seen = await get(ticketing, order)

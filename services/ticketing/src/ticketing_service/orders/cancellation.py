@@ -3,7 +3,8 @@ used at a gate: the refund is requested from payment and from then on the gates 
 ``cancelled`` for its tickets; tickets are voided and places released when the refund succeeded
 (:func:`~ticketing_service.orders.service.finish_cancellation`), and admit again if it failed.
 The order's row lock orders a cancellation and an admission in flight (the gate share-locks
-the order). Flushes, never commits."""
+the order). The order records the refund command (:meth:`Order.request_cancellation`); flushes,
+never commits."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared import outbox
 from city_shared.auth import Principal
-from city_shared.errors import InvalidTransition
 from ticketing_service.access import order_visibility
 from ticketing_service.orders import repository
 from ticketing_service.orders.errors import (
@@ -25,7 +24,6 @@ from ticketing_service.orders.errors import (
     TicketsUsed,
 )
 from ticketing_service.orders.models import Order
-from ticketing_service.orders.payments import REQUESTS_TOPIC, refund_request
 from ticketing_service.orders.service import finish_cancellation
 
 __all__ = ["CANCELLED_BY_CITIZEN", "cancel_order"]
@@ -72,22 +70,17 @@ async def cancel_order(session: AsyncSession, principal: Principal, order_id: uu
     order = await repository.lock(session, order_visibility(principal), order_id)
     if order is None:
         raise OrderNotFound()
-    if order.status != "confirmed":
-        raise InvalidTransition(order.status, "cancellation_requested")
+    # A wrong status is answered before the offerings' rules are read.
+    order.require("cancellation_requested")
     deadline = await _cancellation_deadline(session, order)
     if deadline is not None and now > deadline:
         raise CancellationNotAllowed("The deadline for cancelling this order has passed.",
                                      deadline)
     if await repository.any_visit_used(session, order.id):
         raise TicketsUsed("A ticket of this order was already used.")
-    occasion = f"cancel:{order.version}"
     # What staff may already have paid back at payment is not asked for twice.
-    outstanding = order.total - order.refunded_amount
-    order.transition("cancellation_requested", CANCELLED_BY_CITIZEN, now)
+    outstanding = order.request_cancellation(CANCELLED_BY_CITIZEN, now)
     if outstanding <= 0:
         await finish_cancellation(session, order, order.refunded_amount, now=now)
-    else:
-        await outbox.add(session, REQUESTS_TOPIC, refund_request(
-            order, outstanding, reason=CANCELLED_BY_CITIZEN, occasion=occasion))
     await session.flush()
     return order

@@ -20,18 +20,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared import outbox
 from city_shared.envelope import Event, new_event
 from ticketing_service.catalogue.models import Slot, TicketType
-from ticketing_service.orders import repository
-from ticketing_service.orders.models import Order
 from ticketing_service.tickets.schemas import IssuedTicket
-from ticketing_service.topics import ORDERS
+
+if TYPE_CHECKING:
+    from ticketing_service.orders.models import Order
 
 __all__ = [
     "CANCELLED",
@@ -48,7 +46,8 @@ __all__ = [
     "OrderPlacedData",
     "OrderRefundedData",
     "Recipient",
-    "publish",
+    "line_summaries",
+    "order_event",
 ]
 
 SOURCE: Final = "/ticketing"
@@ -242,15 +241,10 @@ class OrderRefundedData(OrderClosedData):
     refunded_amount: int
 
 
-async def _lines(session: AsyncSession, order: Order,
-                 catalogue: Catalogue | None) -> list[LineSummary]:
-    if catalogue is None:
-        types = await repository.ticket_types_by_id(
-            session, order.tenant, (line.ticket_type_id for line in order.lines))
-        slots = await repository.slots_by_id(session, order.tenant,
-                                             (line.slot_id for line in order.lines))
-    else:
-        types, slots = catalogue
+def line_summaries(order: Order, catalogue: Catalogue) -> list[LineSummary]:
+    """The lines of ``order`` as the events summarise them; ``catalogue``: the ticket types
+    and slots of the lines."""
+    types, slots = catalogue
     return [
         LineSummary(
             department=line.department, offering_id=line.offering_id,
@@ -263,18 +257,17 @@ async def _lines(session: AsyncSession, order: Order,
     ]
 
 
-async def publish(
-    session: AsyncSession, type_: str, order: Order, *, caused_by: Event | None = None,
-    tickets: list[IssuedTicket] | None = None, catalogue: Catalogue | None = None,
+def order_event(
+    type_: str, order: Order, *, lines: list[LineSummary], caused_by: Event | None = None,
+    tickets: list[IssuedTicket] | None = None,
 ) -> Event:
-    """Write the event ``type_`` about ``order`` (in its current state) to the outbox, in the
-    session's transaction; ``caused_by`` continues a journey (else the order's own).
-    ``catalogue``: the ticket types and slots of the lines if at hand (else they are read)."""
+    """The event ``type_`` about ``order`` in its current state (the order records it, see
+    :class:`~ticketing_service.orders.models.Order`); ``caused_by`` continues a journey (else
+    the order's own)."""
     common: dict[str, object] = {
         "order_id": order.id, "tenant": order.tenant, "account_id": order.account_id,
         "status": order.status, "reason": order.reason, "total": order.total,
-        "currency": order.currency, "payment_id": order.payment_id,
-        "lines": await _lines(session, order, catalogue),
+        "currency": order.currency, "payment_id": order.payment_id, "lines": lines,
     }
     recipient = Recipient(account_id=order.account_id, email=order.contact_email,
                           locale=order.locale)
@@ -291,10 +284,8 @@ async def publish(
     else:
         data = OrderClosedData.model_validate({**common, "recipient": recipient})
     departments = order.departments
-    event = new_event(
+    return new_event(
         type=type_, source=SOURCE, subject=str(order.id), tenant=order.tenant,
         department=departments[0] if len(departments) == 1 else None, data=data,
         caused_by=caused_by, correlation_id=order.correlation_id,
     )
-    await outbox.add(session, ORDERS, event)
-    return event

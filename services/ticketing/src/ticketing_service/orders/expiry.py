@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from city_shared.journey import resume
+from city_shared.unit_of_work import unit_of_work
 from ticketing_service.orders import repository, service
 from ticketing_service.settings import TicketingSettings
 
@@ -27,8 +28,8 @@ HOLD_EXPIRED = "hold_expired"
 
 
 async def expire_due_holds(session: AsyncSession, now: datetime, limit: int) -> int:
-    """Expire up to ``limit`` orders whose hold ran out by ``now``, in the caller's transaction
-    (which the caller commits); returns how many."""
+    """Expire up to ``limit`` orders whose hold ran out by ``now``, in the caller's unit of
+    work; returns how many."""
     due = await repository.due_holds(session, now, limit)
     for order in due:
         # The expiry belongs to the buyer's journey: its event carries that correlation id
@@ -41,12 +42,12 @@ async def expire_due_holds(session: AsyncSession, now: datetime, limit: int) -> 
 async def run_hold_expiry(sessions: async_sessionmaker[AsyncSession],
                           settings: TicketingSettings, stop: asyncio.Event) -> None:
     """Expire orders whose hold ran out, releasing their capacity, until ``stop``: one batch
-    per transaction, batches back to back while they come full, then a pause of
+    per unit of work, batches back to back while they come full, then a pause of
     ``hold_sweep_interval_seconds``. A failed round is logged and tried again next time."""
     while not stop.is_set():
         try:
             while not stop.is_set():
-                async with sessions() as session, session.begin():
+                async with unit_of_work(sessions) as session:
                     expired = await expire_due_holds(session, datetime.now(UTC),
                                                      settings.hold_sweep_batch_size)
                 if expired < settings.hold_sweep_batch_size:

@@ -39,12 +39,10 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared import outbox
 from city_shared.consumer import Handler, PermanentFailure, Subscription
 from city_shared.envelope import Event
 from ticketing_service.orders import repository, service
-from ticketing_service.orders.models import Order
-from ticketing_service.orders.payments import LATE_PAYMENT_REFUND, REQUESTS_TOPIC, refund_request
+from ticketing_service.orders.models import LATE_PAYMENT_REFUNDED, Order
 from ticketing_service.settings import TicketingSettings
 from ticketing_service.tickets import service as tickets
 
@@ -80,8 +78,6 @@ REFUND_FAILED: Final = "city.payment.refund.failed.v1"
 OUR_SOURCE: Final = "ticketing"
 #: The CloudEvents ``source`` of payment's events.
 PAYMENT_SOURCE: Final = "/payment"
-#: The reason of a closed order whose late payment is being paid back.
-LATE_PAYMENT_REFUNDED: Final = "late_payment_refunded"
 #: The void reason of tickets whose department's line items were paid back at payment.
 REFUNDED_AT_PAYMENT: Final = "refunded_at_payment"
 
@@ -169,11 +165,6 @@ def _check_answer(order: Order, event: Event, data: _PaymentData | _RefundData) 
                                f"{', '.join(wrong)}")
 
 
-def _touch(order: Order, now: datetime) -> None:
-    order.version += 1
-    order.updated_at = now
-
-
 async def on_payment_created(session: AsyncSession, event: Event) -> None:
     """Remember the payment id and, while unpaid, the checkout page. Idempotent."""
     data = event.parse(_PaymentCreatedData)
@@ -189,7 +180,7 @@ async def on_payment_created(session: AsyncSession, event: Event) -> None:
         order.checkout_url = data.next_url
         changed = True
     if changed:
-        _touch(order, _now())
+        order.touch(_now())
 
 
 def payment_succeeded_handler(settings: TicketingSettings) -> Handler:
@@ -204,16 +195,12 @@ def payment_succeeded_handler(settings: TicketingSettings) -> Handler:
         now = _now()
         if order.payment_id is None:
             order.payment_id = data.payment_id
-        if order.status == "awaiting_payment":
+        if order.holds_capacity:
             await service.confirm_order(session, order, settings=settings, now=now,
                                         caused_by=event)
-        elif order.status in ("expired", "cancelled") and order.reason != LATE_PAYMENT_REFUNDED:
+        else:
             # The hold ran out before the money came: keep the order closed, pay it back once.
-            await outbox.add(session, REQUESTS_TOPIC, refund_request(
-                order, data.amount, reason=LATE_PAYMENT_REFUND,
-                occasion=f"late:{data.payment_id}", caused_by=event))
-            order.reason = LATE_PAYMENT_REFUNDED
-            _touch(order, now)
+            order.refund_late_payment(data.amount, data.payment_id, now, caused_by=event)
 
     return on_payment_succeeded
 
@@ -232,7 +219,7 @@ def payment_closed_handler(
         _check_answer(order, event, data)
         if order.payment_id is None:
             order.payment_id = data.payment_id
-        if order.status == "awaiting_payment":
+        if order.holds_capacity:
             await service.close_unpaid_order(session, order, status, reason, now=_now(),
                                              caused_by=event)
 
@@ -254,7 +241,7 @@ async def on_refund_succeeded(session: AsyncSession, event: Event) -> None:
         return
     if data.refunded_amount > order.refunded_amount:
         order.refunded_amount = data.refunded_amount
-        _touch(order, now)
+        order.touch(now)
     if data.requested_by != "source" and order.status == "confirmed":
         # Paid back at payment (a department's cashier): what was paid back admits no more.
         # Already voided tickets stay as they are, so a second delivery voids nothing.
@@ -273,7 +260,7 @@ async def on_refund_failed(session: AsyncSession, event: Event) -> None:
         return
     _check_answer(order, event, data)
     if order.status == "cancellation_requested":
-        order.transition("confirmed", "refund_failed", _now())
+        order.refund_failed(_now())
 
 
 def build_order_subscriptions(settings: TicketingSettings) -> tuple[Subscription, ...]:

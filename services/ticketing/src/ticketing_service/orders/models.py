@@ -9,6 +9,11 @@ machine, so that no code path can skip it::
 ``refunded``: the citizen cancelled and the money is back. Capacity is held while
 ``awaiting_payment``, sold while ``confirmed`` / ``cancellation_requested`` and released on the
 way to any other status.
+
+:class:`Order` is an aggregate: each transition method checks the state machine and records
+its event (``ticketing.orders``) or command (``payment.requests``); the unit of work writes
+them to the outbox when it commits (ADR 0011). The use cases in
+:mod:`ticketing_service.orders.service` move the places and issue or void the tickets.
 """
 
 from __future__ import annotations
@@ -21,12 +26,25 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Strin
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from city_shared.envelope import Event
 from city_shared.errors import InvalidTransition
 from city_shared.journey import JourneyContext
+from city_shared.unit_of_work import RecordsEvents
 from ticketing_service.db import Base
+from ticketing_service.orders import events
+from ticketing_service.orders.events import LineSummary
+from ticketing_service.orders.payments import (
+    LATE_PAYMENT_REFUND,
+    REQUESTS_TOPIC,
+    payment_request,
+    refund_request,
+)
+from ticketing_service.tickets.schemas import IssuedTicket
+from ticketing_service.topics import ORDERS
 
 __all__ = [
     "CLOSED_STATUSES",
+    "LATE_PAYMENT_REFUNDED",
     "Order",
     "OrderLine",
     "OrderPaymentItem",
@@ -47,6 +65,8 @@ def placed_by_of(kind: str, sub: str) -> str:
 
 
 CLOSED_STATUSES: Final = frozenset({"cancelled", "expired", "refunded"})
+LATE_PAYMENT_REFUNDED: Final = "late_payment_refunded"
+"""The ``reason`` of a closed order whose late payment was paid back."""
 _ALLOWED: Final[dict[str, frozenset[str]]] = {
     "awaiting_payment": frozenset({"confirmed", "cancelled", "expired"}),
     "confirmed": frozenset({"cancellation_requested"}),
@@ -54,8 +74,10 @@ _ALLOWED: Final[dict[str, frozenset[str]]] = {
 }
 
 
-class Order(Base):
-    """A basket of tickets of one tenant, possibly of several departments, paid at once."""
+class Order(RecordsEvents, Base):
+    """A basket of tickets of one tenant, possibly of several departments, paid at once (an
+    aggregate: its transitions record the events of ``ticketing.orders`` and the commands to
+    payment)."""
 
     __tablename__ = "orders"
     __mapper_args__ = {"eager_defaults": True}
@@ -118,13 +140,21 @@ class Order(Base):
         """True if the state machine allows the change to ``status`` now."""
         return status in _ALLOWED.get(self.status, frozenset())
 
-    def transition(self, status: OrderStatus, reason: str | None, now: datetime) -> None:
-        """Change the status (and its reason); stamps ``confirmed_at`` / ``closed_at``.
+    def require(self, status: OrderStatus) -> None:
+        """Refuse a change the state machine does not allow now.
 
         :raises InvalidTransition: (409 ``invalid_transition``) the state machine forbids it.
         """
         if not self.can_become(status):
             raise InvalidTransition(self.status, status, noun="order")
+
+    def transition(self, status: OrderStatus, reason: str | None, now: datetime) -> None:
+        """Change the status (and its reason); stamps ``confirmed_at`` / ``closed_at``. The
+        changes that publish something go through the methods below.
+
+        :raises InvalidTransition: (409 ``invalid_transition``) the state machine forbids it.
+        """
+        self.require(status)
         self.status = status
         self.reason = reason
         self.updated_at = now
@@ -134,6 +164,102 @@ class Order(Base):
         if status in CLOSED_STATUSES:
             self.closed_at = now
             self.checkout_url = None
+
+    def touch(self, now: datetime) -> None:
+        """A change outside the state machine: a new ``version``, ``updated_at`` = ``now``."""
+        self.version += 1
+        self.updated_at = now
+
+    def place(self, *, lines: list[LineSummary], payment_description: str) -> None:
+        """The new order (``awaiting_payment``, its places held) is placed: records
+        ``order.placed`` and, unless it is free, the payment command for its total.
+
+        :raises InvalidTransition: the order is not a new unpaid one.
+        """
+        if self.status != "awaiting_payment":
+            raise InvalidTransition(self.status, "awaiting_payment", noun="order")
+        self.record(ORDERS, events.order_event(events.PLACED, self, lines=lines))
+        if self.total > 0:
+            self.record(REQUESTS_TOPIC, payment_request(
+                self, description=payment_description, return_url=self.return_url))
+
+    def confirm(self, now: datetime, *, lines: list[LineSummary], tickets: list[IssuedTicket],
+                caused_by: Event | None = None) -> None:
+        """``awaiting_payment`` -> ``confirmed`` (paid, or free): records ``order.confirmed``
+        with ``tickets``.
+
+        :raises InvalidTransition: the order is not awaiting payment (a pending cancellation
+            whose refund failed goes back to ``confirmed`` through :meth:`refund_failed`).
+        """
+        if not self.holds_capacity:
+            raise InvalidTransition(self.status, "confirmed", noun="order")
+        self.transition("confirmed", None, now)
+        self.record(ORDERS, events.order_event(events.CONFIRMED, self, lines=lines,
+                                               caused_by=caused_by, tickets=tickets))
+
+    def close_unpaid(self, status: Literal["cancelled", "expired"], reason: str,
+                     now: datetime, *, lines: list[LineSummary],
+                     caused_by: Event | None = None) -> None:
+        """``awaiting_payment`` -> ``cancelled`` / ``expired``: records ``order.cancelled`` /
+        ``order.expired``.
+
+        :raises InvalidTransition: the order is not awaiting payment.
+        """
+        self.transition(status, reason, now)
+        self.record(ORDERS, events.order_event(
+            events.CANCELLED if status == "cancelled" else events.EXPIRED, self, lines=lines,
+            caused_by=caused_by))
+
+    def request_cancellation(self, reason: str, now: datetime) -> int:
+        """``confirmed`` -> ``cancellation_requested``; returns what is still to be paid back
+        (the total less what was refunded already) and, if that is above 0, records the refund
+        command for it.
+
+        :raises InvalidTransition: the order is not confirmed.
+        """
+        occasion = f"cancel:{self.version}"
+        outstanding = self.total - self.refunded_amount
+        self.transition("cancellation_requested", reason, now)
+        if outstanding > 0:
+            self.record(REQUESTS_TOPIC, refund_request(self, outstanding, reason=reason,
+                                                       occasion=occasion))
+        return outstanding
+
+    def refund(self, refunded_amount: int, now: datetime, *, lines: list[LineSummary],
+               caused_by: Event | None = None) -> None:
+        """``cancellation_requested`` -> ``refunded``: records ``order.refunded``.
+
+        :raises InvalidTransition: no cancellation is pending.
+        """
+        self.transition("refunded", self.reason, now)
+        self.refunded_amount = max(self.refunded_amount, refunded_amount)
+        self.record(ORDERS, events.order_event(events.REFUNDED, self, lines=lines,
+                                               caused_by=caused_by))
+
+    def refund_failed(self, now: datetime) -> None:
+        """``cancellation_requested`` -> ``confirmed`` (reason ``refund_failed``): the refund
+        failed, the tickets admit again; nothing is published.
+
+        :raises InvalidTransition: no cancellation is pending.
+        """
+        if self.status != "cancellation_requested":
+            raise InvalidTransition(self.status, "confirmed", noun="order")
+        self.transition("confirmed", "refund_failed", now)
+
+    def refund_late_payment(self, amount: int, payment_id: uuid.UUID, now: datetime, *,
+                            caused_by: Event | None = None) -> bool:
+        """A payment of ``amount`` arrived after the order closed unpaid: the order stays
+        closed and records the command to pay it back, once (``reason`` becomes
+        ``late_payment_refunded``). False (nothing recorded) if the order is not closed
+        unpaid or was paid back already."""
+        if self.status not in ("expired", "cancelled") or self.reason == LATE_PAYMENT_REFUNDED:
+            return False
+        self.record(REQUESTS_TOPIC, refund_request(
+            self, amount, reason=LATE_PAYMENT_REFUND, occasion=f"late:{payment_id}",
+            caused_by=caused_by))
+        self.reason = LATE_PAYMENT_REFUNDED
+        self.touch(now)
+        return True
 
     def forget_buyer(self) -> bool:
         """Remove the buyer's personal data, keeping the sale; True if anything changed.

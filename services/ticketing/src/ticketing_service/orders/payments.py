@@ -14,13 +14,15 @@ Source ``/ticketing``; subject and record key = the order's reference.
 from __future__ import annotations
 
 import uuid
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel
 
 from city_shared.envelope import Event, new_event
 from ticketing_service.orders.events import SOURCE
-from ticketing_service.orders.models import Order
+
+if TYPE_CHECKING:
+    from ticketing_service.orders.models import Order
 
 __all__ = [
     "LATE_PAYMENT_REFUND",

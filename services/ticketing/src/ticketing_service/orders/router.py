@@ -1,9 +1,7 @@
 """The orders API: place an order, list and read orders, cancel one (citizen). Each route
-parses, makes one service call, commits and responds.
-
-A failed placement rolls back at once (nothing held stays held) and every route ends its
-transaction before answering, so the connection is back in the pool before the
-``Idempotency-Key`` middleware stores the response.
+parses, runs one use case and responds; the request's unit of work commits it together with
+the ``Idempotency-Key`` record, or rolls it back when the route raises (a refused placement
+keeps nothing held) (ADR 0011).
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from city_shared.auth import CurrentPrincipal
 from city_shared.dependencies import SessionDep
-from city_shared.errors import DomainError, problem_responses
+from city_shared.errors import problem_responses
 from city_shared.idempotency import IdempotencyKey
 from ticketing_service.access import OrderVisibility
 from ticketing_service.dependencies import OrderVisibilityDep, SettingsDep
@@ -56,17 +54,10 @@ async def place_order(
     ``max_open_orders_per_account`` unpaid orders of the offering); 422
     ``unknown_ticket_type``, ``unknown_slot``, ``slot_required``, ``slot_not_allowed``,
     ``too_many_tickets``, ``mixed_currencies``, ``account_id_required``."""
-    try:
-        order = await service.place_order(session, data, principal, settings=settings,
-                                          now=datetime.now(UTC))
-    except DomainError:
-        await session.rollback()
-        raise
-    # Read back before the commit: one connection checkout per request (under a rush for
-    # one slot, a second checkout would queue behind every other buyer).
+    order = await service.place_order(session, data, principal, settings=settings,
+                                      now=datetime.now(UTC))
     buyer = OrderVisibility(order.tenant, account_id=order.account_id)
     result = await service.order_view(session, buyer, order, settings)
-    await session.commit()
     response.headers["Location"] = f"{settings.base_url}/orders/{order.id}"
     return result
 
@@ -87,9 +78,7 @@ async def list_orders(
     """Citizens see their own orders; staff orders with a line of their departments (only
     those lines, no contact data); tenant admins and clients with ``ticketing:read`` all of
     the tenant. 422 ``invalid_cursor``."""
-    result = await service.list_orders(session, v, status=status_, cursor=cursor, limit=limit)
-    await session.commit()
-    return result
+    return await service.list_orders(session, v, status=status_, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -101,9 +90,7 @@ async def get_order(
     order_id: uuid.UUID, session: SessionDep, v: OrderVisibilityDep, settings: SettingsDep,
 ) -> OrderRead:
     """404 ``order_not_found`` also for an order the caller may not see."""
-    result = await service.read_order(session, v, order_id, settings)
-    await session.commit()
-    return result
+    return await service.read_order(session, v, order_id, settings)
 
 
 @router.post(
@@ -125,13 +112,7 @@ async def cancel_order(
     the tickets voided, if it fails the order is ``confirmed`` again and the tickets admit.
     409 ``cancellation_not_allowed`` (with ``deadline``), ``tickets_used`` (a ticket was used
     at a gate), ``invalid_transition``."""
-    try:
-        order = await cancellation.cancel_order(session, principal, order_id,
-                                                 now=datetime.now(UTC))
-    except DomainError:
-        await session.rollback()
-        raise
+    order = await cancellation.cancel_order(session, principal, order_id,
+                                             now=datetime.now(UTC))
     owner = OrderVisibility(order.tenant, account_id=order.account_id)
-    result = await service.order_view(session, owner, order, settings)
-    await session.commit()
-    return result
+    return await service.order_view(session, owner, order, settings)

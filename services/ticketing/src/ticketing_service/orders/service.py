@@ -1,7 +1,7 @@
 """Use cases of orders: place (capacity held atomically, payment requested), read, list, and the
 status changes the payment saga, the hold expiry and a citizen's cancellation
-(:mod:`.cancellation`) make. Flushes and
-writes outbox rows, never commits.
+(:mod:`.cancellation`) make. May flush, never commits: the order records its events and
+commands, the caller's unit of work writes them to the outbox and commits (ADR 0011).
 
 Every status change of an existing order happens with the order's row locked (the caller
 locks it: :mod:`ticketing_service.orders.repository`), goes through the state machine of
@@ -22,11 +22,10 @@ from typing import Final, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared import outbox
 from city_shared.auth import Principal
 from city_shared.envelope import Event
-from city_shared.errors import InvalidTransition
 from city_shared.journey import capture
+from city_shared.unit_of_work import write_recorded_events
 from ticketing_service import capacity
 from ticketing_service.access import WRITE_SCOPE, OrderVisibility
 from ticketing_service.capacity import Places, Shortage
@@ -50,11 +49,7 @@ from ticketing_service.orders.errors import (
     UnknownTicketType,
 )
 from ticketing_service.orders.models import Order, OrderLine, OrderPaymentItem, placed_by_of
-from ticketing_service.orders.payments import (
-    REQUESTS_TOPIC,
-    payment_request,
-    shorten,
-)
+from ticketing_service.orders.payments import shorten
 from ticketing_service.orders.schemas import OrderCreate, OrderList, OrderRead, OrderTicket
 from ticketing_service.settings import TicketingSettings
 from ticketing_service.tickets import service as tickets
@@ -268,39 +263,50 @@ async def place_order(session: AsyncSession, data: OrderCreate, principal: Princ
         refunded_amount=0, version=1, erased=False, lines=lines,
     )
     order.payment_items = _payment_items(order, types)
+    summary = events.line_summaries(order, catalogue)
+    order.place(lines=summary, payment_description="Tickets: " + ", ".join(
+        sorted({o.name for o in offerings})))
     session.add(order)
     await session.flush()
-    await events.publish(session, events.PLACED, order, catalogue=catalogue)
+    # Its event and command go to the outbox now, before the places are held: a slot's row
+    # then stays locked only for the hold and the commit.
+    await write_recorded_events(session)
     shortage = await capacity.hold(session, places)
     if shortage is not None:
         raise _sold_out(shortage, lines)
-    if order.total > 0:
-        description = "Tickets: " + ", ".join(sorted({o.name for o in offerings}))
-        await outbox.add(session, REQUESTS_TOPIC,
-                         payment_request(order, description=description,
-                                         return_url=order.return_url))
-    else:
-        await confirm_order(session, order, settings=settings, now=now)
+    if order.total == 0:
+        await confirm_order(session, order, settings=settings, now=now, lines=summary)
     return order
 
 
 # -- the saga's status changes (the order's row is locked by the caller) ---------------------
 
 
-async def confirm_order(session: AsyncSession, order: Order, *, settings: TicketingSettings,
-                        now: datetime, caused_by: Event | None = None) -> list[IssuedTicket]:
-    """``awaiting_payment`` -> ``confirmed``: held places sold, tickets issued,
-    ``order.confirmed`` with the tickets.
+async def _line_summaries(session: AsyncSession, order: Order) -> list[events.LineSummary]:
+    """The order's lines as its events summarise them (their ticket types and slots read)."""
+    types = await repository.ticket_types_by_id(
+        session, order.tenant, (line.ticket_type_id for line in order.lines))
+    slots = await repository.slots_by_id(session, order.tenant,
+                                         (line.slot_id for line in order.lines))
+    return events.line_summaries(order, (types, slots))
 
-    :raises InvalidTransition: the order is not awaiting payment.
+
+async def confirm_order(session: AsyncSession, order: Order, *, settings: TicketingSettings,
+                        now: datetime, caused_by: Event | None = None,
+                        lines: list[events.LineSummary] | None = None) -> list[IssuedTicket]:
+    """``awaiting_payment`` -> ``confirmed``: tickets issued, held places sold,
+    ``order.confirmed`` with the tickets (see :meth:`Order.confirm`). ``lines``: the line
+    summary if at hand (else read).
+
+    :raises InvalidTransition: the order is not awaiting payment (nothing is kept: the
+        caller's unit of work rolls back).
     """
-    if order.status != "awaiting_payment":
-        raise InvalidTransition(order.status, "confirmed")
-    await capacity.sell(session, Places.of_lines(order.lines))
-    order.transition("confirmed", None, now)
     issued = await tickets.issue_tickets(session, order, settings=settings, now=now,
                                          caused_by=caused_by)
-    await events.publish(session, events.CONFIRMED, order, caused_by=caused_by, tickets=issued)
+    if lines is None:
+        lines = await _line_summaries(session, order)
+    order.confirm(now, lines=lines, tickets=issued, caused_by=caused_by)
+    await capacity.sell(session, Places.of_lines(order.lines))
     return issued
 
 
@@ -308,33 +314,27 @@ async def close_unpaid_order(
     session: AsyncSession, order: Order, status: Literal["cancelled", "expired"], reason: str,
     *, now: datetime, caused_by: Event | None = None,
 ) -> None:
-    """``awaiting_payment`` -> ``cancelled`` / ``expired``: held places released,
-    ``order.cancelled`` / ``order.expired``.
+    """``awaiting_payment`` -> ``cancelled`` / ``expired``: ``order.cancelled`` /
+    ``order.expired`` (see :meth:`Order.close_unpaid`), held places released.
 
     :raises InvalidTransition: the order is not awaiting payment.
     """
-    if order.status != "awaiting_payment":
-        raise InvalidTransition(order.status, status)
+    order.close_unpaid(status, reason, now, lines=await _line_summaries(session, order),
+                       caused_by=caused_by)
     await capacity.release_held(session, Places.of_lines(order.lines))
-    order.transition(status, reason, now)
-    await events.publish(session, events.CANCELLED if status == "cancelled" else events.EXPIRED,
-                         order, caused_by=caused_by)
 
 
 async def finish_cancellation(session: AsyncSession, order: Order, refunded_amount: int, *,
                               now: datetime, caused_by: Event | None = None) -> None:
-    """``cancellation_requested`` -> ``refunded``: tickets voided, sold places released,
-    ``order.refunded``.
+    """``cancellation_requested`` -> ``refunded``: ``order.refunded`` (see
+    :meth:`Order.refund`), tickets voided, sold places released.
 
     :raises InvalidTransition: no cancellation is pending.
     """
-    if order.status != "cancellation_requested":
-        raise InvalidTransition(order.status, "refunded")
+    order.refund(refunded_amount, now, lines=await _line_summaries(session, order),
+                 caused_by=caused_by)
     await tickets.void_tickets(session, order, reason="refunded", now=now, caused_by=caused_by)
     await capacity.release_sold(session, Places.of_lines(order.lines))
-    order.refunded_amount = max(order.refunded_amount, refunded_amount)
-    order.transition("refunded", order.reason, now)
-    await events.publish(session, events.REFUNDED, order, caused_by=caused_by)
 
 
 # -- reading ------------------------------------------------------------------------------------
