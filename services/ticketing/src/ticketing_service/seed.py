@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.db import create_engine, create_session_factory
 from city_shared.production import refuse_demo_seed
+from city_shared.unit_of_work import unit_of_work
 from ticketing_service.catalogue.models import (
     ComboComponent,
     Offering,
@@ -348,7 +349,7 @@ async def seed(database_url: str, *, now: datetime | None = None) -> SeedResult:
     today = now.astimezone(ZoneInfo(TIMEZONE)).date()
     engine = create_engine(database_url, pool_size=1)
     try:
-        async with create_session_factory(engine)() as session, session.begin():
+        async with unit_of_work(create_session_factory(engine)) as session:
             seeder = _Seeder(session, today, now)
             for venue in VENUES:
                 await seeder.venue(venue)
