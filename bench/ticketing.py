@@ -29,7 +29,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench import report
+from bench import cpu, report
 from bench.infra import quiet_logging, root_path
 from bench.stats import Latency
 from city_shared.auth.testing import TokenFactory
@@ -313,9 +313,17 @@ def _lat(result: LoadResult) -> list[str]:
             f"{result.created:,}", f"{result.refused:,}", f"{result.errors:,}"]
 
 
+async def _count_orders(dsn: str) -> int:
+    connection = await asyncpg.connect(dsn)
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM orders"))
+    finally:
+        await connection.close()
+
+
 def render(machine: report.Machine, saturation: dict[str, LoadResult],
            half: dict[str, LoadResult], sellouts: list[SelloutResult], concurrency: int,
-           seconds: float) -> str:
+           seconds: float, cpu_per_order: float) -> str:
     api, base = saturation["orders"], saturation["baseline"]
     ratio = api.per_second / base.per_second if base.per_second else 0.0
     p99 = half["orders"].latency.p99
@@ -364,6 +372,9 @@ def render(machine: report.Machine, saturation: dict[str, LoadResult],
         f"{'met' if ratio >= RATIO_AIM else 'missed'}; ratio {ratio:.2f})",
         "",
         md(rows),
+        "",
+        f"CPU of the ticketing API process per order placed during the saturation run "
+        f"(from /proc, warm-up included): {cpu_per_order:.1f} ms.",
         "",
         f"**Latency at half the saturation rate** (aim: p99 < {P99_AIM_MS:.0f} ms: "
         f"{'met' if p99 < P99_AIM_MS else 'missed'}; p99 {p99:.1f} ms)",
@@ -422,12 +433,19 @@ async def main_async(args: argparse.Namespace) -> int:
             await wait_ready(f"{base_url}/healthz", baseline)
             saturation: dict[str, LoadResult] = {}
             half: dict[str, LoadResult] = {}
+            cpu_per_order = 0.0
             for name, target in (("orders", api_url), ("baseline", base_url)):
                 make = order_requests(citizens, catalogue.ticket_type, catalogue.big_slot)
                 print(f"saturating {name} ...", file=sys.stderr, flush=True)
+                orders_before, cpu_before = await _count_orders(dsn), cpu.sample({"api": api.pid})
                 saturation[name] = await closed_loop(
                     name, target, make, concurrency=args.concurrency, seconds=args.seconds,
                     warmup=args.warmup)
+                if name == "orders":
+                    placed = await _count_orders(dsn) - orders_before
+                    spent = cpu.sample({"api": api.pid}).processes["api"] \
+                        - cpu_before.processes["api"]
+                    cpu_per_order = spent / placed * 1000 if placed else 0.0
             for name, target in (("orders", api_url), ("baseline", base_url)):
                 make = order_requests(citizens, catalogue.ticket_type, catalogue.big_slot)
                 rate = saturation[name].per_second / 2
@@ -448,7 +466,8 @@ async def main_async(args: argparse.Namespace) -> int:
         finally:
             await version.close()
     machine = report.machine("-", pg_version, True, load, code)
-    block = render(machine, saturation, half, sellouts, args.concurrency, args.seconds)
+    block = render(machine, saturation, half, sellouts, args.concurrency, args.seconds,
+                   cpu_per_order)
     print(block)
     if args.docs:
         update_docs(root_path() / "docs" / "benchmarks.md", block)
