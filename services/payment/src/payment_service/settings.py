@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import SettingsConfigDict
 
 from city_shared.cors import Origins
 from city_shared.production import PUBLISHED, Finding, published
@@ -20,14 +19,8 @@ class PaymentSettings(ServiceSettings):
     ``CITY_SANDBOX_WEBHOOK_SECRETS='["new-secret", "old-secret"]'``.
     """
 
-    # Validation errors must not echo secrets (webhook secrets, the database URL).
-    model_config = SettingsConfigDict(hide_input_in_errors=True)
-
     service_name: str = "payment"
     http_port: int = 8003
-    public_base_url: str | None = None
-    """Where browsers and providers reach this service (``next_url``, links, webhooks).
-    Unset: ``http://<http_host>:<http_port>``."""
     payment_expiry_seconds: int = Field(default=90 * 60, ge=60)
     """A payment not paid this long after its creation expires (the worker enforces it)."""
     expiry_interval_seconds: float = Field(default=30.0, gt=0)
@@ -82,12 +75,6 @@ class PaymentSettings(ServiceSettings):
         if any(len(secret.get_secret_value()) < 16 for secret in value):
             raise ValueError("every sandbox webhook secret needs at least 16 characters")
         return value
-
-    @property
-    def base_url(self) -> str:
-        """The public base URL without a trailing slash."""
-        url = self.public_base_url or f"http://{self.http_host}:{self.http_port}"
-        return url.rstrip("/")
 
     @property
     def webhook_url(self) -> str:

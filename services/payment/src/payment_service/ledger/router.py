@@ -11,10 +11,10 @@ from city_shared.auth import CurrentPrincipal
 from city_shared.dates import CalendarDate
 from city_shared.dependencies import SessionDep
 from city_shared.errors import ValidationFailed, problem_responses
+from city_shared.slugs import SLUG_PATTERN
 from payment_service.ledger import service
 from payment_service.ledger.access import report_scope
 from payment_service.ledger.schemas import AccountBalanceRead, CurrencyTotals, LedgerBalances
-from payment_service.payments.types import SLUG_PATTERN
 
 __all__ = ["DepartmentQuery", "router"]
 

@@ -9,9 +9,10 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
+from city_shared.text import SINGLE_LINE
 from payment_service.payments.models import Payment, PaymentHistory, PaymentStatus
 from payment_service.payments.types import (
     Amount,
@@ -23,7 +24,6 @@ from payment_service.payments.types import (
     ReturnUrl,
     Slug,
     Text,
-    no_control_characters,
 )
 
 __all__ = [
@@ -77,7 +77,7 @@ class PayerCreate(BaseModel):
 
     account_id: uuid.UUID | None = None
     email: Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
-                     AfterValidator(no_control_characters)] | None = None
+                     SINGLE_LINE] | None = None
     name: Annotated[Text, StringConstraints(max_length=200)] | None = None
 
 

@@ -8,11 +8,13 @@ are strict integers in minor units: ``"12"``, ``12.0`` and ``true`` are rejected
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Annotated, Final
-from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
+
+from city_shared.slugs import Slug
+from city_shared.text import SINGLE_LINE, single_line_text
+from city_shared.urls import HttpUrlText
 
 __all__ = [
     "AMOUNT_MAX",
@@ -26,32 +28,9 @@ __all__ = [
     "ReturnUrl",
     "Slug",
     "Text",
-    "no_control_characters",
 ]
 
 AMOUNT_MAX: Final = 100_000_000_000
-SLUG_PATTERN: Final = r"^[a-z][a-z0-9-]{0,62}$"
-
-
-def no_control_characters(value: str) -> str:
-    """Reject control characters (including NUL) and lone surrogates; the message never
-    quotes the value."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an absolute http(s) URL")
-    if any(ch.isspace() for ch in value):
-        raise ValueError("must not contain whitespace")
-    return value
 
 
 _RFC3339: Final = re.compile(
@@ -77,28 +56,19 @@ LineAmount = Annotated[int, Field(strict=True, ge=0, le=AMOUNT_MAX, examples=[80
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(examples=["EUR"])]
 #: Human text: trimmed, 1..255 characters.
 Text = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-    AfterValidator(no_control_characters),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), SINGLE_LINE,
 ]
 #: The caller's reference, matched exactly (not trimmed).
 Reference = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=255),
-    AfterValidator(no_control_characters),
+    str, StringConstraints(min_length=1, max_length=255), SINGLE_LINE,
     Field(examples=["ticketing/order/7f3c"]),
 ]
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN), Field(examples=["museum"])]
 CostCentre = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,31}$"),
     Field(examples=["MUS-4100"]),
 ]
 ReturnUrl = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=2000),
-    AfterValidator(no_control_characters),
-    AfterValidator(_http_url),
-    Field(examples=["https://museum.musterstadt.example/orders/7f3c/paid"]),
+    HttpUrlText, Field(examples=["https://museum.musterstadt.example/orders/7f3c/paid"]),
 ]
 _METADATA_KEY: Final = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 METADATA_MAX_ENTRIES: Final = 20
@@ -115,7 +85,7 @@ def _metadata(value: object) -> object:
             raise ValueError("keys must be 1-50 of the characters A-Z a-z 0-9 _ . -")
         if not isinstance(item, str) or len(item) > 255:
             raise ValueError("values must be strings of at most 255 characters")
-        no_control_characters(item)
+        single_line_text(item)
     return value
 
 
