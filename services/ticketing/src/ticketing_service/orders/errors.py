@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 
 from city_shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from city_shared.pagination import InvalidCursor
 
 __all__ = [
     "AccountRequired",
@@ -165,13 +166,6 @@ class TicketsUsed(Conflict):
 
     code = "tickets_used"
     title = "Tickets already used"
-
-
-class InvalidCursor(ValidationFailed):
-    """422: ``cursor`` is not one this API handed out."""
-
-    code = "invalid_cursor"
-    title = "Invalid cursor"
 
 
 class AccountTicketLimit(Conflict):

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
+from city_shared.pagination import Cursor
 from ticketing_service.access import OrderVisibility
 from ticketing_service.catalogue.models import Offering, Slot, TicketType
 from ticketing_service.orders.models import Order, OrderLine
@@ -106,7 +107,7 @@ async def lock_by_reference(session: AsyncSession, tenant: str, reference: str) 
 
 async def list_page(
     session: AsyncSession, v: OrderVisibility, *, status: str | None,
-    after: tuple[datetime, uuid.UUID] | None, limit: int,
+    after: Cursor | None, limit: int,
 ) -> Sequence[Order]:
     """Visible orders, newest first (``placed_at``, then ``id`` descending), ``limit`` + 1 of
     them so the caller knows whether there is a next page."""
@@ -114,9 +115,8 @@ async def list_page(
     if status is not None:
         query = query.where(Order.status == status)
     if after is not None:
-        placed_at, last_id = after
-        query = query.where(or_(Order.placed_at < placed_at,
-                                and_(Order.placed_at == placed_at, Order.id < last_id)))
+        query = query.where(or_(Order.placed_at < after.at,
+                                and_(Order.placed_at == after.at, Order.id < after.id)))
     query = query.order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit + 1)
     return list(await session.scalars(query))
 

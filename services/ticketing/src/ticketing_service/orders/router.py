@@ -16,6 +16,7 @@ from city_shared.auth import CurrentPrincipal
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import IdempotencyKey
+from city_shared.pagination import CursorQuery
 from ticketing_service.access import OrderVisibility
 from ticketing_service.dependencies import OrderVisibilityDep, SettingsDep
 from ticketing_service.orders import cancellation, service
@@ -71,8 +72,7 @@ async def list_orders(
     session: SessionDep,
     v: OrderVisibilityDep,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
-    cursor: Annotated[str | None, Query(max_length=200,
-                                        description="From `next_cursor`.")] = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> OrderList:
     """Citizens see their own orders; staff orders with a line of their departments (only

@@ -13,8 +13,6 @@ places exactly while ``awaiting_payment`` and has them sold exactly while ``conf
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from city_shared.auth import Principal
 from city_shared.envelope import Event
 from city_shared.journey import capture
+from city_shared.pagination import Cursor, next_page
 from city_shared.unit_of_work import write_recorded_events
 from ticketing_service import capacity
 from ticketing_service.access import WRITE_SCOPE, OrderVisibility
@@ -34,7 +33,6 @@ from ticketing_service.orders import events, repository
 from ticketing_service.orders.errors import (
     AccountRequired,
     AccountTicketLimit,
-    InvalidCursor,
     MixedCurrencies,
     NotABuyer,
     NotOnSale,
@@ -340,21 +338,6 @@ async def finish_cancellation(session: AsyncSession, order: Order, refunded_amou
 # -- reading ------------------------------------------------------------------------------------
 
 
-def _encode_cursor(order: Order) -> str:
-    raw = f"{order.placed_at.isoformat()}|{order.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        placed, order_id = raw.split("|")
-        at = datetime.fromisoformat(placed)
-        return (at if at.tzinfo else at.replace(tzinfo=UTC)), uuid.UUID(order_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor("The cursor is not one this API handed out.") from exc
-
-
 async def _order_tickets(session: AsyncSession, v: OrderVisibility, order: Order,
                          settings: TicketingSettings) -> list[OrderTicket]:
     if order.status not in ("confirmed", "cancellation_requested", "refunded"):
@@ -401,10 +384,9 @@ async def list_orders(session: AsyncSession, v: OrderVisibility, *, status: str 
 
     :raises InvalidCursor: (422) ``cursor`` is not one this API handed out.
     """
-    after = _decode_cursor(cursor) if cursor is not None else None
-    rows = list(await repository.list_page(session, v, status=status, after=after,
-                                           limit=limit))
-    page = rows[:limit]
+    rows = await repository.list_page(session, v, status=status, after=Cursor.parse(cursor),
+                                      limit=limit)
+    page, next_cursor = next_page(rows, limit, lambda o: Cursor(o.placed_at, o.id))
     return OrderList(items=[OrderRead.of(o, departments=v.departments,
                                          checkout=_may_see_checkout(v, o)) for o in page],
-                     next_cursor=_encode_cursor(page[-1]) if len(rows) > limit else None)
+                     next_cursor=next_cursor)

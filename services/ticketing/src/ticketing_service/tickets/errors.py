@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from city_shared.errors import Forbidden, NotFound, ValidationFailed
+from city_shared.pagination import InvalidCursor
 
 __all__ = [
     "InvalidCursor",
@@ -54,13 +55,3 @@ class ScanIdReused(ValidationFailed):
     def __init__(self) -> None:
         super().__init__("This scan_id was already used for a different scan; a retry must "
                          "send the same body, a new scan a new scan_id.")
-
-
-class InvalidCursor(ValidationFailed):
-    """422: the list cursor is not one this API handed out."""
-
-    code = "invalid_cursor"
-    title = "Invalid cursor"
-
-    def __init__(self) -> None:
-        super().__init__("The cursor is malformed; use next_cursor as returned.")

@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from city_shared.pagination import Cursor
 from ticketing_service.access import OrderVisibility
 from ticketing_service.catalogue.models import Offering, Slot, TicketType, Venue
 from ticketing_service.orders.models import Order, OrderLine
@@ -145,7 +146,7 @@ async def visible_ticket(session: AsyncSession, v: OrderVisibility,
 async def list_tickets(
     session: AsyncSession, v: OrderVisibility, *, status: str | None,
     department: str | None, order_id: uuid.UUID | None,
-    after: tuple[datetime, uuid.UUID] | None, limit: int,
+    after: Cursor | None, limit: int,
 ) -> Sequence[Ticket]:
     """Visible tickets, newest first (``issued_at``, then ``id`` descending), ``limit`` + 1 of
     them so the caller knows whether there is a next page."""
@@ -160,9 +161,8 @@ async def list_tickets(
     if order_id is not None:
         query = query.where(Ticket.order_id == order_id)
     if after is not None:
-        issued_at, last_id = after
-        query = query.where(or_(Ticket.issued_at < issued_at,
-                                and_(Ticket.issued_at == issued_at, Ticket.id < last_id)))
+        query = query.where(or_(Ticket.issued_at < after.at,
+                                and_(Ticket.issued_at == after.at, Ticket.id < after.id)))
     query = query.order_by(Ticket.issued_at.desc(), Ticket.id.desc()).limit(limit + 1)
     return list(await session.scalars(query))
 

@@ -14,6 +14,7 @@ from city_shared.auth import CurrentPrincipal
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import accept_idempotency_key
+from city_shared.pagination import CursorQuery
 from ticketing_service.dependencies import OrderVisibilityDep, SettingsDep
 from ticketing_service.tickets import checkin, qr, service
 from ticketing_service.tickets.schemas import (
@@ -55,8 +56,7 @@ async def list_tickets(
     department: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")]
     = None,
     order_id: Annotated[uuid.UUID | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor`.")]
-    = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> TicketList:
     """Citizens see their own tickets; staff the tickets admitting to one of their

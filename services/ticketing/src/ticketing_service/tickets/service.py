@@ -20,12 +20,10 @@ confirming transaction, which the consumer retries with fresh codes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Final
 
@@ -33,13 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared import outbox
 from city_shared.envelope import Event
+from city_shared.pagination import Cursor, next_page
 from ticketing_service.access import OrderVisibility
 from ticketing_service.catalogue.models import Offering, Slot, TicketType, Venue
 from ticketing_service.orders.models import Order, OrderLine
 from ticketing_service.settings import TicketingSettings
 from ticketing_service.tickets import events, repository
 from ticketing_service.tickets.errors import (
-    InvalidCursor,
     TicketCredentialsForbidden,
     TicketNotFound,
 )
@@ -315,23 +313,6 @@ async def read_ticket(session: AsyncSession, v: OrderVisibility, ticket_id: uuid
     return ticket_read(ticket, await _catalogue_of(session, [ticket]), settings, v)
 
 
-def _encode_cursor(ticket: Ticket) -> str:
-    raw = f"{ticket.issued_at.isoformat()}|{ticket.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        issued, ticket_id = raw.split("|")
-        at = datetime.fromisoformat(issued)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        return at, uuid.UUID(ticket_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor() from exc
-
-
 async def list_tickets(
     session: AsyncSession, v: OrderVisibility, settings: TicketingSettings, *,
     status: str | None = None, department: str | None = None,
@@ -341,12 +322,11 @@ async def list_tickets(
 
     :raises InvalidCursor: (422) ``cursor`` is not one this API handed out.
     """
-    after = _decode_cursor(cursor) if cursor is not None else None
-    rows = list(await repository.list_tickets(session, v, status=status, department=department,
-                                              order_id=order_id, after=after, limit=limit))
-    page = rows[:limit]
+    rows = await repository.list_tickets(session, v, status=status, department=department,
+                                         order_id=order_id, after=Cursor.parse(cursor),
+                                         limit=limit)
+    page, next_cursor = next_page(rows, limit, lambda t: Cursor(t.issued_at, t.id))
     catalogue = await _catalogue_of(session, page)
-    next_cursor = _encode_cursor(page[-1]) if len(rows) > limit else None
     return TicketList(items=[ticket_read(t, catalogue, settings, v) for t in page],
                       next_cursor=next_cursor)
 
