@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import SettingsConfigDict
 
+from city_shared.encoding import b64url_decode
 from city_shared.production import PUBLISHED, Finding, published
 from city_shared.settings import ServiceSettings
 
@@ -22,14 +19,8 @@ class TicketingSettings(ServiceSettings):
     ``CITY_TICKET_SIGNING_KEYS='["<new seed>", "<old seed>"]'``.
     """
 
-    # Validation errors must not echo secrets (signing keys, the database URL).
-    model_config = SettingsConfigDict(hide_input_in_errors=True)
-
     service_name: str = "ticketing"
     http_port: int = 8005
-    public_base_url: str | None = None
-    """Where citizens reach this API (ticket pages, QR images). Unset:
-    ``http://<http_host>:<http_port>``."""
     ticket_signing_keys: list[SecretStr] = Field(
         default_factory=lambda: [SecretStr(DEV_TICKET_SIGNING_KEY)], min_length=1)
     """Ed25519 private keys as base64url 32-byte seeds: the first signs new tickets, all are
@@ -57,18 +48,12 @@ class TicketingSettings(ServiceSettings):
         for key in value:
             raw = key.get_secret_value()
             try:
-                seed = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-            except (binascii.Error, ValueError):
+                seed = b64url_decode(raw)
+            except ValueError:
                 raise ValueError("every ticket signing key must be base64url") from None
             if len(seed) != 32:
                 raise ValueError("every ticket signing key must encode a 32-byte Ed25519 seed")
         return value
-
-    @property
-    def base_url(self) -> str:
-        """The public base URL without a trailing slash."""
-        url = self.public_base_url or f"http://{self.http_host}:{self.http_port}"
-        return url.rstrip("/")
 
     def development_settings(self) -> list[Finding]:
         """Adds the ticket signing keys."""

@@ -15,8 +15,6 @@ is the check-in's business, because the database knows more than the payload.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 import warnings
@@ -31,6 +29,8 @@ from joserfc import jws
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from city_shared.encoding import b64url_decode
 
 __all__ = [
     "ALGORITHM",
@@ -73,9 +73,9 @@ def _eddsa_allowed() -> Iterator[None]:
 
 def _private_key(seed: str) -> OKPKey:
     try:
-        raw = base64.urlsafe_b64decode(seed + "=" * (-len(seed) % 4))
+        raw = b64url_decode(seed)
         return OKPKey.import_key(Ed25519PrivateKey.from_private_bytes(raw))
-    except (binascii.Error, ValueError) as exc:
+    except ValueError as exc:
         raise ValueError("a ticket signing key is not a base64url 32-byte Ed25519 seed") from exc
 
 
