@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from city_shared.auth import Principal
 from city_shared.errors import Forbidden
+from city_shared.visibility import Visibility as RowVisibility
+from city_shared.visibility import visibility as rows_visibility
 
 __all__ = ["READ_SCOPE", "WRITE_SCOPE", "Visibility", "client_source", "require_writer",
            "visibility"]
@@ -26,16 +27,23 @@ _MAX_SOURCE = 100
 
 
 @dataclass(frozen=True)
-class Visibility:
-    """The payments a caller may see: always one tenant, optionally narrowed to one payer,
-    some departments (whose line items alone are shown) or one source. ``nothing`` matches no
-    payment at all."""
+class Visibility(RowVisibility):
+    """The payments a caller may see: the platform's rule (one tenant, optionally narrowed to
+    the payer's own account or to some departments, whose line items alone are shown) plus,
+    for a client that may only write, its own ``source``."""
 
-    tenant: str
-    payer_account_id: uuid.UUID | None = None
-    departments: frozenset[str] | None = None
     source: str | None = None
-    nothing: bool = False
+
+    @property
+    def whole_tenant(self) -> bool:
+        """True if every payment of :attr:`tenant` is visible."""
+        return super().whole_tenant and self.source is None
+
+    @classmethod
+    def of(cls, rows: RowVisibility) -> Visibility:
+        """The payments view of the platform's ``rows`` view."""
+        return cls(rows.tenant, account_id=rows.account_id, departments=rows.departments,
+                   nothing=rows.nothing)
 
 
 def client_source(principal: Principal, client_sources: dict[str, str]) -> str:
@@ -65,27 +73,14 @@ def require_writer(principal: Principal) -> Principal:
 
 
 def visibility(principal: Principal, client_sources: dict[str, str]) -> Visibility:
-    """What ``principal`` may read.
+    """What ``principal`` may read (:func:`city_shared.visibility.visibility` with
+    ``payment:read``, except that a client with only ``payment:write`` reads its own source's
+    payments).
 
     :raises Forbidden: (403) a client without a payment scope, or staff without any
         department role who is no tenant admin.
     """
-    tenant = principal.tenant
-    if principal.kind == "client":
-        if principal.has_scope(READ_SCOPE):
-            return Visibility(tenant)
-        if principal.has_scope(WRITE_SCOPE):
-            return Visibility(tenant, source=client_source(principal, client_sources))
-        raise Forbidden(f"The access token lacks the scope '{READ_SCOPE}'.",
-                        extra={"required_scope": READ_SCOPE})
-    if principal.kind == "citizen":
-        try:
-            return Visibility(tenant, payer_account_id=uuid.UUID(principal.sub))
-        except ValueError:
-            return Visibility(tenant, nothing=True)
-    if principal.is_admin("tenant"):
-        return Visibility(tenant)
-    departments = principal.departments_with()
-    if not departments:
-        raise Forbidden("Payments are visible to staff with a role in a department.")
-    return Visibility(tenant, departments=departments)
+    if (principal.kind == "client" and not principal.has_scope(READ_SCOPE)
+            and principal.has_scope(WRITE_SCOPE)):
+        return Visibility(principal.tenant, source=client_source(principal, client_sources))
+    return Visibility.of(rows_visibility(principal, read_scope=READ_SCOPE, what="Payments"))

@@ -64,8 +64,8 @@ def _visible(v: Visibility) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Payment.tenant == v.tenant]
     if v.nothing:
         conditions.append(false())
-    if v.payer_account_id is not None:
-        conditions.append(Payment.payer_account_id == v.payer_account_id)
+    if v.account_id is not None:
+        conditions.append(Payment.payer_account_id == v.account_id)
     if v.departments is not None:
         conditions.append(_has_line_item_of(v.departments))
     if v.source is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from city_shared.auth import Principal
 from city_shared.errors import Forbidden
+from city_shared.visibility import visibility
 from payment_service.payments import access
 from payment_service.payments.access import Visibility
 
@@ -23,24 +24,21 @@ REFUND_ROLES = ("cashier", "manager")
 
 
 def refund_requesters(principal: Principal) -> Visibility:
-    """The payments ``principal`` may refund.
+    """The payments ``principal`` may refund (:func:`city_shared.visibility.visibility` with
+    ``payment:refund`` and the roles ``cashier``, ``manager``; no citizens).
 
     :raises Forbidden: (403) a citizen, a client without ``payment:refund``, or staff with
-        neither role in any department.
+        neither role in any department (``required_role``, as before the shared rule).
     """
-    if principal.kind == "client":
-        if principal.has_scope(REFUND_SCOPE):
-            return Visibility(principal.tenant)
-        raise Forbidden(f"The access token lacks the scope '{REFUND_SCOPE}'.",
-                        extra={"required_scope": REFUND_SCOPE})
-    if principal.kind == "staff":
-        if principal.is_admin("tenant"):
-            return Visibility(principal.tenant)
-        departments = frozenset().union(*(principal.departments_with(r) for r in REFUND_ROLES))
-        if departments:
-            return Visibility(principal.tenant, departments=departments)
-    raise Forbidden("Refunds are requested by a department's cashier or manager.",
-                    extra={"required_role": "cashier"})
+    try:
+        rows = visibility(principal, read_scope=REFUND_SCOPE, citizens=False,
+                          roles=REFUND_ROLES, what="Refunds")
+    except Forbidden:
+        if principal.kind == "client":
+            raise
+        raise Forbidden("Refunds are requested by a department's cashier or manager.",
+                        extra={"required_role": "cashier"}) from None
+    return Visibility.of(rows)
 
 
 def refund_readers(principal: Principal, client_sources: dict[str, str]) -> Visibility:
