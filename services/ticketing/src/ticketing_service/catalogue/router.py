@@ -9,13 +9,14 @@ import re
 import uuid
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from city_shared.auth import CurrentPrincipal
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import accept_idempotency_key
+from city_shared.slugs import Slug, SlugPath
 from ticketing_service.catalogue import availability, service, slots
 from ticketing_service.catalogue.public_schemas import (
     AvailabilityRead,
@@ -31,7 +32,6 @@ from ticketing_service.catalogue.schemas import (
     QuotaCreate,
     QuotaRead,
     QuotaUpdate,
-    Slug,
     TicketTypeCreate,
     TicketTypeRead,
     TicketTypeUpdate,
@@ -68,7 +68,6 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=1024,
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=4096)]
 FromDay = Annotated[Day, Query(alias="from", description="Local date of the venue, inclusive.")]
 ToDay = Annotated[Day, Query(description="Local date of the venue, inclusive.")]
-TenantSlug = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 
 
 def offering_etag(version: int) -> str:
@@ -306,7 +305,7 @@ async def change_slot(slot_id: uuid.UUID, data: SlotUpdate, session: SessionDep,
 
 @public.get("/offerings", summary="Published offerings with their prices",
             responses=problem_responses(422))
-async def public_offerings(tenant: TenantSlug, session: SessionDep,
+async def public_offerings(tenant: SlugPath, session: SessionDep,
                            response: Response) -> PublicOfferingList:
     """No token needed. Active ticket types by position, prices in cents."""
     items = await availability.public_offerings(session, tenant)
@@ -319,7 +318,7 @@ async def public_offerings(tenant: TenantSlug, session: SessionDep,
             responses={304: {"description": "Unchanged since the `ETag` sent in "
                                             "`If-None-Match`."},
                        **problem_responses(404, 422)})
-async def public_availability(tenant: TenantSlug, offering_id: uuid.UUID, from_: FromDay,
+async def public_availability(tenant: SlugPath, offering_id: uuid.UUID, from_: FromDay,
                               to: ToDay, session: SessionDep,
                               if_none_match: IfNoneMatch = None) -> Response:
     """No token needed; at most 31 days. Poll with ``If-None-Match``: 304 while nothing

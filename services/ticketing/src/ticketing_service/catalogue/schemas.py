@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic.config import JsonDict, JsonValue
 
 from city_shared.dates import CalendarDate
+from city_shared.slugs import Slug
 from ticketing_service.catalogue.models import (
     ComboComponent,
     Offering,
@@ -115,8 +116,6 @@ def _local_time(value: object) -> object:
     raise ValueError("must be a local time without offset, e.g. 10:00")
 
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}$"),
-                 Field(examples=["museum"])]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"),
                  Field(examples=["adult"])]
 CostCentre = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,31}$"),

@@ -13,10 +13,10 @@ from city_shared.auth import CurrentPrincipal
 from city_shared.dates import CalendarDate
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
+from city_shared.slugs import SLUG_MAX_LENGTH, SLUG_PATTERN
 from ticketing_service.reports import export, service
 from ticketing_service.reports.schemas import (
     MAX_REPORT_DAYS,
-    SLUG_PATTERN,
     RevenueReport,
     SlotReport,
 )
@@ -25,7 +25,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["reports"])
 
-DepartmentQuery = Annotated[str, Query(pattern=SLUG_PATTERN, max_length=63,
+DepartmentQuery = Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH,
                                        description="The department's slug, e.g. `museum`.")]
 FromQuery = Annotated[CalendarDate,
                       Query(alias="from", description="First day, YYYY-MM-DD (local).")]

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "MAX_REPORT_DAYS",
-    "SLUG_PATTERN",
     "RevenueReport",
     "RevenueRow",
     "RevenueTotal",
@@ -19,7 +18,6 @@ __all__ = [
     "SlotRow",
 ]
 
-SLUG_PATTERN: Final = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 MAX_REPORT_DAYS: Final = 92
 """The longest period one report covers (a quarter), first and last day included."""
 

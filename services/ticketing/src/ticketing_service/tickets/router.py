@@ -15,6 +15,7 @@ from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import accept_idempotency_key
 from city_shared.pagination import CursorQuery
+from city_shared.slugs import Slug
 from ticketing_service.dependencies import OrderVisibilityDep, SettingsDep
 from ticketing_service.tickets import checkin, qr, service
 from ticketing_service.tickets.schemas import (
@@ -53,8 +54,7 @@ async def list_tickets(
     v: OrderVisibilityDep,
     settings: SettingsDep,
     status: Annotated[Literal["valid", "voided"] | None, Query()] = None,
-    department: Annotated[str | None, Query(max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")]
-    = None,
+    department: Annotated[Slug | None, Query()] = None,
     order_id: Annotated[uuid.UUID | None, Query()] = None,
     cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
