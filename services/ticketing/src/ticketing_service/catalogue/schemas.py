@@ -10,7 +10,6 @@ Every string a client sends is bounded and free of control characters; integers 
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from datetime import date, datetime, time
 from functools import cache
@@ -32,6 +31,7 @@ from pydantic.config import JsonDict, JsonValue
 
 from city_shared.dates import CalendarDate
 from city_shared.slugs import Slug
+from city_shared.text import SINGLE_LINE, MultilineText
 from ticketing_service.catalogue.models import (
     ComboComponent,
     Offering,
@@ -70,21 +70,6 @@ LOCAL_TIME_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]
 _LOCAL_TIME: Final = re.compile(LOCAL_TIME_PATTERN)
 
 
-def _text(value: str, *, newlines: bool = False) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    allowed = "\n\t" if newlines else ""
-    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _multiline(value: str) -> str:
-    return _text(value, newlines=True)
-
-
 @cache
 def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
@@ -121,12 +106,12 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"),
 CostCentre = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,31}$"),
                        Field(examples=["MUS-4100"])]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                 AfterValidator(_text)]
+                 SINGLE_LINE]
 ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-                      AfterValidator(_text)]
+                      SINGLE_LINE]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300),
-                    AfterValidator(_text)]
-Description = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_multiline)]
+                    SINGLE_LINE]
+Description = MultilineText
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone),
                      Field(examples=["Europe/Berlin"])]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(examples=["EUR"])]

@@ -3,15 +3,15 @@ integers in minor units (cents) plus an ISO 4217 currency."""
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Final, Literal
-from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
+from city_shared.text import SINGLE_LINE
+from city_shared.urls import HttpUrlText
 from ticketing_service.orders.models import Order, OrderLine
 
 __all__ = [
@@ -27,30 +27,9 @@ __all__ = [
 MAX_LINES: Final = 20
 
 
-def _plain_text(value: str) -> str:
-    """No control characters or lone surrogates (PostgreSQL / UTF-8 would refuse them)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an absolute http(s) URL")
-    if any(ch.isspace() for ch in value):
-        raise ValueError("must not contain whitespace")
-    return value
-
-
 Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
-                  AfterValidator(_plain_text), Field(examples=["erika@example.org"])]
-ReturnUrl = Annotated[str, StringConstraints(min_length=1, max_length=2000),
-                      AfterValidator(_plain_text), AfterValidator(_http_url),
+                  SINGLE_LINE, Field(examples=["erika@example.org"])]
+ReturnUrl = Annotated[HttpUrlText,
                       Field(examples=["https://tickets.musterstadt.example/orders/paid"])]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=100, examples=[2])]
 
