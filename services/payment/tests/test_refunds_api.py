@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from payment_service.ledger.service import ledger_balances
 from payment_service.refunds.jobs import submit_open_refunds
@@ -220,6 +221,33 @@ async def test_the_same_idempotency_key_replays_the_refund_instead_of_paying_twi
     assert missing.status_code == 400
     assert missing.json()["code"] == "idempotency_key_required"
     assert await payments.scalar("SELECT count(*) FROM refunds") == 1
+
+
+async def test_a_retry_under_the_same_key_after_its_answer_expired_is_the_same_refund(
+    payments: Any,
+) -> None:
+    """The refund's id follows from (payment, caller, Idempotency-Key), and the provider takes
+    that id as its own idempotency key: a retry whose first attempt died after the provider
+    had paid (nothing committed) pays nothing twice, and one whose stored answer expired gets
+    the refund it made."""
+    paid = await paid_payment(payments)
+    pid = paid["payment_id"]
+    cashier = payments.staff_headers(CASHIER)
+    first = await refund(payments, pid, 300, key="refund-once", headers=cashier)
+    assert first.status_code == 201, first.text
+    async with payments.engine.begin() as conn:
+        await conn.execute(text("UPDATE idempotency_keys SET expires_at = now()"))
+
+    again = await refund(payments, pid, 300, key="refund-once", headers=cashier)
+
+    assert again.status_code == 201, again.text
+    assert "idempotent-replayed" not in again.headers
+    assert again.json()["refund_id"] == first.json()["refund_id"]
+    assert again.json()["provider_refund_id"] == first.json()["provider_refund_id"]
+    assert (await payments.row(pid)).refunded_amount == 300
+    other_key = await refund(payments, pid, 300, key="refund-twice", headers=cashier)
+    assert other_key.json()["refund_id"] != first.json()["refund_id"]
+    assert (await payments.row(pid)).refunded_amount == 600
 
 
 async def test_only_paid_payments_can_be_refunded(payments: Any) -> None:

@@ -77,7 +77,7 @@ async def create_refund(
     payment, refund = await service.create_refund(
         session, refund_requesters(principal), payment_id, data.amount, reason=data.reason,
         requested_by=_requested_by(principal.kind, principal.sub), providers=providers,
-        if_match=if_match, line_positions=data.line_items,
+        idempotency_key=_key, if_match=if_match, line_positions=data.line_items,
     )
     base = settings.base_url
     response.headers["Location"] = f"{base}/payments/{payment.id}/refunds/{refund.id}"

@@ -108,6 +108,7 @@ async def request_refund(
     line_positions: Collection[int] | None = None,
     departments: Collection[str] | None = None,
     now: datetime | None = None,
+    refund_id: uuid.UUID | None = None,
 ) -> Refund:
     """Record a refund of ``amount`` of ``payment`` as ``submitted`` (nothing is paid yet; see
     :func:`submit_refund`), in the caller's transaction.
@@ -154,9 +155,9 @@ async def request_refund(
         available = min(available, await _available_on(session, locked, positions))
     if amount > available:
         raise RefundExceedsAvailable(available)
-    refund = Refund(id=uuid.uuid4(), payment_id=locked.id, tenant=locked.tenant, amount=amount,
-                    reason=reason, status="submitted", requested_by=requested_by[:100],
-                    line_positions=positions, created_at=now)
+    refund = Refund(id=refund_id or uuid.uuid4(), payment_id=locked.id, tenant=locked.tenant,
+                    amount=amount, reason=reason, status="submitted",
+                    requested_by=requested_by[:100], line_positions=positions, created_at=now)
     session.add(refund)
     locked.version += 1
     locked.updated_at = now
@@ -287,6 +288,16 @@ async def readable_payment(session: AsyncSession, v: Visibility,
     return payment
 
 
+_REFUND_IDS = uuid.UUID("5f0d6c1e-8f4b-4b8e-9a3f-2c7d1e0b9a64")
+
+
+def refund_id_for(payment_id: uuid.UUID, requested_by: str, idempotency_key: str) -> uuid.UUID:
+    """The id of the refund one caller asks for with one ``Idempotency-Key``: the same on every
+    retry, so the provider (which takes the refund id as its idempotency key) pays once even
+    when the first attempt's transaction died after the provider had accepted it."""
+    return uuid.uuid5(_REFUND_IDS, "\x00".join([str(payment_id), requested_by, idempotency_key]))
+
+
 async def create_refund(
     session: AsyncSession,
     v: Visibility,
@@ -296,15 +307,17 @@ async def create_refund(
     reason: str | None,
     requested_by: str,
     providers: Providers,
+    idempotency_key: str,
     if_match: str | None = None,
     line_positions: Collection[int] | None = None,
 ) -> tuple[Payment, Refund]:
     """The API's refund: check ``If-Match`` against the payment ``v`` may refund, record the
-    refund (:func:`request_refund`, only ``v.departments``' items for staff) and hand it to
-    the provider (:func:`submit_refund`) in a savepoint. A provider that fails (outage,
-    timeout) rolls back only the savepoint: the refund stays ``submitted`` and the job hands
-    it over later with the same idempotency key. Returns the payment and the refund as they
-    are now.
+    refund (:func:`request_refund`, only ``v.departments``' items for staff) under the id
+    :func:`refund_id_for` gives this caller's ``idempotency_key`` (a refund already made under
+    it is returned as it is) and hand it to the provider (:func:`submit_refund`) in a
+    savepoint. A provider that fails (outage, timeout) rolls back only the savepoint: the
+    refund stays ``submitted`` and the job hands it over later with the same idempotency key.
+    Returns the payment and the refund as they are now.
 
     :raises PaymentNotFound: (404) no such payment for this caller.
     :raises PreconditionFailed: (412) ``if_match`` does not match the payment's ETag.
@@ -312,6 +325,10 @@ async def create_refund(
         RefundOutsideDepartment: see :func:`request_refund`.
     """
     payment = await readable_payment(session, v, payment_id)
+    refund_id = refund_id_for(payment.id, requested_by, idempotency_key)
+    made = await session.get(Refund, refund_id)
+    if made is not None:  # asked for before (its stored answer expired): the same refund
+        return payment, made
     expected: int | None = None
     if if_match is not None and if_match.strip() != "*":
         if not if_match_satisfied(if_match, payment.version):
@@ -323,8 +340,8 @@ async def create_refund(
     refund = await request_refund(
         session, payment, amount, reason=reason, requested_by=requested_by,
         expected_version=expected, line_positions=line_positions, departments=v.departments,
+        refund_id=refund_id,
     )
-    refund_id = refund.id
     try:
         async with session.begin_nested():
             await submit_refund(session, refund_id, providers)
