@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -37,7 +37,6 @@ __all__ = ["FINAL_STATUSES", "OPEN_STATUSES", "Delivery", "DeliveryStatus", "Inv
 DeliveryStatus = Literal["created", "sending", "delivered", "temporary_failure",
                          "permanent_failure", "skipped_opted_out"]
 Origin = Literal["event", "request", "api"]
-STATUSES: Final[tuple[str, ...]] = get_args(DeliveryStatus)
 OPEN_STATUSES: Final = frozenset({"created", "sending", "temporary_failure"})
 FINAL_STATUSES: Final = frozenset({"delivered", "permanent_failure", "skipped_opted_out"})
 _ALLOWED: Final[dict[str, frozenset[str]]] = {

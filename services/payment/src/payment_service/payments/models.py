@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Final, Literal, get_args
+from typing import Final, Literal
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 PaymentStatus = Literal["created", "started", "succeeded", "failed", "cancelled", "expired"]
-STATUSES: Final[tuple[str, ...]] = get_args(PaymentStatus)
 OPEN_STATUSES: Final = frozenset({"created", "started"})
 TERMINAL_STATUSES: Final = frozenset({"succeeded", "failed", "cancelled", "expired"})
 _ALLOWED: Final[dict[str, frozenset[str]]] = {
