@@ -14,6 +14,7 @@ from city_shared.auth import Principal, require_kind
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_response, problem_responses
 from city_shared.idempotency import accept_idempotency_key
+from city_shared.slugs import SLUG_MAX_LENGTH, SLUG_PATTERN
 from identity_service.accounts import service
 from identity_service.accounts.config import LoginPolicyDep, VerificationConfigDep
 from identity_service.accounts.errors import AccountLocked, InvalidCurrentPassword
@@ -27,7 +28,6 @@ from identity_service.accounts.schemas import (
     PasswordChange,
     RegistrationAccepted,
 )
-from identity_service.tenancy.types import SLUG_PATTERN
 
 __all__ = ["router"]
 
@@ -56,7 +56,8 @@ async def register(
     data: CitizenCreate,
     session: SessionDep,
     config: VerificationConfigDep,
-    tenant: Annotated[str, Path(pattern=SLUG_PATTERN, description="The municipality's slug.")],
+    tenant: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH,
+                                   description="The municipality's slug.")],
 ) -> RegistrationAccepted:
     """Anonymous. Creates an active account whose e-mail address is unverified and sends a
     verification link (valid 24 h). The answer is the same 202 when the address already has

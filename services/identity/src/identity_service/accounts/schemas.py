@@ -20,9 +20,9 @@ from pydantic import (
     model_validator,
 )
 
+from city_shared.text import PlainText, Secret
 from identity_service.accounts.emails import MAX_EMAIL_LENGTH, normalise_email
 from identity_service.accounts.models import Account
-from identity_service.tenancy.types import PlainText, Secret
 
 __all__ = [
     "AccountExport",

@@ -7,15 +7,16 @@ from fastapi import APIRouter, Depends, Path, Response, status
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.idempotency import accept_idempotency_key
+from city_shared.slugs import SLUG_MAX_LENGTH, SLUG_PATTERN
 from identity_service.tenancy import service
 from identity_service.tenancy.access import StaffAdmin, TenantAdminStepUp
 from identity_service.tenancy.schemas import DepartmentCreate, DepartmentRead, DepartmentUpdate
-from identity_service.tenancy.types import SLUG_PATTERN
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/admin/departments", tags=["admin"])
-_SlugPath = Path(pattern=SLUG_PATTERN, description="The department's slug.")
+_SlugPath = Path(pattern=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH,
+                 description="The department's slug.")
 
 
 @router.get(

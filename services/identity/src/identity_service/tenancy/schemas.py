@@ -8,7 +8,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic.config import JsonDict
 
-from identity_service.tenancy.types import PlainText, Slug
+from city_shared.slugs import Slug
+from city_shared.text import PlainText
 
 __all__ = ["CostCentre", "DepartmentCreate", "DepartmentRead", "DepartmentUpdate"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal, get_args
@@ -10,9 +9,10 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.config import JsonDict
 
+from city_shared.slugs import is_slug
+from city_shared.text import PlainText, Secret
 from identity_service.accounts.models import ROLES, Account
 from identity_service.accounts.schemas import Email, Locale
-from identity_service.tenancy.types import SLUG_PATTERN, PlainText, Secret
 
 __all__ = ["Role", "RolesMap", "RolesUpdate", "StaffCreate", "StaffRead"]
 
@@ -20,7 +20,6 @@ Role = Literal["manager", "clerk", "cashier", "gatekeeper"]
 assert get_args(Role) == ROLES, "Role must list exactly accounts.models.ROLES"
 
 _MAX_DEPARTMENTS = 100
-_SLUG = re.compile(SLUG_PATTERN)
 
 
 def _check_roles(value: object) -> object:
@@ -29,7 +28,7 @@ def _check_roles(value: object) -> object:
     if not isinstance(value, dict) or len(value) > _MAX_DEPARTMENTS:
         raise ValueError(f"must be an object with at most {_MAX_DEPARTMENTS} departments")
     for department, roles in value.items():
-        if not isinstance(department, str) or not _SLUG.fullmatch(department):
+        if not is_slug(department):
             raise ValueError("every key must be a department slug")
         if not isinstance(roles, list) or len(roles) > len(ROLES) * 4:
             raise ValueError("every value must be a list of roles")
