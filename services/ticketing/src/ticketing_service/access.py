@@ -18,13 +18,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
 from city_shared.auth import Principal
 from city_shared.errors import Forbidden
+from city_shared.visibility import Visibility, staff_departments, visibility
 
 __all__ = [
     "CREDENTIAL_ROLES",
@@ -119,16 +119,12 @@ def require_gate(principal: Principal, department: str) -> None:
 
 
 @dataclass(frozen=True)
-class OrderVisibility:
-    """The orders a caller may see: always one tenant, optionally narrowed to one buyer or to
-    some departments (whose lines alone are shown). ``nothing`` matches no order.
-    ``credential_departments``: the departments whose ticket codes, QR payloads and checkout
-    pages the caller may read; None for every one it sees."""
+class OrderVisibility(Visibility):
+    """The orders a caller may see (the platform's :class:`~city_shared.visibility.Visibility`:
+    one tenant, optionally one buyer's or some departments', whose lines alone are shown),
+    narrowed by ``credential_departments``: the departments whose ticket codes, QR payloads
+    and checkout pages the caller may read; None for every one it sees."""
 
-    tenant: str
-    account_id: uuid.UUID | None = None
-    departments: frozenset[str] | None = None
-    nothing: bool = False
     credential_departments: frozenset[str] | None = None
 
     def may_read_credentials(self, departments: Iterable[str]) -> bool:
@@ -145,22 +141,9 @@ def order_visibility(principal: Principal) -> OrderVisibility:
     :raises Forbidden: (403) a client without ``ticketing:read``, or staff without any role
         who is no tenant admin.
     """
-    tenant = principal.tenant
-    if principal.kind == "client":
-        if principal.has_scope(READ_SCOPE):
-            return OrderVisibility(tenant)
-        raise Forbidden(f"The access token lacks the scope '{READ_SCOPE}'.",
-                        extra={"required_scope": READ_SCOPE})
-    if principal.kind == "citizen":
-        try:
-            return OrderVisibility(tenant, account_id=uuid.UUID(principal.sub))
-        except ValueError:
-            return OrderVisibility(tenant, nothing=True)
-    if principal.is_admin("tenant"):
-        return OrderVisibility(tenant)
-    departments = principal.departments_with()
-    if not departments:
-        raise Forbidden("Orders are visible to staff with a role in a department.")
-    credentials = frozenset(d for d in departments
-                            if any(principal.has_role(d, role) for role in CREDENTIAL_ROLES))
-    return OrderVisibility(tenant, departments=departments, credential_departments=credentials)
+    base = visibility(principal, read_scope=READ_SCOPE, what="Orders")
+    credentials = (None if base.departments is None
+                   else staff_departments(principal, CREDENTIAL_ROLES))
+    return OrderVisibility(base.tenant, account_id=base.account_id,
+                           departments=base.departments, nothing=base.nothing,
+                           credential_departments=credentials)
