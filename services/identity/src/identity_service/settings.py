@@ -1,13 +1,11 @@
 """Settings of the identity service (environment prefix ``CITY_``)."""
 
-import base64
-import binascii
 from typing import Final, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import SettingsConfigDict
 
+from city_shared.encoding import b64url_decode
 from city_shared.production import MISSING, PUBLISHED, Finding, published
 from city_shared.settings import ServiceSettings
 
@@ -17,15 +15,8 @@ DEV_KEY_ENCRYPTION_KEY: Final = b"city-platform-DEV-ONLY-kek-00000"
 DEV_CSRF_SECRET: Final = "city-platform-DEV-ONLY-login-csrf-secret"  # noqa: S105
 
 
-def _decode_kek(raw: str) -> bytes:
-    return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-
-
 class IdentitySettings(ServiceSettings):
     """Identity's settings; it serves the JWKS the others verify against on port 8001."""
-
-    # Validation errors must not echo secrets (the key-encryption key, the database URL).
-    model_config = SettingsConfigDict(hide_input_in_errors=True)
 
     service_name: str = "identity"
     http_port: int = 8001
@@ -59,8 +50,8 @@ class IdentitySettings(ServiceSettings):
             return None
         raw = value.get_secret_value()
         try:
-            decoded = _decode_kek(raw)
-        except (binascii.Error, ValueError):
+            decoded = b64url_decode(raw)
+        except ValueError:
             raise ValueError("key_encryption_key must be base64url") from None
         if len(decoded) != 32:
             raise ValueError("key_encryption_key must encode exactly 32 bytes")
@@ -78,7 +69,7 @@ class IdentitySettings(ServiceSettings):
         """The configured key-encryption key (32 bytes), or None while it is unset."""
         if self.key_encryption_key is None:
             return None
-        return _decode_kek(self.key_encryption_key.get_secret_value())
+        return b64url_decode(self.key_encryption_key.get_secret_value())
 
     def development_settings(self) -> list[Finding]:
         """Adds the key-encryption key, the CSRF secret and the sandbox eID."""
