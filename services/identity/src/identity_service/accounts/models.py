@@ -17,10 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from identity_service.tenancy.models import Base
 
-AccountKind = Literal["citizen", "staff"]
 AdminLevel = Literal["tenant", "platform"]
-AccountStatus = Literal["active", "disabled", "erased"]
-Loa = Literal["basic", "substantial", "high"]
 ROLES = ("manager", "clerk", "cashier", "gatekeeper")
 
 

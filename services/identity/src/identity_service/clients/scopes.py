@@ -31,9 +31,6 @@ SERVICE_SCOPES: Final = {
 SCOPES: Final = {**OIDC_SCOPES, **SERVICE_SCOPES}
 
 GrantType = Literal["authorization_code", "refresh_token", "client_credentials"]
-GRANT_TYPES: Final[tuple[GrantType, ...]] = (
-    "authorization_code", "refresh_token", "client_credentials",
-)
 
 
 def parse_scope(value: str) -> tuple[str, ...]:

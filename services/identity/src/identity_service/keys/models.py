@@ -8,15 +8,12 @@ index) -> ``retiring`` (published until ``publish_until`` so tokens it signed st
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import DateTime, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from identity_service.tenancy.models import Base
-
-KeyStatus = Literal["next", "active", "retiring", "retired"]
 
 
 class SigningKey(Base):
