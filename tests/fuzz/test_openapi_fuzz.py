@@ -30,7 +30,7 @@ from fastapi import FastAPI
 from city_shared.auth.testing import TokenFactory
 from devstack.ports import free_port
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "musterstadt"

@@ -31,7 +31,7 @@ from city_shared.testing import html_forms
 from devstack.smtp import read_mailbox
 from devstack.testing import LocalStack, local_stack
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
+pytestmark = pytest.mark.timeout(420)
 
 TENANT = "musterstadt"
 REDIRECT_URI = "http://127.0.0.1:5173/callback"

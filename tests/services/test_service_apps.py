@@ -13,8 +13,6 @@ from city_shared.db import create_engine
 from city_shared.migrations import upgrade_to_head
 from city_shared.testing import serve_in_process
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {
     "identity": "IdentitySettings",

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import FastAPI
@@ -34,8 +33,6 @@ from identity_service.settings import IdentitySettings
 from identity_service.tenancy.models import Department, Tenant
 from ticketing_service.main import create_app as create_ticketing
 from ticketing_service.settings import TicketingSettings
-
-pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "http://127.0.0.1:8001"

@@ -7,7 +7,6 @@ import contextlib
 from pathlib import Path
 
 import httpx
-import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
@@ -24,7 +23,6 @@ from devstack.pytest_plugin import MakeMigratedDatabase
 from payment_service.settings import PaymentSettings
 from payment_service.topics import COMMAND_TOPICS, OWNED_TOPICS
 
-pytestmark = pytest.mark.integration
 ALEMBIC_INI = str(Path(__file__).resolve().parents[2] / "services" / "payment" / "alembic.ini")
 
 

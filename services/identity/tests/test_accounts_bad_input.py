@@ -7,8 +7,6 @@ import uuid
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 HUGE = "x" * 100_000
 SECRET_MARKER = "Geheimnis-Marker-8412"
 

@@ -24,8 +24,6 @@ from identity_service.accounts.login import authenticate_password, token_claims,
 from identity_service.accounts.models import Account, AccountAttribute
 from identity_service.accounts.repository import LoginCounter
 
-pytestmark = pytest.mark.integration
-
 EMAIL = "max.mustermann@example.org"
 PASSWORD = "Richtig-langes-Passwort-1"
 POLICY = LoginPolicy(max_failures=5, lockout=timedelta(minutes=15))

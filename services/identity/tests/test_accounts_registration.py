@@ -11,8 +11,6 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import text
 
-pytestmark = pytest.mark.integration
-
 REGISTRATIONS = "/tenants/musterstadt/registrations"
 PASSWORD = "Lange-genug-und-geheim-7"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import text
 
 from city_shared.db import create_engine, create_session_factory
@@ -13,8 +12,6 @@ from identity_service.accounts.config import LoginPolicy
 from identity_service.accounts.demo import DEMO_PASSWORD
 from identity_service.accounts.login import authenticate_password, token_claims, userinfo
 from identity_service.seed import seed
-
-pytestmark = pytest.mark.integration
 
 
 async def test_every_demo_account_logs_in_with_the_demo_password(migrated_url: str) -> None:

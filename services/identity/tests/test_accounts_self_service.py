@@ -6,15 +6,12 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import text
 
 from city_shared.db import create_session_factory
 from identity_service.accounts.config import LoginPolicy
 from identity_service.accounts.errors import InvalidCredentials
 from identity_service.accounts.login import authenticate_password
-
-pytestmark = pytest.mark.integration
 
 EMAIL = "erika.mustermann@example.org"
 PASSWORD = "Richtig-langes-Passwort-1"

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 LIBRARY = {"slug": "library", "name": "Stadtbibliothek", "cost_centre": "BIB-4200"}
 
 

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 
 @dataclass
 class Town:

@@ -15,8 +15,6 @@ from identity_service.accounts.demo import DEMO_PASSWORD
 from identity_service.clients import repository as client_repository
 from identity_service.seed import seed
 
-pytestmark = pytest.mark.integration
-
 ISSUER = "http://127.0.0.1:8001"
 MACHINE = {"name": "Parking system", "kind": "confidential", "auth_method": "client_secret_basic",
            "grant_types": ["client_credentials"], "allowed_scopes": ["payment:read"]}

@@ -32,8 +32,6 @@ from identity_service.keys.encryption import (
 )
 from identity_service.keys.service import KeyRing
 
-pytestmark = pytest.mark.integration
-
 ISSUER = "http://127.0.0.1:8001"
 
 

@@ -11,8 +11,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from sqlalchemy import text
 
-pytestmark = pytest.mark.integration
-
 ISSUER = "http://127.0.0.1:8001"
 REDIRECT = "http://127.0.0.1:5173/callback"
 EMAIL = "erika.mustermann@example.org"

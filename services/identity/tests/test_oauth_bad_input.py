@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 NONE_JWT = "eyJhbGciOiJub25lIiwia2lkIjoieCJ9." + base64.urlsafe_b64encode(
     json.dumps({"sub": "x", "iss": "http://127.0.0.1:8001", "aud": "city-platform",

@@ -13,8 +13,6 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import RSAKey
 
-pytestmark = pytest.mark.integration
-
 ISSUER = "http://127.0.0.1:8001"
 TOKEN_URL = f"{ISSUER}/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -21,8 +21,6 @@ from city_shared.auth.jwks import JwksCache
 from city_shared.auth.verifier import TokenVerifier
 from identity_service.oauth import repository as oauth_repository
 
-pytestmark = pytest.mark.integration
-
 ISSUER = "http://127.0.0.1:8001"
 AUDIENCE = "city-platform"
 REDIRECT = "http://127.0.0.1:5173/callback"

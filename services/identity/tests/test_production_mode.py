@@ -132,7 +132,6 @@ async def _submit(oauth_app: Any, form: dict[str, str], cookie: str, **settings:
                                   data={**form, "email": EMAIL, "password": PASSWORD})
 
 
-@pytest.mark.integration
 async def test_the_login_csrf_secret_is_not_derived_from_the_key_encryption_key(
     oauth_app: Any,
 ) -> None:

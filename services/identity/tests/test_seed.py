@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from city_shared.db import create_engine
 from city_shared.migrations import upgrade_to_head
 from identity_service.seed import seed
 
-pytestmark = pytest.mark.integration
 ALEMBIC_INI = str(Path(__file__).resolve().parents[1] / "alembic.ini")
 
 

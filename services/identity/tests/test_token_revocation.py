@@ -17,8 +17,6 @@ from identity_service.accounts.events import TOKENS_REVOKED
 
 from .test_oauth_flow import EMAIL, ISSUER, code_flow, frontend
 
-pytestmark = pytest.mark.integration
-
 
 def jti(token: str) -> str:
     payload = token.split(".")[1]

@@ -24,9 +24,6 @@ from payment_service.ledger.service import (
 )
 from payment_service.payments.models import Payment
 
-pytestmark = pytest.mark.integration
-
-
 # --- the split (no I/O) ------------------------------------------------------------------------
 
 def test_split_adds_up_and_never_exceeds_a_weight() -> None:

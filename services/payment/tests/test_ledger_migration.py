@@ -6,15 +6,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
 from city_shared.db import create_engine
 from city_shared.migrations import upgrade_to_head
-
-pytestmark = pytest.mark.integration
 
 ALEMBIC_INI = str(Path(__file__).resolve().parents[1] / "alembic.ini")
 

@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 
 async def _ids(payments: Any, headers: dict[str, str], query: str = "") -> list[str]:
     response = await payments.client.get(f"/payments{query}", headers=headers)

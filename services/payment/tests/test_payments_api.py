@@ -6,10 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 
 async def test_create_returns_the_payment_with_state_pay_page_and_links(payments: Any) -> None:
     body = payments.body(reference="ticketing/order/1")

@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 HUGE = "x" * 100_000
 MARKER = "Geheimnis-Marker-5531"
 

@@ -14,8 +14,6 @@ from city_shared.envelope import Event, new_event
 from city_shared.unit_of_work import unit_of_work
 from payment_service.payments.handlers import ACCOUNT_ERASED, on_account_erased
 
-pytestmark = pytest.mark.integration
-
 
 class _Erased(BaseModel):
     account_id: str

@@ -15,8 +15,6 @@ from payment_service.payments.expiry import expire_overdue
 from payment_service.payments.handlers import IDENTITY_ACCOUNTS_TOPIC
 from payment_service.worker import run_payment_worker
 
-pytestmark = pytest.mark.integration
-
 LATER = timedelta(minutes=91)
 
 

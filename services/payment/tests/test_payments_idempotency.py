@@ -7,10 +7,6 @@ import asyncio
 import uuid
 from typing import Any
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 CLIENTS = 20
 
 

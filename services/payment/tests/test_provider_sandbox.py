@@ -13,8 +13,6 @@ import pytest
 
 from payment_service.providers.base import PaymentProvider, SettlementLine
 
-pytestmark = pytest.mark.integration
-
 
 def _browser(payments: Any, **headers: str) -> httpx.AsyncClient:
     """A fresh browser (own cookie jar) that does not follow redirects."""

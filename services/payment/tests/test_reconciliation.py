@@ -9,14 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import text
 
 from payment_service.payments.models import Payment
 from payment_service.providers.base import ProviderOutcome
 from payment_service.providers.registry import Providers
-
-pytestmark = pytest.mark.integration
 
 SUCCEEDED = "city.payment.payment.succeeded.v1"
 LATER = timedelta(seconds=121)  # past the default reconciliation threshold of 120 s

@@ -25,8 +25,6 @@ from payment_service.refunds.jobs import submit_open_refunds
 from payment_service.subscriptions import build_subscriptions
 from payment_service.topics import REQUESTS
 
-pytestmark = pytest.mark.integration
-
 DEAD_LETTERS = "payment.deadletters"
 
 

@@ -14,8 +14,6 @@ from sqlalchemy import text
 from payment_service.ledger.service import ledger_balances
 from payment_service.refunds.jobs import submit_open_refunds
 
-pytestmark = pytest.mark.integration
-
 #: A cashier of both departments of the default basket (museum + pools).
 CASHIER = {"museum": ["cashier"], "pools": ["cashier"]}
 

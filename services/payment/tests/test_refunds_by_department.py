@@ -9,12 +9,9 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import text
 
 from payment_service.ledger.service import ledger_balances
-
-pytestmark = pytest.mark.integration
 
 MUSEUM_CASHIER = {"museum": ["cashier"]}
 

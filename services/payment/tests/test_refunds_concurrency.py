@@ -15,8 +15,6 @@ from payment_service.ledger.service import ledger_balances
 from payment_service.payments.models import Payment
 from payment_service.refunds import repository
 
-pytestmark = pytest.mark.integration
-
 AMOUNT = 1000
 SHARE = 300  # 30 %: three fit, the fourth would exceed the payment
 REQUESTS = 20

@@ -11,13 +11,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from payment_service.ledger.service import value_date
 from payment_service.providers.base import SettlementLine
-
-pytestmark = pytest.mark.integration
 
 REPORTS = "payment:reports"
 

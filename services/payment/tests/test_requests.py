@@ -20,8 +20,6 @@ from payment_service.payments.handlers import IDENTITY_ACCOUNTS_TOPIC, PAYMENT_R
 from payment_service.subscriptions import build_subscriptions
 from payment_service.topics import REQUESTS
 
-pytestmark = pytest.mark.integration
-
 DEAD_LETTERS = "payment.deadletters"
 
 

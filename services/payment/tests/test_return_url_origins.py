@@ -16,8 +16,6 @@ from payment_service.payments.handlers import PAYMENT_REQUEST
 from payment_service.settings import PaymentSettings
 from payment_service.subscriptions import build_subscriptions
 
-pytestmark = pytest.mark.integration
-
 
 async def test_a_foreign_origin_is_refused(payments: Any) -> None:
     for url in ("https://evil.example/orders/1", "https://tickets.example.org.evil.example/x",

@@ -9,10 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import text
-
-pytestmark = pytest.mark.integration
 
 SUCCEEDED = "city.payment.payment.succeeded.v1"
 

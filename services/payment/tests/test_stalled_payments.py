@@ -8,13 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from payment_service.payments.stalls import stalled_payment_queries
-
-pytestmark = pytest.mark.integration
 
 
 def gauge() -> float | None:

@@ -12,8 +12,6 @@ import pytest
 
 from payment_service.payments import service as payments_service
 
-pytestmark = pytest.mark.integration
-
 SUCCEEDED = "payment.succeeded"
 FAILED = "payment.failed"
 

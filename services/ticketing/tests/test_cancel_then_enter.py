@@ -9,7 +9,6 @@ import asyncio
 import uuid
 from typing import Any
 
-import pytest
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
@@ -19,8 +18,6 @@ from city_shared.unit_of_work import unit_of_work
 from ticketing_service.orders.cancellation import cancel_order
 from ticketing_service.subscriptions import build_subscriptions
 from ticketing_service.tickets.schemas import IssuedTicket
-
-pytestmark = pytest.mark.integration
 
 
 class _Data(BaseModel):

@@ -17,8 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing_service import capacity
 
-pytestmark = pytest.mark.integration
-
 BUYERS = 500
 SLOT_CAPACITY = 100
 QUOTA_BUYERS = 60

@@ -14,8 +14,6 @@ from sqlalchemy import text
 from ticketing_service import capacity
 from ticketing_service.capacity import CapacityInconsistent, Places
 
-pytestmark = pytest.mark.integration
-
 
 async def counts(t: Any, slot: uuid.UUID) -> tuple[int, int]:
     [row] = await t.rows("SELECT held, sold FROM slots WHERE id = :id", id=slot)

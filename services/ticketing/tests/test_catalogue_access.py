@@ -6,10 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 
 def _museum_routes(demo: Any, rule_id: str) -> list[tuple[str, str, dict[str, Any] | None]]:
     """Every staff route that changes the museum's catalogue, with a valid body."""

@@ -8,10 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import text
-
-pytestmark = pytest.mark.integration
 
 
 async def _execute(h: Any, sql: str, **params: Any) -> None:

@@ -7,12 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import event, text
 
 from ticketing_service.catalogue.availability import availability_of
-
-pytestmark = pytest.mark.integration
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

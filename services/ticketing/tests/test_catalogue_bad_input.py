@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 HUGE = "x" * 100_000
 MARKER = "Geheimnis-Marker-7731"
 GARBAGE: list[bytes] = [b"", b"{not json", b"\xff\xfe\x00", b"[]", b'"text"', b"42", b"null",

@@ -17,8 +17,6 @@ from sqlalchemy import event, text
 from ticketing_service.catalogue.models import SlotRule
 from ticketing_service.catalogue.slots import plan_slots
 
-pytestmark = pytest.mark.integration
-
 BERLIN = ZoneInfo("Europe/Berlin")
 
 

@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 
 def _free_swims(demo: Any) -> dict[str, Any]:
     """The attack: a combo ticket type priced 0 with 100 pool visits."""

@@ -22,8 +22,6 @@ from ticketing_service.erasure import (
 from ticketing_service.orders.models import ERASED_PLACED_BY
 from ticketing_service.subscriptions import build_subscriptions
 
-pytestmark = pytest.mark.integration
-
 
 class _Erased(BaseModel):
     account_id: str

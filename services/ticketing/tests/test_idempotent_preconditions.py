@@ -6,10 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 
 async def test_a_retry_with_another_if_match_is_not_a_replay(ticketing: Any) -> None:
     h = ticketing

@@ -11,15 +11,12 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import new_event
 from city_shared.unit_of_work import unit_of_work
 from ticketing_service.catalogue.models import TicketType
 from ticketing_service.subscriptions import build_subscriptions
-
-pytestmark = pytest.mark.integration
 
 
 class _Data(BaseModel):

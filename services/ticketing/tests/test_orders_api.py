@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 
 def line(ticket_type: uuid.UUID, slot: uuid.UUID | None = None,
          quantity: Any = 1) -> dict[str, Any]:

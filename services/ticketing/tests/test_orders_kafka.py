@@ -8,15 +8,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import Event, new_event
 from city_shared.testing import consuming, publish
 from city_shared.topics import TopicSpec, ensure_topics
 from ticketing_service.subscriptions import build_subscriptions
-
-pytestmark = pytest.mark.integration
 
 PAYMENTS = "payment.payments"
 DEAD_LETTERS = "ticketing.deadletters"

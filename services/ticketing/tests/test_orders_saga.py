@@ -18,8 +18,6 @@ from city_shared.unit_of_work import unit_of_work
 from ticketing_service.orders.expiry import expire_due_holds
 from ticketing_service.subscriptions import build_subscriptions
 
-pytestmark = pytest.mark.integration
-
 
 class _Data(BaseModel):
     model_config = ConfigDict(extra="allow")

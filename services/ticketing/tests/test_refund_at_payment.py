@@ -9,14 +9,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from pydantic import BaseModel, ConfigDict
 
 from city_shared.envelope import Event, new_event
 from city_shared.unit_of_work import unit_of_work
 from ticketing_service.subscriptions import build_subscriptions
-
-pytestmark = pytest.mark.integration
 
 
 class _Data(BaseModel):

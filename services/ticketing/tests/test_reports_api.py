@@ -20,8 +20,6 @@ from sqlalchemy import text
 from ticketing_service.orders.models import Order, OrderLine, OrderPaymentItem
 from ticketing_service.tickets.models import CheckIn, Entitlement, Ticket
 
-pytestmark = pytest.mark.integration
-
 DAY = date(2025, 3, 4)                                  # a Tuesday; Berlin is UTC+1
 SALE_AT = datetime(2025, 3, 4, 11, 0, tzinfo=UTC)
 NEXT_DAY_SALE_AT = datetime(2025, 3, 4, 23, 30, tzinfo=UTC)  # 00:30 on 5 March in Berlin

@@ -10,8 +10,6 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-pytestmark = pytest.mark.integration
-
 RULE = {"weekdays": [2, 3], "opens_at": "10:00", "closes_at": "12:00", "slot_minutes": 30,
         "capacity": 10, "valid_from": "2027-01-01"}
 

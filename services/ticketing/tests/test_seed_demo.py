@@ -18,8 +18,6 @@ from sqlalchemy import text
 from city_shared.db import create_engine
 from ticketing_service import seed
 
-pytestmark = pytest.mark.integration
-
 BERLIN = ZoneInfo("Europe/Berlin")
 TABLES = ("venues", "offerings", "ticket_types", "combo_components", "slot_rules", "slots",
           "quotas")

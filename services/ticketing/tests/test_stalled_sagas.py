@@ -8,13 +8,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from ticketing_service.orders.stalls import stalled_order_queries
-
-pytestmark = pytest.mark.integration
 
 
 def gauge(kind: str) -> float | None:

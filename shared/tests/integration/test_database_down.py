@@ -29,8 +29,6 @@ from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 from devstack.sessions import create_session_dir
 
-pytestmark = pytest.mark.integration
-
 GATE_TIMEOUT = 10.0
 DATABASE = "things"
 

@@ -29,8 +29,6 @@ from .backbone_kit import (
     start_relay,
 )
 
-pytestmark = pytest.mark.integration
-
 EVENTS = 360
 RATE = 15.0  # events written per second: the writes go on before, during and after the outage
 DOWN_SECONDS = 10.0

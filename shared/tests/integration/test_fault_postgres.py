@@ -32,8 +32,6 @@ from .backbone_kit import (
     start_relay,
 )
 
-pytestmark = pytest.mark.integration
-
 EVENTS = 240
 RATE = 20.0  # events written per second, by one writer, one transaction each
 DOWN_SECONDS = 10.0

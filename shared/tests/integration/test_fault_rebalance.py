@@ -36,8 +36,6 @@ from .backbone_kit import (
     tally,
 )
 
-pytestmark = pytest.mark.integration
-
 EVENTS = 1200
 AGGREGATES = 32
 PARTITIONS = 4

@@ -28,8 +28,6 @@ from .backbone_kit import (
     tally,
 )
 
-pytestmark = pytest.mark.integration
-
 EVENTS = 240
 AGGREGATES = 8
 REPO = Path(__file__).resolve().parents[3]

@@ -21,8 +21,6 @@ from .backbone_kit import (
     wait_until,
 )
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 async def db(database_url) -> Db:  # type: ignore[no-untyped-def]

@@ -33,8 +33,6 @@ from city_shared.errors import (
 from city_shared.idempotency import purge_expired, require_idempotency_key
 from city_shared.request_work import RequestWorkMiddleware
 
-pytestmark = pytest.mark.integration
-
 N_CONCURRENT = 20
 GATE_TIMEOUT = 10.0
 THINGS_DDL = "CREATE TABLE things (id bigserial PRIMARY KEY, name text NOT NULL, owner text)"

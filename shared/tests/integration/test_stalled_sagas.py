@@ -19,8 +19,6 @@ from city_shared.sagas import StallCounter, watch_stalled_sagas
 from city_shared.settings import ServiceSettings
 from city_shared.testing import serve_in_process
 
-pytestmark = pytest.mark.integration
-
 MakeDatabase = Callable[[], Awaitable[str]]
 
 

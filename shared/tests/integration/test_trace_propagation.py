@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import pytest
 from fastapi import APIRouter, Request
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,8 +20,6 @@ from city_shared.telemetry import setup_tracing
 from city_shared.testing import serve_in_process
 
 from .backbone_kit import Seq, make_consumer, migrated_db, new_topic, running_relay, wait_until
-
-pytestmark = pytest.mark.integration
 
 
 async def test_the_consumer_continues_the_trace_and_correlation_of_the_request(

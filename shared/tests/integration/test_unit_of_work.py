@@ -18,8 +18,6 @@ from city_shared.db import create_engine, create_session_factory
 from city_shared.envelope import new_event
 from city_shared.unit_of_work import RecordsEvents, unit_of_work
 
-pytestmark = pytest.mark.integration
-
 
 class Base(DeclarativeBase):
     pass

@@ -4,7 +4,6 @@ client's mistake: 422 ``invalid_character`` problem+json, never a 500 (issue 11,
 from __future__ import annotations
 
 import httpx
-import pytest
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -12,8 +11,6 @@ from sqlalchemy import text
 from city_shared.app import create_service_app
 from city_shared.errors import PROBLEM_CONTENT_TYPE
 from city_shared.settings import ServiceSettings
-
-pytestmark = pytest.mark.integration
 
 
 class Note(BaseModel):

@@ -28,8 +28,6 @@ from devstack.postgres import PostgresError, PostgresServer
 from devstack.pytest_plugin import MakeDatabase
 from devstack.smtp import SmtpServer, read_mailbox
 
-pytestmark = pytest.mark.integration
-
 
 def _port_open(port: int) -> bool:
     with socket.socket() as sock:

@@ -101,7 +101,6 @@ def _port_is_listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.integration
 @pytest.mark.timeout(600)
 def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStack) -> None:
     config = local_stack.config

@@ -16,8 +16,6 @@ from devstack.postgres import PostgresServer
 from devstack.pytest_plugin import MakeMigratedDatabase
 from devstack.templates import DatabaseTemplates
 
-pytestmark = pytest.mark.integration
-
 ENV_PY = """\
 from sqlalchemy import MetaData
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
-from typing import Final, Literal
+from typing import Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -46,8 +46,6 @@ __all__ = [
 
 OfferingKind = Literal["timed", "pass", "combo"]
 OfferingStatus = Literal["draft", "published", "archived"]
-SlotStatus = Literal["open", "closed", "cancelled"]
-KINDS: Final = ("timed", "pass", "combo")
 
 
 def _uuid_pk() -> Mapped[uuid.UUID]:
