@@ -17,12 +17,16 @@ Fixtures:
   (`database_templates`); every call copies it (`CREATE DATABASE ... TEMPLATE ...`), so a test
   pays for a copy, not for the migrations. Dropped at teardown like `database_url`'s; the
   templates are dropped at session end. Tests of the migrations themselves run them by hand.
+- `migrated_url`: the URL of a `migrated_database` of the service whose tests ask, that is of the
+  nearest `alembic.ini` above the test file (`services/<name>/alembic.ini`).
 - `database_templates`: the session's `DatabaseTemplates`.
 - `kafka_server`: `KafkaServer`, or `ExternalKafka` when `CITY_TEST_KAFKA_BOOTSTRAP` is set.
 - `kafka_bootstrap`: the bootstrap servers string.
 - `controllable_kafka`: the `KafkaServer`; skips the test when the broker is external, and
   starts the broker again at teardown if the test left it stopped.
 - `smtp_server`: an `SmtpServer` whose `messages()` returns the mail received.
+- `token_factory`: a `city_shared.auth.testing.TokenFactory` minting access tokens for tenant
+  `musterstadt` (a service's test app trusts it through `city_shared.testing`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from types import FrameType
 import pytest
 import pytest_asyncio
 
+from city_shared.auth.testing import TokenFactory
 from devstack import paths
 from devstack.databases import DatabaseAdmin
 from devstack.kafka import ExternalKafka, KafkaServer, ensure_kafka_jars
@@ -178,6 +183,28 @@ async def migrated_database(
     yield make_database
     for name in created:
         await postgres_server.drop_database(name)
+
+
+def _alembic_ini_above(test_file: Path) -> Path:
+    for folder in test_file.parents:
+        if (folder / "alembic.ini").is_file():
+            return folder / "alembic.ini"
+    raise pytest.UsageError(f"migrated_url: no alembic.ini above {test_file}")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def migrated_url(
+    request: pytest.FixtureRequest, migrated_database: MakeMigratedDatabase
+) -> str:
+    """A fresh database of its own for the test, at head of its service's migrations (a copy
+    of the session's migrated template)."""
+    return await migrated_database(_alembic_ini_above(request.path))
+
+
+@pytest.fixture
+def token_factory() -> TokenFactory:
+    """Mints access tokens (tenant ``musterstadt`` unless told otherwise)."""
+    return TokenFactory(tenant="musterstadt")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
