@@ -1,12 +1,11 @@
 """Shared fixtures of the payment tests: a migrated database, the app running on it, tokens the
 app trusts, and helpers to create payments and send provider webhooks.
 
-- ``migrated_url``: a fresh PostgreSQL database migrated to head; its URL.
-- ``token_factory``: a :class:`TokenFactory` for tenant ``musterstadt``.
+``migrated_url`` and ``token_factory`` come from the devstack plugin, the harness base
+(:class:`~city_shared.testing.ServiceHarness`) from ``city_shared.testing``.
+
 - ``payment_settings(url, **overrides)``: :class:`PaymentSettings` for tests (public base URL
   ``http://payment.test``, webhook secrets :data:`SECRET` then :data:`OLD_SECRET`).
-- ``running_app(settings, tokens)``: async context manager starting ``create_app`` with its
-  lifespan, yielding ``(app, client)``; the app trusts ``tokens``.
 - ``payments``: a :class:`PaymentHarness` on ``migrated_url`` with default settings;
   ``payments_app(**overrides)``: ``async with`` one with other settings.
 
@@ -18,27 +17,31 @@ sandbox webhook job (``deliver_webhooks``, to this app in-process) and reconcili
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
-from city_shared.db import create_engine, create_session_factory
-from city_shared.testing import html_forms, serve_in_process
-from devstack.pytest_plugin import MakeMigratedDatabase
+from city_shared.deadletters import list_dead_letters
+from city_shared.envelope import Event
+from city_shared.testing import (
+    ERIKA,
+    ServiceHarness,
+    consuming,
+    harness_starter,
+    html_forms,
+    publish,
+)
 from payment_service.main import create_app
 from payment_service.payments import outcomes
 from payment_service.payments.reconciliation import reconcile_waiting
@@ -47,29 +50,14 @@ from payment_service.providers.sandbox import SandboxProvider
 from payment_service.providers.sandbox_delivery import WebhookSender, deliver_due
 from payment_service.providers.signing import SIGNATURE_HEADER, signature_header
 from payment_service.settings import PaymentSettings
+from payment_service.subscriptions import build_subscriptions
+from payment_service.topics import REQUESTS
 
-ALEMBIC_INI = str(Path(__file__).resolve().parents[1] / "alembic.ini")
 BASE_URL = "http://payment.test"
-TENANT = "musterstadt"
-OTHER_TENANT = "beispielhausen"
 SECRET = "test-webhook-secret-current-0001"
 OLD_SECRET = "test-webhook-secret-previous-002"
-ERIKA = uuid.UUID("6f1c0c52-3f0e-4a55-9d0e-2b7c1f6b8a10")
-MAX = uuid.UUID("0b7a4f7e-55e4-4c0c-9a57-3f3f0d1f2a21")
 RETURN_URL = "https://tickets.example.org/orders/7f3c"
-
-
-@pytest.fixture
-async def migrated_url(migrated_database: MakeMigratedDatabase) -> str:
-    """A fresh database of its own for the test, at head (a copy of the session's migrated
-    template)."""
-    return await migrated_database(ALEMBIC_INI)
-
-
-@pytest.fixture
-def token_factory() -> TokenFactory:
-    """Mints access tokens (tenant ``musterstadt`` unless told otherwise)."""
-    return TokenFactory(tenant=TENANT)
+DEAD_LETTERS = "payment.deadletters"
 
 
 def payment_settings(url: str, **overrides: Any) -> PaymentSettings:
@@ -81,16 +69,6 @@ def payment_settings(url: str, **overrides: Any) -> PaymentSettings:
         **overrides,
     }
     return PaymentSettings(**values)
-
-
-@asynccontextmanager
-async def running_app(
-    settings: PaymentSettings, tokens: TokenFactory
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The payment app with its lifespan started, trusting ``tokens``."""
-    app = create_app(settings)
-    async with serve_in_process(app, base_url=BASE_URL, tokens=tokens) as client:
-        yield app, client
 
 
 def line_item(department: str = "museum", amount: int = 800, **overrides: Any) -> dict[str, Any]:
@@ -130,45 +108,21 @@ def notification(
             "created": int(time.time()), "data": data}
 
 
-@dataclass(frozen=True)
-class OutboxRow:
-    """One outbox row as written by the service."""
-
-    topic: str
-    key: str
-    event_type: str
-    attributes: dict[str, Any]
-    data: dict[str, Any]
-
-
 @dataclass
-class PaymentHarness:
+class PaymentHarness(ServiceHarness[PaymentSettings]):
     """A running payment app on its own database, and the means to drive it. The module's
     helpers and constants are reachable through it (test modules cannot import conftest)."""
 
     BASE_URL = BASE_URL
-    TENANT = TENANT
-    OTHER_TENANT = OTHER_TENANT
     SECRET = SECRET
     OLD_SECRET = OLD_SECRET
-    ERIKA = ERIKA
-    MAX = MAX
+    CLIENT_ID = "ticketing-service"
+    CLIENT_SCOPE = "payment:write payment:read"
     RETURN_URL = RETURN_URL
     body = staticmethod(payment_body)
     line_item = staticmethod(line_item)
     notification = staticmethod(notification)
     forms = staticmethod(html_forms)
-
-    app: FastAPI
-    client: httpx.AsyncClient
-    url: str
-    tokens: TokenFactory
-    engine: AsyncEngine
-    settings: PaymentSettings
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return create_session_factory(self.engine)
 
     @property
     def providers(self) -> Providers:
@@ -196,29 +150,6 @@ class PaymentHarness:
         provider = self.app.state.providers.get("sandbox")
         assert isinstance(provider, SandboxProvider)
         return provider
-
-    def bearer(self, **claims: Any) -> dict[str, str]:
-        """An ``Authorization`` header with a token of ``claims``."""
-        return {"Authorization": f"Bearer {self.tokens.issue(**claims)}"}
-
-    def client_headers(
-        self, scope: str | None = "payment:write payment:read",
-        client_id: str = "ticketing-service", tenant: str = TENANT,
-    ) -> dict[str, str]:
-        """A machine client's token (default: ticketing, read and write)."""
-        return self.bearer(sub=client_id, client_id=client_id, kind="client", scope=scope,
-                           tenant=tenant)
-
-    def citizen_headers(self, account_id: uuid.UUID = ERIKA,
-                        tenant: str = TENANT) -> dict[str, str]:
-        return self.bearer(sub=str(account_id), kind="citizen", tenant=tenant)
-
-    def staff_headers(
-        self, roles: Mapping[str, Iterable[str]] | None = None, *, tenant: str = TENANT,
-        admin: AdminLevel | None = None, sub: str | None = None,
-    ) -> dict[str, str]:
-        return self.bearer(sub=sub or str(uuid.uuid4()), kind="staff", roles=roles,
-                           admin=admin, tenant=tenant)
 
     async def create(
         self, body: dict[str, Any] | None = None, *, headers: dict[str, str] | None = None,
@@ -257,17 +188,6 @@ class PaymentHarness:
                                                              timestamp=timestamp)
         return await self.client.post("/providers/sandbox/webhooks", content=body, headers=sent)
 
-    async def outbox(self, event_type: str | None = None) -> list[OutboxRow]:
-        """The outbox rows in insertion order, optionally of one event type."""
-        query = "SELECT topic, key, event_type, attributes, data FROM outbox"
-        params: dict[str, str] = {}
-        if event_type is not None:
-            query += " WHERE event_type = :type"
-            params["type"] = event_type
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(text(query + " ORDER BY id"), params)).all()
-        return [OutboxRow(r.topic, r.key, r.event_type, r.attributes, r.data) for r in rows]
-
     async def events_of(self, payment_id: str) -> list[str]:
         """The outbox event types about one payment, in order."""
         return [r.event_type for r in await self.outbox() if r.key == str(payment_id)]
@@ -286,9 +206,28 @@ class PaymentHarness:
                 "WHERE payment_id = :id ORDER BY id"), {"id": payment_id})).all()
         return [(r.event_type, r.status, r.reason) for r in rows]
 
-    async def scalar(self, sql: str, **params: Any) -> Any:
-        async with self.engine.connect() as conn:
-            return (await conn.execute(text(sql), params)).scalar_one()
+    async def run_requests(self, kafka_bootstrap: str, events: Sequence[Event], *,
+                           handled: tuple[Event, Event], rejected: Event) -> None:
+        """Publish ``events`` on ``payment.requests`` and run the worker's consumer until both
+        ``handled`` are in its inbox and ``rejected`` is dead-lettered; asserts both."""
+        await publish(kafka_bootstrap, REQUESTS, events)
+        subscriptions = build_subscriptions(self.settings, self.providers)
+        async with consuming(kafka_bootstrap, self.sessions, subscriptions,
+                             dead_letter_topic=DEAD_LETTERS, owned_topics={REQUESTS}) as task:
+            count = 0
+            letters: list[Any] = []
+            for _ in range(200):
+                count = await self.scalar(
+                    "SELECT count(*) FROM inbox WHERE event_id IN (:a, :b)",
+                    a=handled[0].id, b=handled[1].id)
+                letters = [d for d in await list_dead_letters(kafka_bootstrap, DEAD_LETTERS)
+                           if d.event_id == str(rejected.id)]
+                if count == 2 and letters:
+                    break
+                assert not task.done(), task
+                await asyncio.sleep(0.2)
+            assert count == 2
+            assert [d.reason for d in letters] == ["rejected"]
 
 
 @pytest.fixture
@@ -312,17 +251,8 @@ def refund_requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, str
 def payments_app(migrated_url: str, token_factory: TokenFactory) -> Any:
     """``async with payments_app(**settings) as harness``: the app with other settings."""
 
-    @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[PaymentHarness]:
-        settings = payment_settings(migrated_url, **overrides)
-        engine = create_engine(migrated_url, pool_size=5)
-        try:
-            async with running_app(settings, token_factory) as (app, client):
-                yield PaymentHarness(app, client, migrated_url, token_factory, engine, settings)
-        finally:
-            await engine.dispose()
-
-    return start
+    return harness_starter(PaymentHarness, create_app, partial(payment_settings, migrated_url),
+                           url=migrated_url, tokens=token_factory, base_url=BASE_URL)
 
 
 @pytest.fixture

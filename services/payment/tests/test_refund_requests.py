@@ -5,7 +5,6 @@ letters."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -14,9 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import text
 
 from city_shared.consumer import PermanentFailure
-from city_shared.deadletters import list_dead_letters
 from city_shared.envelope import Event, new_event
-from city_shared.testing import consuming, publish
 from city_shared.topics import TopicSpec, ensure_topics
 from city_shared.unit_of_work import unit_of_work
 from payment_service.payments.handlers import IDENTITY_ACCOUNTS_TOPIC
@@ -140,22 +137,7 @@ async def test_through_kafka_a_repeated_request_is_one_refund_and_a_bad_one_is_d
     again = refund_command(payment["reference"], request_id=first.data["request_id"])
     bad = refund_command(payment["reference"], 99_999)
 
-    await publish(kafka_bootstrap, REQUESTS, (first, again, bad, first))
-    subscriptions = build_subscriptions(payments.settings, payments.app.state.providers)
-    async with consuming(kafka_bootstrap, payments.sessions, subscriptions,
-                         dead_letter_topic=DEAD_LETTERS, owned_topics={REQUESTS}) as task:
-        handled = 0
-        letters: list[Any] = []
-        for _ in range(200):
-            handled = await payments.scalar(
-                "SELECT count(*) FROM inbox WHERE event_id IN (:a, :b)", a=first.id, b=again.id)
-            letters = [d for d in await list_dead_letters(kafka_bootstrap, DEAD_LETTERS)
-                       if d.event_id == str(bad.id)]
-            if handled == 2 and letters:
-                break
-            assert not task.done(), task
-            await asyncio.sleep(0.2)
-        assert handled == 2
-        assert [d.reason for d in letters] == ["rejected"]
+    await payments.run_requests(kafka_bootstrap, (first, again, bad, first),
+                                handled=(first, again), rejected=bad)
 
     assert [r.amount for r in await refunds_of(payments, payment["payment_id"])] == [1300]

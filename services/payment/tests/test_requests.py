@@ -3,7 +3,6 @@ would get over REST; invalid commands end in the dead letters."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -11,9 +10,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from city_shared.consumer import PermanentFailure
-from city_shared.deadletters import list_dead_letters
 from city_shared.envelope import Event, new_event
-from city_shared.testing import consuming, publish
 from city_shared.topics import TopicSpec, ensure_topics
 from city_shared.unit_of_work import unit_of_work
 from payment_service.payments.handlers import IDENTITY_ACCOUNTS_TOPIC, PAYMENT_REQUEST
@@ -121,22 +118,8 @@ async def test_through_kafka_a_command_joins_the_rest_payment_and_a_bad_one_is_d
     twice = command(payments, reference)
     bad = command(payments, f"{reference}-bad", data={"amount": "a lot"})
 
-    await publish(kafka_bootstrap, REQUESTS, (good, twice, bad, good))  # last: redelivered
-    subscriptions = build_subscriptions(payments.settings, payments.app.state.providers)
-    async with consuming(kafka_bootstrap, payments.sessions, subscriptions,
-                         dead_letter_topic=DEAD_LETTERS, owned_topics={REQUESTS}) as task:
-        handled = 0
-        for _ in range(200):
-            handled = await payments.scalar(
-                "SELECT count(*) FROM inbox WHERE event_id IN (:a, :b)", a=good.id, b=twice.id)
-            letters = [d for d in await list_dead_letters(kafka_bootstrap, DEAD_LETTERS)
-                       if d.event_id == str(bad.id)]
-            if handled == 2 and letters:
-                break
-            assert not task.done(), task
-            await asyncio.sleep(0.2)
-        assert handled == 2
-        assert [d.reason for d in letters] == ["rejected"]
+    await payments.run_requests(kafka_bootstrap, (good, twice, bad, good),  # last: redelivered
+                                handled=(good, twice), rejected=bad)
 
     assert await payments.scalar(
         "SELECT count(*) FROM payments WHERE reference = :r", r=reference) == 1
