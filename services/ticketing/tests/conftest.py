@@ -2,8 +2,10 @@
 app trusts, and a demo catalogue written straight through the ORM (so order and ticket tests do
 not depend on the catalogue API).
 
-- ``migrated_url``: a fresh PostgreSQL database migrated to head; its URL.
-- ``token_factory``: a :class:`TokenFactory` for tenant ``musterstadt``.
+``migrated_url`` and ``token_factory`` come from the devstack plugin, the harness base
+(:class:`~city_shared.testing.ServiceHarness`: headers, ``scalar``/``rows``/``outbox``) from
+``city_shared.testing``.
+
 - ``ticketing_app(**overrides)``: ``async with`` a :class:`TicketingHarness` with other settings;
   ``ticketing``: one with the default test settings.
 - ``harness.demo()``: the demo city's catalogue (museum, pools, 10-visit card, Kulturpass) as a
@@ -14,24 +16,19 @@ not depend on the catalogue API).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from pydantic import BaseModel, ConfigDict
 
-from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
-from city_shared.db import create_engine, create_session_factory
-from city_shared.testing import serve_in_process
-from devstack.pytest_plugin import MakeMigratedDatabase
+from city_shared.envelope import Event, new_event
+from city_shared.testing import ERIKA, TENANT, ServiceHarness, harness_starter
+from city_shared.unit_of_work import unit_of_work
 from ticketing_service.catalogue.models import (
     ComboComponent,
     Offering,
@@ -44,31 +41,14 @@ from ticketing_service.catalogue.models import (
 from ticketing_service.main import create_app
 from ticketing_service.orders.models import Order, OrderLine
 from ticketing_service.settings import TicketingSettings
+from ticketing_service.subscriptions import build_subscriptions
 from ticketing_service.tickets.schemas import IssuedTicket
 from ticketing_service.tickets.service import issue_tickets
 
-ALEMBIC_INI = str(Path(__file__).resolve().parents[1] / "alembic.ini")
 BASE_URL = "http://ticketing.test"
-TENANT = "musterstadt"
-OTHER_TENANT = "beispielhausen"
-ERIKA = uuid.UUID("6f1c0c52-3f0e-4a55-9d0e-2b7c1f6b8a10")
-MAX = uuid.UUID("0b7a4f7e-55e4-4c0c-9a57-3f3f0d1f2a21")
 #: base64url seeds of two Ed25519 test keys (signing, previous).
 SIGNING_KEY = "dGVzdC10aWNrZXQtc2lnbmluZy1rZXktbnVtYmVyLTE"
 OLD_SIGNING_KEY = "dGVzdC10aWNrZXQtc2lnbmluZy1rZXktbnVtYmVyLTI"
-
-
-@pytest.fixture
-async def migrated_url(migrated_database: MakeMigratedDatabase) -> str:
-    """A fresh database of its own for the test, at head (a copy of the session's migrated
-    template)."""
-    return await migrated_database(ALEMBIC_INI)
-
-
-@pytest.fixture
-def token_factory() -> TokenFactory:
-    """Mints access tokens (tenant ``musterstadt`` unless told otherwise)."""
-    return TokenFactory(tenant=TENANT)
 
 
 def ticketing_settings(url: str, **overrides: Any) -> TicketingSettings:
@@ -79,6 +59,26 @@ def ticketing_settings(url: str, **overrides: Any) -> TicketingSettings:
         **overrides,
     }
     return TicketingSettings(**values)
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+def payment_answer(kind: str, order: dict[str, Any], *, payment_id: str | None = None,
+                   amount: int | None = None, currency: str = "EUR", **extra: Any) -> Event:
+    """``city.payment.<kind>.v1`` about ``order`` (an order as the API returns it) as payment
+    publishes it; its payment id is the one ticketing derives from the order unless told."""
+    pid = payment_id or str(uuid.uuid5(uuid.UUID(order["order_id"]), "payment"))
+    data: dict[str, Any] = {
+        "payment_id": pid, "tenant": order["tenant"], "source": "ticketing",
+        "reference": order["reference"], "currency": currency,
+        "amount": order["total"] if amount is None else amount, "reason": None, **extra}
+    if kind == "payment.created":
+        data.update(description="Tickets", expires_at=datetime.now(UTC).isoformat(),
+                    next_url=f"http://payment.test/sandbox/pay/{pid[:8]}")
+    return new_event(type=f"city.payment.{kind}.v1", source="/payment", subject=pid,
+                     tenant=order["tenant"], data=_Data(**data))
 
 
 def next_weekday_at(hour: int, minute: int = 0, *, days_ahead: int = 1) -> datetime:
@@ -112,44 +112,22 @@ class DemoCatalogue:
 
 
 @dataclass
-class TicketingHarness:
+class TicketingHarness(ServiceHarness[TicketingSettings]):
     """A running ticketing app on its own database, and the means to drive it. Constants are
     reachable through it (test modules cannot import conftest)."""
 
     BASE_URL = BASE_URL
-    TENANT = TENANT
-    OTHER_TENANT = OTHER_TENANT
-    ERIKA = ERIKA
-    MAX = MAX
+    CLIENT_ID = "city-erp"
+    CLIENT_SCOPE = "ticketing:read ticketing:write"
     next_weekday_at = staticmethod(next_weekday_at)
-
-    app: FastAPI
-    client: httpx.AsyncClient
-    url: str
-    tokens: TokenFactory
-    engine: AsyncEngine
-    settings: TicketingSettings
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return create_session_factory(self.engine)
+    payment_answer = staticmethod(payment_answer)
 
     # -- tokens ------------------------------------------------------------------------------
 
-    def bearer(self, **claims: Any) -> dict[str, str]:
-        """An ``Authorization`` header with a token of ``claims``."""
-        return {"Authorization": f"Bearer {self.tokens.issue(**claims)}"}
-
-    def citizen_headers(self, account_id: uuid.UUID = ERIKA, tenant: str = TENANT,
-                        acr: str = "basic") -> dict[str, str]:
-        return self.bearer(sub=str(account_id), kind="citizen", tenant=tenant, acr=acr)
-
-    def staff_headers(
-        self, roles: Mapping[str, Iterable[str]] | None = None, *, tenant: str = TENANT,
-        admin: AdminLevel | None = None, sub: str | None = None,
-    ) -> dict[str, str]:
-        return self.bearer(sub=sub or str(uuid.uuid4()), kind="staff", roles=roles,
-                           admin=admin, tenant=tenant)
+    def citizen_headers(self, account_id: uuid.UUID | str = ERIKA, tenant: str = TENANT,
+                        acr: str = "basic", **claims: Any) -> dict[str, str]:
+        """A citizen's token; a plain login (``basic``) unless ``acr`` says otherwise."""
+        return super().citizen_headers(account_id, tenant, acr=acr, **claims)
 
     def manager_headers(self, department: str = "museum") -> dict[str, str]:
         return self.staff_headers({department: ["manager"]})
@@ -157,29 +135,28 @@ class TicketingHarness:
     def gatekeeper_headers(self, department: str = "pools") -> dict[str, str]:
         return self.staff_headers({department: ["gatekeeper"]})
 
-    def client_headers(self, scope: str | None = "ticketing:read ticketing:write",
-                       client_id: str = "city-erp", tenant: str = TENANT) -> dict[str, str]:
-        return self.bearer(sub=client_id, client_id=client_id, kind="client", scope=scope,
-                           tenant=tenant)
+    async def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None,
+                   expect: int = 201) -> dict[str, Any]:
+        """POST ``body`` (as a museum manager unless ``headers``); asserts ``expect``."""
+        response = await self.client.post(path, json=body,
+                                          headers=headers or self.manager_headers())
+        assert response.status_code == expect, response.text
+        result: dict[str, Any] = response.json()
+        return result
 
-    # -- database ----------------------------------------------------------------------------
+    # -- orders ------------------------------------------------------------------------------
 
-    async def scalar(self, sql: str, **params: Any) -> Any:
-        async with self.engine.connect() as conn:
-            return (await conn.execute(text(sql), params)).scalar_one()
+    async def deliver_payment(self, event: Event) -> None:
+        """Run the worker's handler of a payment answer (``payment.payments``) in one
+        transaction, as the consumer does."""
+        [handler] = [s.handler for s in build_subscriptions(self.settings)
+                     if s.event_type == event.type and s.topic == "payment.payments"]
+        async with unit_of_work(self.sessions) as session:
+            await handler(session, event)
 
-    async def rows(self, sql: str, **params: Any) -> list[Any]:
-        async with self.engine.connect() as conn:
-            return list((await conn.execute(text(sql), params)).all())
-
-    async def outbox(self, event_type: str | None = None) -> list[Any]:
-        """Outbox rows (topic, key, event_type, attributes, data) in insertion order."""
-        query = "SELECT topic, key, event_type, attributes, data FROM outbox"
-        params: dict[str, str] = {}
-        if event_type is not None:
-            query += " WHERE event_type = :type"
-            params["type"] = event_type
-        return await self.rows(query + " ORDER BY id", **params)
+    async def answer_payment(self, kind: str, order: dict[str, Any], **fields: Any) -> None:
+        """Deliver :func:`payment_answer` ``(kind, order, **fields)``."""
+        await self.deliver_payment(payment_answer(kind, order, **fields))
 
     async def confirmed_order(
         self, lines: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, int]], *,
@@ -319,32 +296,12 @@ class TicketingHarness:
             )
 
 
-@asynccontextmanager
-async def running_app(
-    settings: TicketingSettings, tokens: TokenFactory
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The ticketing app with its lifespan started, trusting ``tokens``."""
-    app = create_app(settings)
-    async with serve_in_process(app, base_url=BASE_URL, tokens=tokens) as client:
-        yield app, client
-
-
 @pytest.fixture
 def ticketing_app(migrated_url: str, token_factory: TokenFactory) -> Any:
     """``async with ticketing_app(**settings) as harness``: the app with other settings."""
 
-    @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[TicketingHarness]:
-        settings = ticketing_settings(migrated_url, **overrides)
-        engine = create_engine(migrated_url, pool_size=5)
-        try:
-            async with running_app(settings, token_factory) as (app, client):
-                yield TicketingHarness(app, client, migrated_url, token_factory, engine,
-                                       settings)
-        finally:
-            await engine.dispose()
-
-    return start
+    return harness_starter(TicketingHarness, create_app, partial(ticketing_settings, migrated_url),
+                           url=migrated_url, tokens=token_factory, base_url=BASE_URL)
 
 
 @pytest.fixture

@@ -8,39 +8,23 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
-
-
-async def _execute(h: Any, sql: str, **params: Any) -> None:
-    """Run ``sql`` in a committed transaction of its own."""
-    async with h.engine.begin() as conn:
-        await conn.execute(text(sql), params)
-
-
-async def _post(h: Any, path: str, body: dict[str, Any], headers: dict[str, str] | None = None,
-                expect: int = 201) -> dict[str, Any]:
-    response = await h.client.post(path, json=body, headers=headers or h.manager_headers())
-    assert response.status_code == expect, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
 
 async def _museum(h: Any) -> dict[str, Any]:
-    venue = await _post(h, "/venues", {"department": "museum", "name": "Stadtmuseum",
+    venue = await h.post("/venues", {"department": "museum", "name": "Stadtmuseum",
                                        "address": "Marktplatz 1", "timezone": "Europe/Berlin"})
-    offering = await _post(h, "/offerings", {
+    offering = await h.post("/offerings", {
         "department": "museum", "cost_centre": "MUS-4100", "venue_id": venue["venue_id"],
         "kind": "timed", "name": "Dauerausstellung", "cancellable_until_hours": 24})
     oid = offering["offering_id"]
-    quota = await _post(h, f"/offerings/{oid}/quotas", {"name": "Ermäßigt", "capacity": 10})
+    quota = await h.post(f"/offerings/{oid}/quotas", {"name": "Ermäßigt", "capacity": 10})
     types = {}
     for position, (code, name, price, quota_id) in enumerate([
             ("adult", "Erwachsene", 800, None), ("reduced", "Ermäßigt", 500, quota["quota_id"]),
             ("child", "Kinder", 0, quota["quota_id"])]):
-        types[code] = await _post(h, f"/offerings/{oid}/ticket-types", {
+        types[code] = await h.post(f"/offerings/{oid}/ticket-types", {
             "code": code, "name": name, "price": price, "quota_id": quota_id,
             "position": position})
-    rule = await _post(h, f"/offerings/{oid}/rules", {
+    rule = await h.post(f"/offerings/{oid}/rules", {
         "weekdays": [2, 3, 4, 5, 6, 7], "opens_at": "10:00", "closes_at": "18:00",
         "slot_minutes": 30, "capacity": 40, "valid_from": "2026-01-01"})
     return {"venue": venue, "offering_id": oid, "quota": quota, "types": types, "rule": rule}
@@ -53,7 +37,7 @@ async def test_museum_set_up_end_to_end_and_published(ticketing: Any) -> None:
     assert museum["venue"]["timezone"] == "Europe/Berlin"
     assert [t["price"] for t in museum["types"].values()] == [800, 500, 0]
 
-    generated = await _post(h, f"/offerings/{oid}/slots/generate",
+    generated = await h.post(f"/offerings/{oid}/slots/generate",
                             {"from": "2027-03-22", "to": "2027-04-04"}, expect=200)
     assert generated == {"created": 12 * 16, "skipped": 0}
 
@@ -77,8 +61,8 @@ async def test_museum_set_up_end_to_end_and_published(ticketing: Any) -> None:
 
 async def test_publishing_needs_an_active_ticket_type_and_slots_or_a_rule(ticketing: Any) -> None:
     h = ticketing
-    venue = await _post(h, "/venues", {"department": "museum", "name": "Stadtmuseum"})
-    offering = await _post(h, "/offerings", {
+    venue = await h.post("/venues", {"department": "museum", "name": "Stadtmuseum"})
+    offering = await h.post("/offerings", {
         "department": "museum", "cost_centre": "MUS-4100", "venue_id": venue["venue_id"],
         "kind": "timed", "name": "Sonderausstellung"})
     oid = offering["offering_id"]
@@ -88,9 +72,9 @@ async def test_publishing_needs_an_active_ticket_type_and_slots_or_a_rule(ticket
     assert refused.json()["code"] == "offering_not_publishable"
     assert refused.json()["missing"] == ["active_ticket_type", "slots_or_rule"]
 
-    await _post(h, f"/offerings/{oid}/ticket-types",
+    await h.post(f"/offerings/{oid}/ticket-types",
                 {"code": "adult", "name": "Erwachsene", "price": 1200, "active": False})
-    await _post(h, f"/offerings/{oid}/slots", {
+    await h.post(f"/offerings/{oid}/slots", {
         "starts_at": "2027-05-14T19:00:00+02:00", "ends_at": "2027-05-14T22:00:00+02:00",
         "capacity": 60})
     refused = await h.client.patch(f"/offerings/{oid}", json={"status": "published"},
@@ -144,8 +128,8 @@ async def test_if_match_with_a_stale_etag_is_refused_and_changes_nothing(ticketi
 
 async def test_offering_rules_sales_window_venue_and_valid_days(ticketing: Any) -> None:
     h = ticketing
-    venue = await _post(h, "/venues", {"department": "museum", "name": "Stadtmuseum"})
-    pools_venue = await _post(h, "/venues", {"department": "pools", "name": "Hallenbad"},
+    venue = await h.post("/venues", {"department": "museum", "name": "Stadtmuseum"})
+    pools_venue = await h.post("/venues", {"department": "pools", "name": "Hallenbad"},
                               headers=h.manager_headers("pools"))
     base = {"department": "museum", "cost_centre": "MUS-4100", "venue_id": venue["venue_id"],
             "kind": "timed", "name": "Führung"}
@@ -162,7 +146,7 @@ async def test_offering_rules_sales_window_venue_and_valid_days(ticketing: Any) 
                                json={**base, "kind": "pass"})
     assert (card.status_code, card.json()["code"]) == (422, "not_applicable")
     assert card.json()["field"] == "valid_days"
-    created = await _post(h, "/offerings", {**base, "kind": "pass", "valid_days": 365,
+    created = await h.post("/offerings", {**base, "kind": "pass", "valid_days": 365,
                                             "sales_start_at": "2027-02-01T00:00:00Z"})
     assert created["status"] == "draft"
     oid = created["offering_id"]
@@ -212,11 +196,11 @@ async def test_ticket_type_rules(ticketing: Any) -> None:
 
 
 async def _pass_offering(h: Any, venue_id: str, department: str = "pools") -> str:
-    card = await _post(h, "/offerings", {
+    card = await h.post("/offerings", {
         "department": department, "cost_centre": "BAD-5700", "venue_id": venue_id,
         "kind": "pass", "name": "10er-Karte", "valid_days": 365},
         headers=h.manager_headers(department))
-    await _post(h, f"/offerings/{card['offering_id']}/ticket-types",
+    await h.post(f"/offerings/{card['offering_id']}/ticket-types",
                 {"code": "ten", "name": "10er-Karte", "price": 4000, "visits": 10},
                 headers=h.manager_headers(department))
     return str(card["offering_id"])
@@ -225,12 +209,12 @@ async def _pass_offering(h: Any, venue_id: str, department: str = "pools") -> st
 async def test_combo_components_copy_department_and_shares_must_add_up(ticketing: Any) -> None:
     h = ticketing
     museum = await _museum(h)
-    pools_venue = await _post(h, "/venues", {"department": "pools", "name": "Hallenbad"},
+    pools_venue = await h.post("/venues", {"department": "pools", "name": "Hallenbad"},
                               headers=h.manager_headers("pools"))
-    swim = await _post(h, "/offerings", {
+    swim = await h.post("/offerings", {
         "department": "pools", "cost_centre": "BAD-5700", "venue_id": pools_venue["venue_id"],
         "kind": "timed", "name": "Hallenbad"}, headers=h.manager_headers("pools"))
-    combo = await _post(h, "/offerings", {
+    combo = await h.post("/offerings", {
         "department": "museum", "cost_centre": "MUS-4100",
         "venue_id": museum["venue"]["venue_id"], "kind": "combo", "name": "Kulturpass",
         "valid_days": 365})
@@ -250,7 +234,7 @@ async def test_combo_components_copy_department_and_shares_must_add_up(ticketing
                                json={**body, "components": None})
     assert (none.status_code, none.json()["code"]) == (422, "not_applicable")
     body["components"][1]["share"] = 400
-    created = await _post(h, f"/offerings/{cid}/ticket-types", body, headers=both_departments)
+    created = await h.post(f"/offerings/{cid}/ticket-types", body, headers=both_departments)
     assert [(c["department"], c["cost_centre"], c["share"]) for c in created["components"]] == [
         ("museum", "MUS-4100", 600), ("pools", "BAD-5700", 400)]
 
@@ -280,7 +264,7 @@ async def test_combo_components_copy_department_and_shares_must_add_up(ticketing
 
 async def test_pass_ticket_types_may_give_several_visits(ticketing: Any) -> None:
     h = ticketing
-    venue = await _post(h, "/venues", {"department": "pools", "name": "Hallenbad"},
+    venue = await h.post("/venues", {"department": "pools", "name": "Hallenbad"},
                         headers=h.manager_headers("pools"))
     oid = await _pass_offering(h, venue["venue_id"])
     read = await h.client.get(f"/offerings/{oid}", headers=h.manager_headers("pools"))
@@ -296,8 +280,8 @@ async def test_pass_ticket_types_may_give_several_visits(ticketing: Any) -> None
 
 async def test_venues_are_listed_per_department_and_names_are_unique(ticketing: Any) -> None:
     h = ticketing
-    museum = await _post(h, "/venues", {"department": "museum", "name": "Stadtmuseum"})
-    await _post(h, "/venues", {"department": "pools", "name": "Hallenbad"},
+    museum = await h.post("/venues", {"department": "museum", "name": "Stadtmuseum"})
+    await h.post("/venues", {"department": "pools", "name": "Hallenbad"},
                 headers=h.manager_headers("pools"))
     twin = await h.client.post("/venues", json={"department": "museum", "name": "Stadtmuseum"},
                                headers=h.manager_headers())
@@ -318,7 +302,7 @@ async def test_rules_are_listed_and_deleted_without_touching_slots(ticketing: An
     h = ticketing
     museum = await _museum(h)
     oid = museum["offering_id"]
-    await _post(h, f"/offerings/{oid}/slots/generate", {"from": "2027-01-05", "to": "2027-01-05"},
+    await h.post(f"/offerings/{oid}/slots/generate", {"from": "2027-01-05", "to": "2027-01-05"},
                 expect=200)
     rules = await h.client.get(f"/offerings/{oid}/rules", headers=h.manager_headers())
     [rule] = rules.json()["items"]
@@ -336,7 +320,7 @@ async def test_rules_are_listed_and_deleted_without_touching_slots(ticketing: An
 async def test_quota_cannot_shrink_below_what_a_slot_uses(ticketing: Any) -> None:
     h = ticketing
     demo = await h.demo()
-    await _execute(h, "INSERT INTO slot_quota_usage (slot_id, quota_id, held, sold) "
+    await h.execute("INSERT INTO slot_quota_usage (slot_id, quota_id, held, sold) "
                       "VALUES (:s, :q, 2, 5)", s=demo.exhibition_slot, q=demo.reduced_quota)
     refused = await h.client.patch(f"/quotas/{demo.reduced_quota}", json={"capacity": 6},
                                    headers=h.manager_headers())
@@ -365,19 +349,19 @@ async def test_a_retried_create_with_the_same_idempotency_key_creates_once(ticke
 async def test_pool_sessions_every_two_hours_every_day(ticketing: Any) -> None:
     h = ticketing
     pools = h.manager_headers("pools")
-    venue = await _post(h, "/venues", {"department": "pools", "name": "Hallenbad Mitte",
+    venue = await h.post("/venues", {"department": "pools", "name": "Hallenbad Mitte",
                                        "max_occupancy": 300}, headers=pools)
-    offering = await _post(h, "/offerings", {
+    offering = await h.post("/offerings", {
         "department": "pools", "cost_centre": "BAD-5700", "venue_id": venue["venue_id"],
         "kind": "timed", "name": "Hallenbad"}, headers=pools)
     oid = offering["offering_id"]
-    await _post(h, f"/offerings/{oid}/rules", {
+    await h.post(f"/offerings/{oid}/rules", {
         "weekdays": [1, 2, 3, 4, 5, 6, 7], "opens_at": "07:00", "closes_at": "21:00",
         "slot_minutes": 120, "capacity": 120, "valid_from": "2027-01-01"}, headers=pools)
-    result = await _post(h, f"/offerings/{oid}/slots/generate",
+    result = await h.post(f"/offerings/{oid}/slots/generate",
                          {"from": "2027-01-04", "to": "2027-01-10"}, headers=pools, expect=200)
     assert result == {"created": 7 * 7, "skipped": 0}
-    before_rule = await _post(h, f"/offerings/{oid}/slots/generate",
+    before_rule = await h.post(f"/offerings/{oid}/slots/generate",
                               {"from": "2026-12-25", "to": "2026-12-31"}, headers=pools,
                               expect=200)
     assert before_rule == {"created": 0, "skipped": 0}

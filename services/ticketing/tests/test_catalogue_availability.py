@@ -7,17 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from ticketing_service.catalogue.availability import availability_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-async def _execute(h: Any, sql: str, **params: Any) -> None:
-    """Run ``sql`` in a committed transaction of its own."""
-    async with h.engine.begin() as conn:
-        await conn.execute(text(sql), params)
 
 
 def _slot_day(starts_at: datetime) -> date:
@@ -39,9 +33,9 @@ async def test_availability_counts_slot_and_quota_without_a_token(ticketing: Any
     h = ticketing
     starts = h.next_weekday_at(10)
     demo = await h.demo(slot_starts_at=starts)
-    await _execute(h, "UPDATE slots SET held = 5, sold = 20 WHERE id = :id",
+    await h.execute("UPDATE slots SET held = 5, sold = 20 WHERE id = :id",
                    id=demo.exhibition_slot)
-    await _execute(h, "INSERT INTO slot_quota_usage (slot_id, quota_id, held, sold) "
+    await h.execute("INSERT INTO slot_quota_usage (slot_id, quota_id, held, sold) "
                       "VALUES (:s, :q, 2, 6)", s=demo.exhibition_slot, q=demo.reduced_quota)
     response = await _availability(h, demo.exhibition, _slot_day(starts))
     assert response.status_code == 200, response.text
@@ -56,14 +50,14 @@ async def test_availability_counts_slot_and_quota_without_a_token(ticketing: Any
     assert slot["status"] == "available"
     assert _by_code(slot) == {"adult": (15, 15), "reduced": (2, 2), "child": (2, 2)}
 
-    await _execute(h, "UPDATE slots SET sold = 30 WHERE id = :id", id=demo.exhibition_slot)
-    await _execute(h, "UPDATE slot_quota_usage SET sold = 8 WHERE slot_id = :s",
+    await h.execute("UPDATE slots SET sold = 30 WHERE id = :id", id=demo.exhibition_slot)
+    await h.execute("UPDATE slot_quota_usage SET sold = 8 WHERE slot_id = :s",
                    s=demo.exhibition_slot)
     [slot] = (await _availability(h, demo.exhibition, _slot_day(starts))).json()["slots"]
     assert slot["status"] == "few_left"
     assert _by_code(slot) == {"adult": (5, 5), "reduced": (0, 0), "child": (0, 0)}
 
-    await _execute(h, "UPDATE slots SET sold = 35 WHERE id = :id", id=demo.exhibition_slot)
+    await h.execute("UPDATE slots SET sold = 35 WHERE id = :id", id=demo.exhibition_slot)
     [slot] = (await _availability(h, demo.exhibition, _slot_day(starts))).json()["slots"]
     assert (slot["available"], slot["status"]) == (0, "sold_out")
 
@@ -72,7 +66,7 @@ async def test_places_per_ticket_turn_into_whole_tickets(ticketing: Any) -> None
     h = ticketing
     starts = h.next_weekday_at(10)
     demo = await h.demo(slot_starts_at=starts)
-    await _execute(h, "UPDATE slots SET sold = 113 WHERE id = :id", id=demo.pool_slot)
+    await h.execute("UPDATE slots SET sold = 113 WHERE id = :id", id=demo.pool_slot)
     [slot] = (await _availability(h, demo.indoor_pool, _slot_day(starts))).json()["slots"]
     assert _by_code(slot) == {"adult": (7, 7), "reduced": (7, 7), "family": (7, 1)}
     assert slot["status"] == "few_left"
@@ -84,19 +78,19 @@ async def test_closed_cancelled_and_sales_closing_slots(ticketing: Any) -> None:
     demo = await h.demo(slot_starts_at=starts)
     later = await h.add_slot(demo.exhibition, starts_at=starts + timedelta(hours=2))
     gone = await h.add_slot(demo.exhibition, starts_at=starts + timedelta(hours=4))
-    await _execute(h, "UPDATE slots SET status = 'closed' WHERE id = :id", id=later)
-    await _execute(h, "UPDATE slots SET status = 'cancelled' WHERE id = :id", id=gone)
+    await h.execute("UPDATE slots SET status = 'closed' WHERE id = :id", id=later)
+    await h.execute("UPDATE slots SET status = 'cancelled' WHERE id = :id", id=gone)
     slots = (await _availability(h, demo.exhibition, _slot_day(starts))).json()["slots"]
     assert [(s["slot_id"], s["status"]) for s in slots] == [
         (str(demo.exhibition_slot), "available"), (str(later), "closed")]
 
-    await _execute(h, "UPDATE offerings SET sales_close_minutes_before = :m WHERE id = :id",
+    await h.execute("UPDATE offerings SET sales_close_minutes_before = :m WHERE id = :id",
                    m=60 * 48, id=demo.exhibition)
     body = (await _availability(h, demo.exhibition, _slot_day(starts))).json()
     assert body["sales_open"] is True
     assert [s["status"] for s in body["slots"]] == ["closed", "closed"]
 
-    await _execute(h, "UPDATE offerings SET sales_close_minutes_before = 0, "
+    await h.execute("UPDATE offerings SET sales_close_minutes_before = 0, "
                       "sales_start_at = now() + interval '1 day' WHERE id = :id",
                    id=demo.exhibition)
     body = (await _availability(h, demo.exhibition, _slot_day(starts))).json()
@@ -125,7 +119,7 @@ async def test_polling_gets_304_until_a_number_changes(ticketing: Any) -> None:
                                  headers={"If-None-Match": etag.removeprefix("W/")})
     assert strong.status_code == 304, "If-None-Match compares weakly"
 
-    await _execute(h, "UPDATE slots SET held = held + 1 WHERE id = :id", id=demo.exhibition_slot)
+    await h.execute("UPDATE slots SET held = held + 1 WHERE id = :id", id=demo.exhibition_slot)
     changed = await _availability(h, demo.exhibition, day, headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["ETag"] != etag
@@ -193,9 +187,9 @@ async def test_public_offerings_show_only_published_of_the_tenant(ticketing: Any
     h = ticketing
     demo = await h.demo()
     await h.demo(tenant=h.OTHER_TENANT)
-    await _execute(h, "UPDATE ticket_types SET active = false WHERE id = :id",
+    await h.execute("UPDATE ticket_types SET active = false WHERE id = :id",
                    id=demo.museum_child)
-    await _execute(h, "UPDATE offerings SET status = 'draft' WHERE id = :id",
+    await h.execute("UPDATE offerings SET status = 'draft' WHERE id = :id",
                    id=demo.ten_visit_card)
     response = await h.client.get(f"/public/{h.TENANT}/offerings")
     assert response.status_code == 200

@@ -20,29 +20,15 @@ from ticketing_service.catalogue.slots import plan_slots
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-async def _execute(h: Any, sql: str, **params: Any) -> None:
-    """Run ``sql`` in a committed transaction of its own."""
-    async with h.engine.begin() as conn:
-        await conn.execute(text(sql), params)
-
-
-async def _post(h: Any, path: str, body: dict[str, Any], headers: dict[str, str] | None = None,
-                expect: int = 201) -> dict[str, Any]:
-    response = await h.client.post(path, json=body, headers=headers or h.manager_headers())
-    assert response.status_code == expect, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
 async def _museum(h: Any, *, timezone: str = "Europe/Berlin") -> str:
     """A draft museum offering with the demo opening rule (Tue-Sun 10-18, 30 minutes, 40)."""
-    venue = await _post(h, "/venues", {"department": "museum", "name": "Stadtmuseum",
+    venue = await h.post("/venues", {"department": "museum", "name": "Stadtmuseum",
                                        "timezone": timezone})
-    offering = await _post(h, "/offerings", {
+    offering = await h.post("/offerings", {
         "department": "museum", "cost_centre": "MUS-4100", "venue_id": venue["venue_id"],
         "kind": "timed", "name": "Dauerausstellung"})
     oid = str(offering["offering_id"])
-    await _post(h, f"/offerings/{oid}/rules", {
+    await h.post(f"/offerings/{oid}/rules", {
         "weekdays": [2, 3, 4, 5, 6, 7], "opens_at": "10:00", "closes_at": "18:00",
         "slot_minutes": 30, "capacity": 40, "valid_from": "2026-01-01"})
     return oid
@@ -117,7 +103,7 @@ async def test_two_weeks_of_museum_slots_across_a_dst_change(
         after: int) -> None:
     h = ticketing
     oid = await _museum(h)
-    result = await _post(h, f"/offerings/{oid}/slots/generate", {"from": first, "to": last},
+    result = await h.post(f"/offerings/{oid}/slots/generate", {"from": first, "to": last},
                          expect=200)
     assert result == {"created": 12 * 16, "skipped": 0}
     slots = await _slots(h, oid, first, last)
@@ -142,10 +128,10 @@ async def test_generating_twice_creates_nothing_new(ticketing: Any) -> None:
     h = ticketing
     oid = await _museum(h)
     body = {"from": "2027-03-22", "to": "2027-04-04"}
-    await _post(h, f"/offerings/{oid}/slots/generate", body, expect=200)
-    again = await _post(h, f"/offerings/{oid}/slots/generate", body, expect=200)
+    await h.post(f"/offerings/{oid}/slots/generate", body, expect=200)
+    again = await h.post(f"/offerings/{oid}/slots/generate", body, expect=200)
     assert again == {"created": 0, "skipped": 192}
-    wider = await _post(h, f"/offerings/{oid}/slots/generate",
+    wider = await h.post(f"/offerings/{oid}/slots/generate",
                         {"from": "2027-03-22", "to": "2027-04-11"}, expect=200)
     assert wider == {"created": 6 * 16, "skipped": 192}
     assert await h.scalar("SELECT count(*) FROM slots") == 288
@@ -154,10 +140,10 @@ async def test_generating_twice_creates_nothing_new(ticketing: Any) -> None:
 async def test_a_night_rule_skips_the_hour_that_does_not_exist(ticketing: Any) -> None:
     h = ticketing
     oid = await _museum(h)
-    await _post(h, f"/offerings/{oid}/rules", {
+    await h.post(f"/offerings/{oid}/rules", {
         "weekdays": [7], "opens_at": "01:00", "closes_at": "04:00", "slot_minutes": 60,
         "capacity": 5, "valid_from": "2027-03-28", "valid_until": "2027-03-28"})
-    result = await _post(h, f"/offerings/{oid}/slots/generate",
+    result = await h.post(f"/offerings/{oid}/slots/generate",
                          {"from": "2027-03-28", "to": "2027-03-28"}, expect=200)
     assert result == {"created": 16 + 2, "skipped": 1}
 
@@ -173,7 +159,7 @@ async def test_three_months_of_slots_take_few_statements(ticketing: Any) -> None
     engine = h.app.state.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        result = await _post(h, f"/offerings/{oid}/slots/generate",
+        result = await h.post(f"/offerings/{oid}/slots/generate",
                              {"from": "2027-01-01", "to": "2027-03-31"}, expect=200)
     finally:
         event.remove(engine, "before_cursor_execute", record)
@@ -204,7 +190,7 @@ async def test_generation_range_is_checked(ticketing_app: Any) -> None:
 async def test_slots_follow_the_venue_time_zone(ticketing: Any) -> None:
     h = ticketing
     oid = await _museum(h, timezone="America/New_York")
-    await _post(h, f"/offerings/{oid}/slots/generate", {"from": "2027-01-05", "to": "2027-01-05"},
+    await h.post(f"/offerings/{oid}/slots/generate", {"from": "2027-01-05", "to": "2027-01-05"},
                 expect=200)
     slots = await _slots(h, oid, "2027-01-05", "2027-01-05")
     assert _utc(slots[0]["starts_at"]) == datetime(2027, 1, 5, 15, 0, tzinfo=UTC)
@@ -218,7 +204,7 @@ async def test_an_extra_slot_by_hand_and_no_twin(ticketing: Any) -> None:
     oid = await _museum(h)
     body = {"starts_at": "2027-05-14T19:00:00+02:00", "ends_at": "2027-05-14T22:00:00+02:00",
             "capacity": 60}
-    slot = await _post(h, f"/offerings/{oid}/slots", body)
+    slot = await h.post(f"/offerings/{oid}/slots", body)
     assert _utc(slot["starts_at"]) == datetime(2027, 5, 14, 17, 0, tzinfo=UTC)
     assert (slot["capacity"], slot["available"], slot["status"]) == (60, 60, "open")
     twin = await h.client.post(f"/offerings/{oid}/slots", json=body, headers=h.manager_headers())
@@ -229,7 +215,7 @@ async def test_capacity_override_never_goes_below_held_and_sold(ticketing: Any) 
     h = ticketing
     demo = await h.demo()
     slot = demo.exhibition_slot
-    await _execute(h, "UPDATE slots SET held = 3, sold = 12 WHERE id = :id", id=slot)
+    await h.execute("UPDATE slots SET held = 3, sold = 12 WHERE id = :id", id=slot)
     refused = await h.client.patch(f"/slots/{slot}", json={"capacity": 14},
                                    headers=h.manager_headers())
     assert refused.status_code == 409
@@ -258,11 +244,11 @@ async def test_closing_reopening_and_cancelling_a_slot(ticketing: Any) -> None:
     reopened = await h.client.patch(f"/slots/{slot}", json={"status": "open"},
                                     headers=h.manager_headers())
     assert reopened.json()["status"] == "open"
-    await _execute(h, "UPDATE slots SET sold = 2 WHERE id = :id", id=slot)
+    await h.execute("UPDATE slots SET sold = 2 WHERE id = :id", id=slot)
     refused = await h.client.patch(f"/slots/{slot}", json={"status": "cancelled"},
                                    headers=h.manager_headers())
     assert (refused.status_code, refused.json()["code"]) == (409, "slot_has_reservations")
-    await _execute(h, "UPDATE slots SET sold = 0 WHERE id = :id", id=slot)
+    await h.execute("UPDATE slots SET sold = 0 WHERE id = :id", id=slot)
     cancelled = await h.client.patch(f"/slots/{slot}", json={"status": "cancelled"},
                                      headers=h.manager_headers())
     assert cancelled.json()["status"] == "cancelled"

@@ -6,46 +6,15 @@ currency). One that does not match changes nothing and is dead-lettered
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ConfigDict
 
 from city_shared.consumer import PermanentFailure
-from city_shared.envelope import Event, new_event
-from city_shared.unit_of_work import unit_of_work
-from ticketing_service.subscriptions import build_subscriptions
-
-
-class _Data(BaseModel):
-    model_config = ConfigDict(extra="allow")
 
 
 def _payment_id(order: dict[str, Any]) -> str:
     return str(uuid.uuid5(uuid.UUID(order["order_id"]), "payment"))
-
-
-def answer(kind: str, order: dict[str, Any], *, payment_id: str | None = None,
-           amount: int | None = None, currency: str = "EUR", **extra: Any) -> Event:
-    """``city.payment.<kind>.v1`` about ``order`` as payment publishes it."""
-    pid = payment_id or _payment_id(order)
-    data: dict[str, Any] = {
-        "payment_id": pid, "tenant": order["tenant"], "source": "ticketing",
-        "reference": order["reference"], "currency": currency,
-        "amount": order["total"] if amount is None else amount, "reason": None, **extra}
-    if kind == "payment.created":
-        data.update(description="Tickets", expires_at=datetime.now(UTC).isoformat(),
-                    next_url=f"http://payment.test/sandbox/pay/{pid[:8]}")
-    return new_event(type=f"city.payment.{kind}.v1", source="/payment", subject=pid,
-                     tenant=order["tenant"], data=_Data(**data))
-
-
-async def deliver(t: Any, event: Event) -> None:
-    [handler] = [s.handler for s in build_subscriptions(t.settings)
-                 if s.event_type == event.type and s.topic == "payment.payments"]
-    async with unit_of_work(t.sessions) as session:
-        await handler(session, event)
 
 
 async def place(t: Any, ticket_type: uuid.UUID, slot: uuid.UUID | None = None) -> dict[str, Any]:
@@ -72,15 +41,15 @@ async def refund_commands(t: Any) -> int:
 async def test_a_success_of_another_payment_confirms_nothing(ticketing: Any) -> None:
     demo = await ticketing.demo()
     order = await place(ticketing, demo.museum_adult, demo.exhibition_slot)
-    await deliver(ticketing, answer("payment.created", order))
+    await ticketing.answer_payment("payment.created", order)
 
-    forged = answer("payment.succeeded", order, payment_id=str(uuid.uuid4()))
+    forged = ticketing.payment_answer("payment.succeeded", order, payment_id=str(uuid.uuid4()))
     with pytest.raises(PermanentFailure):
-        await deliver(ticketing, forged)
+        await ticketing.deliver_payment(forged)
 
     assert await state(ticketing, order) == ("awaiting_payment", _payment_id(order), 0)
     # The real one still confirms.
-    await deliver(ticketing, answer("payment.succeeded", order))
+    await ticketing.answer_payment("payment.succeeded", order)
     assert await state(ticketing, order) == ("confirmed", _payment_id(order), 1)
 
 
@@ -89,7 +58,7 @@ async def test_a_success_in_another_currency_confirms_nothing(ticketing: Any) ->
     order = await place(ticketing, demo.museum_adult, demo.exhibition_slot)
 
     with pytest.raises(PermanentFailure):
-        await deliver(ticketing, answer("payment.succeeded", order, currency="HUF"))
+        await ticketing.answer_payment("payment.succeeded", order, currency="HUF")
 
     assert await state(ticketing, order) == ("awaiting_payment", None, 0)
 
@@ -101,22 +70,22 @@ async def test_a_created_payment_that_is_not_the_one_asked_for_is_not_remembered
     order = await place(ticketing, demo.museum_adult, demo.exhibition_slot)
 
     with pytest.raises(PermanentFailure):
-        await deliver(ticketing, answer("payment.created", order, amount=1))
+        await ticketing.answer_payment("payment.created", order, amount=1)
     assert await state(ticketing, order) == ("awaiting_payment", None, 0)
 
-    await deliver(ticketing, answer("payment.created", order))
+    await ticketing.answer_payment("payment.created", order)
     with pytest.raises(PermanentFailure):
-        await deliver(ticketing, answer("payment.created", order, payment_id=str(uuid.uuid4())))
+        await ticketing.answer_payment("payment.created", order, payment_id=str(uuid.uuid4()))
     assert await state(ticketing, order) == ("awaiting_payment", _payment_id(order), 0)
 
 
 async def test_a_forged_failure_does_not_cancel_the_order(ticketing: Any) -> None:
     demo = await ticketing.demo()
     order = await place(ticketing, demo.museum_adult, demo.exhibition_slot)
-    await deliver(ticketing, answer("payment.created", order))
+    await ticketing.answer_payment("payment.created", order)
 
     with pytest.raises(PermanentFailure):
-        await deliver(ticketing, answer("payment.failed", order, payment_id=str(uuid.uuid4())))
+        await ticketing.answer_payment("payment.failed", order, payment_id=str(uuid.uuid4()))
 
     assert (await state(ticketing, order))[0] == "awaiting_payment"
     assert await ticketing.scalar(
@@ -126,14 +95,14 @@ async def test_a_forged_failure_does_not_cancel_the_order(ticketing: Any) -> Non
 async def test_a_forged_late_success_asks_for_no_refund(ticketing: Any) -> None:
     demo = await ticketing.demo()
     order = await place(ticketing, demo.museum_adult, demo.exhibition_slot)
-    await deliver(ticketing, answer("payment.created", order))
-    await deliver(ticketing, answer("payment.expired", order))
+    await ticketing.answer_payment("payment.created", order)
+    await ticketing.answer_payment("payment.expired", order)
 
     with pytest.raises(PermanentFailure):
-        await deliver(ticketing, answer("payment.succeeded", order, amount=10_000_000))
+        await ticketing.answer_payment("payment.succeeded", order, amount=10_000_000)
     with pytest.raises(PermanentFailure):
-        await deliver(ticketing, answer("payment.succeeded", order,
-                                        payment_id=str(uuid.uuid4())))
+        await ticketing.answer_payment("payment.succeeded", order,
+                                        payment_id=str(uuid.uuid4()))
 
     assert await refund_commands(ticketing) == 0
 
@@ -144,7 +113,7 @@ async def test_a_payment_answer_for_a_free_order_is_forged(ticketing: Any) -> No
     assert order["status"] == "confirmed"
 
     with pytest.raises(PermanentFailure):
-        await deliver(ticketing, answer("payment.succeeded", order, amount=0))
+        await ticketing.answer_payment("payment.succeeded", order, amount=0)
 
     assert await refund_commands(ticketing) == 0
 
@@ -152,15 +121,15 @@ async def test_a_payment_answer_for_a_free_order_is_forged(ticketing: Any) -> No
 async def test_a_refund_of_another_payment_does_not_end_a_cancellation(ticketing: Any) -> None:
     demo = await ticketing.demo()
     order = await place(ticketing, demo.ten_visit_type)
-    await deliver(ticketing, answer("payment.created", order))
-    await deliver(ticketing, answer("payment.succeeded", order))
+    await ticketing.answer_payment("payment.created", order)
+    await ticketing.answer_payment("payment.succeeded", order)
     cancelled = await ticketing.client.post(f"/orders/{order['order_id']}/cancel", headers={
         **ticketing.citizen_headers(), "Idempotency-Key": str(uuid.uuid4())})
     assert cancelled.status_code == 202, cancelled.text
 
     with pytest.raises(PermanentFailure):
-        await deliver(ticketing, answer(
+        await ticketing.answer_payment(
             "refund.succeeded", order, payment_id=str(uuid.uuid4()),
-            refund_id=str(uuid.uuid4()), refunded_amount=order["total"]))
+            refund_id=str(uuid.uuid4()), refunded_amount=order["total"])
 
     assert await state(ticketing, order) == ("cancellation_requested", _payment_id(order), 1)

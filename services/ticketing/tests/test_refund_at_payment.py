@@ -6,38 +6,9 @@ others valid. Delivered twice, it has one effect."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from city_shared.envelope import Event, new_event
-from city_shared.unit_of_work import unit_of_work
-from ticketing_service.subscriptions import build_subscriptions
-
-
-class _Data(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-def answer(kind: str, order: dict[str, Any], **data: Any) -> Event:
-    pid = str(uuid.uuid5(uuid.UUID(order["order_id"]), "payment"))
-    body: dict[str, Any] = {
-        "payment_id": pid, "tenant": order["tenant"], "source": "ticketing",
-        "reference": order["reference"], "currency": "EUR", "amount": order["total"],
-        "reason": None, **data}
-    if kind == "payment.created":
-        body.update(description="Tickets", expires_at=datetime.now(UTC).isoformat(),
-                    next_url=f"http://payment.test/sandbox/pay/{pid[:8]}")
-    return new_event(type=f"city.payment.{kind}.v1", source="/payment", subject=pid,
-                     tenant=order["tenant"], data=_Data(**body))
-
-
-async def deliver(t: Any, event: Event) -> None:
-    [handler] = [s.handler for s in build_subscriptions(t.settings)
-                 if s.event_type == event.type and s.topic == "payment.payments"]
-    async with unit_of_work(t.sessions) as session:
-        await handler(session, event)
+from city_shared.envelope import Event
 
 
 async def paid_order(t: Any, demo: Any) -> dict[str, Any]:
@@ -50,22 +21,23 @@ async def paid_order(t: Any, demo: Any) -> dict[str, Any]:
         **t.citizen_headers(), "Idempotency-Key": str(uuid.uuid4())})
     assert placed.status_code == 201, placed.text
     order: dict[str, Any] = placed.json()
-    await deliver(t, answer("payment.created", order))
-    await deliver(t, answer("payment.succeeded", order))
+    await t.answer_payment("payment.created", order)
+    await t.answer_payment("payment.succeeded", order)
     confirmed = await t.client.get(f"/orders/{order['order_id']}", headers=t.citizen_headers())
     body: dict[str, Any] = confirmed.json()
     assert body["status"] == "confirmed"
     return body
 
 
-def museum_refund(order: dict[str, Any], refund_id: str, **data: Any) -> Event:
+def museum_refund(t: Any, order: dict[str, Any], refund_id: str, **data: Any) -> Event:
     museum = [line for line in order["lines"] if line["department"] == "museum"]
     fields: dict[str, Any] = {"requested_by": "staff", **data}
-    return answer("refund.succeeded", order, refund_id=refund_id, amount=museum[0]["amount"],
-                  refunded_amount=museum[0]["amount"], departments=["museum"],
-                  line_items=[{"position": 0, "department": "museum",
-                               "cost_centre": "MUS-4100", "amount": museum[0]["amount"]}],
-                  **fields)
+    return t.payment_answer(
+        "refund.succeeded", order, refund_id=refund_id, amount=museum[0]["amount"],
+        refunded_amount=museum[0]["amount"], departments=["museum"],
+        line_items=[{"position": 0, "department": "museum", "cost_centre": "MUS-4100",
+                     "amount": museum[0]["amount"]}],
+        **fields)
 
 
 async def scan(t: Any, department: str, payload: str) -> str:
@@ -83,10 +55,10 @@ async def test_a_museum_refund_at_payment_voids_only_the_museum_ticket(ticketing
     tickets = {ticket["department"]: ticket["ticket_id"] for ticket in order["tickets"]}
     payloads = {d: (await t.client.get(f"/tickets/{tid}/page", headers=t.citizen_headers())
                     ).json()["qr_payload"] for d, tid in tickets.items()}
-    event = museum_refund(order, str(uuid.uuid4()))
+    event = museum_refund(t, order, str(uuid.uuid4()))
 
-    await deliver(t, event)
-    await deliver(t, event)  # delivered twice: one effect
+    await t.deliver_payment(event)
+    await t.deliver_payment(event)  # delivered twice: one effect
 
     voided = await t.outbox("city.ticketing.ticket.voided.v1")
     assert [row.data["ticket_id"] for row in voided] == [tickets["museum"]]
@@ -106,6 +78,6 @@ async def test_a_refund_ticketing_asked_for_itself_voids_nothing_here(ticketing:
     demo = await t.demo()
     order = await paid_order(t, demo)
 
-    await deliver(t, museum_refund(order, str(uuid.uuid4()), requested_by="source"))
+    await t.deliver_payment(museum_refund(t, order, str(uuid.uuid4()), requested_by="source"))
 
     assert await t.outbox("city.ticketing.ticket.voided.v1") == []

@@ -6,20 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 
-
-async def test_a_gatekeeper_reads_no_codes_nor_checkout_pages(ticketing: Any) -> None:
-    h = ticketing
+async def _paid_and_unpaid(h: Any) -> tuple[Any, Any, Any]:
+    """A paid museum order with its ticket, and an unpaid one with a checkout page: (paid
+    order id, its ticket, unpaid order id)."""
     demo = await h.demo()
     order_id, (ticket,) = await h.confirmed_order(
         [(demo.exhibition, demo.museum_adult, demo.exhibition_slot, 1)])
     unpaid_id, _ = await h.confirmed_order(
         [(demo.exhibition, demo.museum_adult, demo.exhibition_slot, 1)], issue=False)
-    async with h.engine.begin() as conn:
-        await conn.execute(text(
-            "UPDATE orders SET status = 'awaiting_payment',"
-            " checkout_url = 'https://payment.test/pay/1' WHERE id = :id"), {"id": unpaid_id})
+    await h.execute("UPDATE orders SET status = 'awaiting_payment',"
+                    " checkout_url = 'https://payment.test/pay/1' WHERE id = :id", id=unpaid_id)
+    return order_id, ticket, unpaid_id
+
+
+async def test_a_gatekeeper_reads_no_codes_nor_checkout_pages(ticketing: Any) -> None:
+    h = ticketing
+    order_id, ticket, unpaid_id = await _paid_and_unpaid(h)
     gate = h.gatekeeper_headers("museum")
 
     order = (await h.client.get(f"/orders/{order_id}", headers=gate)).json()
@@ -41,15 +44,7 @@ async def test_a_gatekeeper_reads_no_codes_nor_checkout_pages(ticketing: Any) ->
 
 async def test_cashiers_and_managers_read_codes_and_checkout_pages(ticketing: Any) -> None:
     h = ticketing
-    demo = await h.demo()
-    order_id, (ticket,) = await h.confirmed_order(
-        [(demo.exhibition, demo.museum_adult, demo.exhibition_slot, 1)])
-    unpaid_id, _ = await h.confirmed_order(
-        [(demo.exhibition, demo.museum_adult, demo.exhibition_slot, 1)], issue=False)
-    async with h.engine.begin() as conn:
-        await conn.execute(text(
-            "UPDATE orders SET status = 'awaiting_payment',"
-            " checkout_url = 'https://payment.test/pay/1' WHERE id = :id"), {"id": unpaid_id})
+    order_id, ticket, unpaid_id = await _paid_and_unpaid(h)
 
     for headers in (h.staff_headers({"museum": ["cashier"]}), h.manager_headers("museum"),
                     h.staff_headers({"museum": ["cashier", "gatekeeper"]})):
