@@ -1,8 +1,10 @@
 """Shared fixtures of the notification tests: a migrated database, the app running on it,
 tokens the app trusts, the real SMTP sink, and helpers to feed events and run the delivery job.
 
-- ``migrated_url``: a fresh PostgreSQL database migrated to head; its URL.
-- ``token_factory``: a :class:`TokenFactory` for tenant ``musterstadt``.
+``migrated_url`` and ``token_factory`` come from the devstack plugin, the harness base
+(:class:`~city_shared.testing.ServiceHarness`: headers, ``scalar``/``rows``/``outbox``) from
+``city_shared.testing``.
+
 - ``notify``: a :class:`NotificationHarness` on ``migrated_url`` (demo templates and rules
   seeded for both tenants); ``notify_app(**settings)``: ``async with`` one with other settings.
 
@@ -14,28 +16,23 @@ an SMTP server, and reads mail, rows and the outbox.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
 from city_shared.consumer import Handler, Routes
-from city_shared.db import create_engine, create_session_factory
+from city_shared.db import create_session_factory
 from city_shared.envelope import Event
-from city_shared.testing import serve_in_process
+from city_shared.testing import TENANT, ServiceHarness, running_harness
 from city_shared.unit_of_work import unit_of_work
-from devstack.pytest_plugin import MakeMigratedDatabase
 from devstack.smtp import SmtpServer
 from notification_service.channels.email import SmtpSender
 from notification_service.channels.sms import SandboxSmsProvider
@@ -45,28 +42,13 @@ from notification_service.seed import DEMO_TENANTS, seed_tenant
 from notification_service.settings import NotificationSettings
 from notification_service.subscriptions import build_subscriptions
 
-ALEMBIC_INI = str(Path(__file__).resolve().parents[1] / "alembic.ini")
 BASE_URL = "http://notification.test"
-TENANT = "musterstadt"
-OTHER_TENANT = "beispielhausen"
 CONFIRMED = "city.ticketing.order.confirmed.v1"
 CANCELLED = "city.ticketing.order.cancelled.v1"
 EXPIRED = "city.ticketing.order.expired.v1"
 REFUNDED = "city.ticketing.order.refunded.v1"
 REQUEST = "city.notification.request.v1"
 CLOSED_PORT = 9  # discard: nothing listens there on the test machines
-
-
-@pytest.fixture
-async def migrated_url(migrated_database: MakeMigratedDatabase) -> str:
-    """A fresh database of its own for the test, at head (a copy of the session's migrated
-    template)."""
-    return await migrated_database(ALEMBIC_INI)
-
-
-@pytest.fixture
-def token_factory() -> TokenFactory:
-    return TokenFactory(tenant=TENANT)
 
 
 def notification_settings(url: str, smtp: SmtpServer | None = None,
@@ -96,12 +78,19 @@ def new_address(name: str = "erika") -> str:
     return f"{name}-{uuid.uuid4().hex[:10]}@example.org"
 
 
+async def seed_demo(engine: AsyncEngine) -> None:
+    """The demo templates and rules of both demo tenants."""
+    async with unit_of_work(create_session_factory(engine)) as session:
+        for tenant in DEMO_TENANTS:
+            await seed_tenant(session, tenant)
+
+
 @dataclass
-class NotificationHarness:
+class NotificationHarness(ServiceHarness[NotificationSettings]):
     """A running notification app on its own database, and the means to drive it."""
 
-    TENANT = TENANT
-    OTHER_TENANT = OTHER_TENANT
+    CLIENT_ID = "case-service"
+    CLIENT_SCOPE = "notification:send"
     CONFIRMED = CONFIRMED
     CANCELLED = CANCELLED
     EXPIRED = EXPIRED
@@ -111,38 +100,12 @@ class NotificationHarness:
     ticket = staticmethod(ticket)
     new_address = staticmethod(new_address)
 
-    app: FastAPI
-    client: httpx.AsyncClient
-    url: str
-    tokens: TokenFactory
-    engine: AsyncEngine
-    settings: NotificationSettings
     smtp: SmtpServer
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return create_session_factory(self.engine)
 
     # -- tokens -------------------------------------------------------------------------------
 
-    def bearer(self, **claims: Any) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens.issue(**claims)}"}
-
     def admin_headers(self, tenant: str = TENANT) -> dict[str, str]:
         return self.bearer(sub=str(uuid.uuid4()), kind="staff", admin="tenant", tenant=tenant)
-
-    def staff_headers(self, roles: Mapping[str, Iterable[str]] | None = None, *,
-                      tenant: str = TENANT, admin: AdminLevel | None = None) -> dict[str, str]:
-        return self.bearer(sub=str(uuid.uuid4()), kind="staff", roles=roles, admin=admin,
-                           tenant=tenant)
-
-    def citizen_headers(self, account_id: uuid.UUID, tenant: str = TENANT) -> dict[str, str]:
-        return self.bearer(sub=str(account_id), kind="citizen", tenant=tenant)
-
-    def client_headers(self, client_id: str = "case-service", scope: str | None =
-                       "notification:send", tenant: str = TENANT) -> dict[str, str]:
-        return self.bearer(sub=client_id, client_id=client_id, kind="client", scope=scope,
-                           tenant=tenant)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -211,14 +174,6 @@ class NotificationHarness:
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def rows(self, sql: str, **params: Any) -> list[Any]:
-        async with self.engine.connect() as conn:
-            return list((await conn.execute(text(sql), params)).all())
-
-    async def scalar(self, sql: str, **params: Any) -> Any:
-        async with self.engine.connect() as conn:
-            return (await conn.execute(text(sql), params)).scalar_one()
-
     async def deliveries(self, source_event_id: uuid.UUID | None = None) -> list[Any]:
         """``(channel, status, reason, attempts, address, id)`` of deliveries, by channel."""
         rows = await self.rows(
@@ -226,11 +181,6 @@ class NotificationHarness:
             "d.next_attempt_at, m.template_version, m.source_event_id FROM deliveries d "
             "JOIN messages m ON m.id = d.message_id ORDER BY d.channel, d.created_at")
         return [r for r in rows if source_event_id is None or r.source_event_id == source_event_id]
-
-    async def outbox(self, event_type: str | None = None) -> list[Any]:
-        rows = await self.rows("SELECT topic, key, event_type, attributes, data FROM outbox "
-                               "ORDER BY id")
-        return [r for r in rows if event_type is None or r.event_type == event_type]
 
     async def inbox(self, account_id: uuid.UUID, tenant: str = TENANT) -> httpx.Response:
         return await self.client.get("/inbox", headers=self.citizen_headers(account_id, tenant))
@@ -242,19 +192,13 @@ def notify_app(migrated_url: str, token_factory: TokenFactory, smtp_server: Smtp
 
     @asynccontextmanager
     async def start(*, seed: bool = True, **overrides: Any) -> AsyncIterator[NotificationHarness]:
-        settings = notification_settings(migrated_url, smtp_server, **overrides)
-        engine = create_engine(migrated_url, pool_size=5)
-        try:
-            if seed:
-                async with unit_of_work(create_session_factory(engine)) as session:
-                    for tenant in DEMO_TENANTS:
-                        await seed_tenant(session, tenant)
-            app = create_app(settings)
-            async with serve_in_process(app, base_url=BASE_URL, tokens=token_factory) as client:
-                yield NotificationHarness(app, client, migrated_url, token_factory, engine,
-                                          settings, smtp_server)
-        finally:
-            await engine.dispose()
+        async with running_harness(
+            NotificationHarness, create_app,
+            notification_settings(migrated_url, smtp_server, **overrides),
+            url=migrated_url, tokens=token_factory, base_url=BASE_URL,
+            prepare=seed_demo if seed else None, smtp=smtp_server,
+        ) as harness:
+            yield harness
 
     return start
 

@@ -85,7 +85,7 @@ async def test_rest_send_is_idempotent_per_key_and_reports_its_status(notify: An
     assert [d["channel"] for d in status.json()["deliveries"]] == ["email"]
     # Another client, staff without the department, a citizen, another tenant: not theirs.
     for headers_, expected in (
-        (notify.client_headers("ticketing-service"), 404),
+        (notify.client_headers(client_id="ticketing-service"), 404),
         (notify.staff_headers({"museum": ["manager"]}), 404),
         (notify.citizen_headers(ERIKA), 403),
         (notify.admin_headers(notify.OTHER_TENANT), 404),
