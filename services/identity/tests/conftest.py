@@ -1,10 +1,9 @@
 """Shared fixtures of the identity tests: a migrated database, the app running on it, a token
 factory whose tokens the app trusts, and the demo tenants and departments.
 
-- ``migrated_url``: a fresh PostgreSQL database migrated to head; its URL.
-- ``token_factory``: a :class:`TokenFactory` for tenant ``musterstadt``.
-- ``running_app(settings, tokens=None)``: async context manager starting ``create_app`` with its
-  lifespan and yielding ``(app, client)``; with ``tokens`` the app trusts that factory.
+``migrated_url`` and ``token_factory`` come from the devstack plugin, the harness base
+(:class:`~city_shared.testing.ServiceHarness`) from ``city_shared.testing``.
+
 - ``identity``: the app on ``migrated_url`` with the demo tenants/departments (no accounts),
   as an :class:`IdentityHarness` (``app``, ``client``, ``url``, ``tokens``, ``engine``) with
   helpers: ``add_account(...)`` inserts an account, ``bearer(account_id, ...)`` makes an
@@ -18,7 +17,6 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,15 +24,13 @@ import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import FastAPI
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from city_shared.auth import AdminLevel
 from city_shared.auth.testing import TokenFactory
 from city_shared.db import create_engine
-from city_shared.testing import html_forms, serve_in_process
-from devstack.pytest_plugin import MakeMigratedDatabase
+from city_shared.testing import ServiceHarness, html_forms, running_harness, running_service
 from identity_service.accounts.models import Account, StaffRole
 from identity_service.accounts.passwords import hash_password
 from identity_service.clients.client_secrets import hash_secret
@@ -45,32 +41,8 @@ from identity_service.seed import DEPARTMENTS, TENANTS
 from identity_service.settings import IdentitySettings
 from identity_service.tenancy.models import Department, Tenant
 
-ALEMBIC_INI = str(Path(__file__).resolve().parents[1] / "alembic.ini")
 BASE_URL = "http://identity.test"
 DEFAULT_PASSWORD = "Richtig-langes-Passwort-1"
-
-
-@pytest.fixture
-async def migrated_url(migrated_database: MakeMigratedDatabase) -> str:
-    """A fresh database of its own for the test, at head (a copy of the session's migrated
-    template)."""
-    return await migrated_database(ALEMBIC_INI)
-
-
-@pytest.fixture
-def token_factory() -> TokenFactory:
-    """Mints access tokens (tenant ``musterstadt`` unless told otherwise)."""
-    return TokenFactory(tenant="musterstadt")
-
-
-@asynccontextmanager
-async def running_app(
-    settings: IdentitySettings, tokens: TokenFactory | None = None
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The identity app with its lifespan started; with ``tokens`` it trusts that factory."""
-    app = create_app(settings)
-    async with serve_in_process(app, base_url=BASE_URL, tokens=tokens) as client:
-        yield app, client
 
 
 async def seed_tenancy(engine: AsyncEngine) -> None:
@@ -80,16 +52,33 @@ async def seed_tenancy(engine: AsyncEngine) -> None:
         await conn.execute(insert(Department).values(DEPARTMENTS).on_conflict_do_nothing())
 
 
-@dataclass
-class IdentityHarness:
-    """A running identity app on its own database, and the means to drive it."""
+async def insert_account(
+    engine: AsyncEngine, email: str, password: str, *, tenant: str, kind: str,
+    roles: Mapping[str, Iterable[str]] | None, admin: str | None, given_name: str | None,
+    family_name: str | None, verified: bool = True,
+) -> uuid.UUID:
+    """Insert an active account (and its staff roles) directly, without events; its id."""
+    account_id = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(insert(Account).values(
+            id=account_id, tenant=tenant, kind=kind, email=email,
+            password_hash=await hash_password(password), given_name=given_name,
+            family_name=family_name, locale="de", admin=admin, status="active",
+            failed_logins=0, email_verified_at=func.now() if verified else None,
+        ))
+        for department, names in (roles or {}).items():
+            for role in names:
+                await conn.execute(insert(StaffRole).values(
+                    account_id=account_id, tenant=tenant, department=department, role=role))
+    return account_id
 
-    app: FastAPI
-    client: httpx.AsyncClient
-    url: str
-    tokens: TokenFactory
-    engine: AsyncEngine
-    settings: IdentitySettings
+
+@dataclass
+class IdentityHarness(ServiceHarness[IdentitySettings]):
+    """A running identity app on its own database, and the means to drive it (``bearer`` from
+    the base: ``bearer(account_id, kind=..., roles=..., admin=..., acr=..., scope=...)``, a
+    stepped-up login unless ``acr`` says otherwise: administrative changes need
+    ``substantial``)."""
 
     async def add_account(
         self,
@@ -105,61 +94,9 @@ class IdentityHarness:
         verified: bool = True,
     ) -> uuid.UUID:
         """Insert an active account directly (no events); returns its id."""
-        account_id = uuid.uuid4()
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(Account).values(
-                id=account_id, tenant=tenant, kind=kind, email=email,
-                password_hash=await hash_password(password), given_name=given_name,
-                family_name=family_name, locale="de", admin=admin, status="active",
-                failed_logins=0, email_verified_at=func.now() if verified else None,
-            ))
-            for department, names in (roles or {}).items():
-                for role in names:
-                    await conn.execute(insert(StaffRole).values(
-                        account_id=account_id, tenant=tenant, department=department, role=role
-                    ))
-        return account_id
-
-    def bearer(
-        self,
-        account_id: uuid.UUID | str,
-        *,
-        tenant: str = "musterstadt",
-        kind: str = "citizen",
-        roles: Mapping[str, Iterable[str]] | None = None,
-        admin: AdminLevel | None = None,
-        acr: str = "substantial",
-        scope: str | None = None,
-    ) -> dict[str, str]:
-        """An ``Authorization`` header with a token for ``account_id`` (a stepped-up login
-        unless ``acr`` says otherwise: administrative changes need ``substantial``)."""
-        token = self.tokens.issue(
-            sub=str(account_id), tenant=tenant, kind=kind, roles=roles, admin=admin, acr=acr,
-            scope=scope,
-        )
-        return {"Authorization": f"Bearer {token}"}
-
-    async def outbox(self, event_type: str | None = None) -> list[OutboxRow]:
-        """The outbox rows in insertion order, optionally of one event type."""
-        query = "SELECT topic, key, event_type, attributes, data FROM outbox"
-        params: dict[str, str] = {}
-        if event_type is not None:
-            query += " WHERE event_type = :type"
-            params["type"] = event_type
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(text(query + " ORDER BY id"), params)).all()
-        return [OutboxRow(r.topic, r.key, r.event_type, r.attributes, r.data) for r in rows]
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    """One outbox row as written by the service."""
-
-    topic: str
-    key: str
-    event_type: str
-    attributes: dict[str, Any]
-    data: dict[str, Any]
+        return await insert_account(self.engine, email, password, tenant=tenant, kind=kind,
+                                    roles=roles, admin=admin, given_name=given_name,
+                                    family_name=family_name, verified=verified)
 
 
 @pytest.fixture
@@ -167,14 +104,11 @@ async def identity(
     migrated_url: str, token_factory: TokenFactory
 ) -> AsyncIterator[IdentityHarness]:
     """The app on a migrated database holding the demo tenants and departments."""
-    settings = IdentitySettings(database_url=migrated_url, log_json=False)
-    engine = create_engine(migrated_url, pool_size=5)
-    try:
-        await seed_tenancy(engine)
-        async with running_app(settings, token_factory) as (app, client):
-            yield IdentityHarness(app, client, migrated_url, token_factory, engine, settings)
-    finally:
-        await engine.dispose()
+    async with running_harness(
+        IdentityHarness, create_app, IdentitySettings(database_url=migrated_url, log_json=False),
+        url=migrated_url, tokens=token_factory, base_url=BASE_URL, prepare=seed_tenancy,
+    ) as harness:
+        yield harness
 
 
 # --- The OAuth / OpenID Connect side (slices keys, clients, oauth) ----------------------------
@@ -230,19 +164,9 @@ class OAuthHarness:
         admin: str | None = None,
     ) -> uuid.UUID:
         """Insert an active account with a verified e-mail address; returns its id."""
-        account_id = uuid.uuid4()
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(Account).values(
-                id=account_id, tenant=tenant, kind=kind, email=email,
-                password_hash=await hash_password(password), given_name="Erika",
-                family_name="Mustermann", locale="de", admin=admin, status="active",
-                failed_logins=0, email_verified_at=func.now(),
-            ))
-            for department, names in (roles or {}).items():
-                for role in names:
-                    await conn.execute(insert(StaffRole).values(
-                        account_id=account_id, tenant=tenant, department=department, role=role))
-        return account_id
+        return await insert_account(self.engine, email, password, tenant=tenant, kind=kind,
+                                    roles=roles, admin=admin, given_name="Erika",
+                                    family_name="Mustermann")
 
     async def add_client(
         self, client_id: str, *, tenant: str = "musterstadt", kind: str = "confidential",
@@ -333,13 +257,10 @@ def oauth_app(migrated_url: str) -> Any:
         engine = create_engine(migrated_url, pool_size=5)
         try:
             await seed_tenancy(engine)
-            app = create_app(settings)
-            async with app.router.lifespan_context(app):
+            async with running_service(create_app, settings, base_url=ISSUER) as (app, client):
                 clock = MovableClock()
                 app.state.clock = clock
-                async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                             base_url=ISSUER) as client:
-                    yield OAuthHarness(app, client, engine, settings, clock)
+                yield OAuthHarness(app, client, engine, settings, clock)
         finally:
             await engine.dispose()
 

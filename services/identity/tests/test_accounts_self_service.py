@@ -128,9 +128,9 @@ async def test_a_new_e_mail_address_must_be_verified_again(identity) -> None:  #
     assert hashes[0].token_hash != "0" * 64
 
 
-async def test_change_password(identity) -> None:  # type: ignore[no-untyped-def]
-    citizen = await identity.add_account(EMAIL)
-    async with identity.engine.begin() as conn:  # a session of the citizen's elsewhere
+async def _portal_session(identity, account_id) -> None:  # type: ignore[no-untyped-def]
+    """A refresh token of ``account_id`` at the public client ``portal`` (registered here)."""
+    async with identity.engine.begin() as conn:
         await conn.execute(text(
             "INSERT INTO oauth_clients (client_id, tenant, name, kind, auth_method)"
             " VALUES ('portal', 'musterstadt', 'Portal', 'public', 'none')"
@@ -139,7 +139,12 @@ async def test_change_password(identity) -> None:  # type: ignore[no-untyped-def
             "INSERT INTO refresh_tokens (token_hash, family_id, client_id, account_id, scope,"
             " acr, auth_time, expires_at) VALUES (:h, :f, 'portal', :a, 'openid', 'basic',"
             " now(), now() + interval '1 day')"
-        ), {"h": "r" * 64, "f": uuid.uuid4(), "a": citizen})
+        ), {"h": "r" * 64, "f": uuid.uuid4(), "a": account_id})
+
+
+async def test_change_password(identity) -> None:  # type: ignore[no-untyped-def]
+    citizen = await identity.add_account(EMAIL)
+    await _portal_session(identity, citizen)  # a session of the citizen's elsewhere
     headers = identity.bearer(citizen)
 
     wrong = await identity.client.post("/me/password", headers=headers, json={
@@ -210,21 +215,13 @@ async def test_export_contains_my_data_and_nothing_of_others(identity) -> None: 
 async def test_delete_me_erases_my_personal_data_and_tells_everyone(identity) -> None:  # type: ignore[no-untyped-def]
     erika = await identity.add_account(EMAIL, given_name="Erika", family_name="Mustermann")
     other = await identity.add_account("max.mustermann@example.org", given_name="Max")
+    await _portal_session(identity, erika)
     async with identity.engine.begin() as conn:
         for account in (erika, other):
             await conn.execute(text(
                 "INSERT INTO account_attributes (account_id, name, value, loa, source) VALUES"
                 " (:a, 'birth_date', '1964-08-12', 'substantial', 'eid-sandbox')"
             ), {"a": account})
-        await conn.execute(text(
-            "INSERT INTO oauth_clients (client_id, tenant, name, kind, auth_method)"
-            " VALUES ('portal', 'musterstadt', 'Portal', 'public', 'none')"
-        ))
-        await conn.execute(text(
-            "INSERT INTO refresh_tokens (token_hash, family_id, client_id, account_id, scope,"
-            " acr, auth_time, expires_at) VALUES (:h, :f, 'portal', :a, 'openid', 'basic',"
-            " now(), now() + interval '1 day')"
-        ), {"h": "r" * 64, "f": uuid.uuid4(), "a": erika})
         await conn.execute(text(
             "INSERT INTO email_verifications (token_hash, account_id, expires_at)"
             " VALUES (:h, :a, now() + interval '1 hour')"
