@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from city_shared.app import create_service_app
 from city_shared.backbone import create_backbone
 from city_shared.db import create_engine
+from city_shared.dependencies import SessionDep
 from city_shared.errors import PROBLEM_CONTENT_TYPE
 from city_shared.settings import ServiceSettings
 from city_shared.testing import serve_in_process
@@ -39,7 +40,7 @@ class ThingCreate(BaseModel):
 
 @dataclass
 class Gate:
-    """Holds ``POST /things`` after its idempotency claim, until the test opens it."""
+    """Holds ``POST /things`` after its Idempotency-Key was taken, until the test opens it."""
 
     closed: bool = False
     entered: asyncio.Event = field(default_factory=asyncio.Event)
@@ -50,21 +51,19 @@ def build_app(database_url: str, gate: Gate) -> FastAPI:
     router = APIRouter()
 
     @router.get("/things")
-    async def count_things(request: Request) -> dict[str, int]:
-        async with request.app.state.session_factory() as session:
-            count = (await session.execute(text("SELECT count(*) FROM things"))).scalar_one()
+    async def count_things(session: SessionDep) -> dict[str, int]:
+        count = (await session.execute(text("SELECT count(*) FROM things"))).scalar_one()
         return {"count": int(count)}
 
     @router.post("/things", status_code=201)
-    async def create_thing(payload: ThingCreate, request: Request) -> dict[str, int]:
+    async def create_thing(payload: ThingCreate, session: SessionDep) -> dict[str, int]:
         if gate.closed:
             gate.entered.set()
             await asyncio.wait_for(gate.opened.wait(), GATE_TIMEOUT)
-        async with request.app.state.session_factory() as session, session.begin():
-            thing_id = (await session.execute(
-                text("INSERT INTO things (name) VALUES (:name) RETURNING id"),
-                {"name": payload.name},
-            )).scalar_one()
+        thing_id = (await session.execute(
+            text("INSERT INTO things (name) VALUES (:name) RETURNING id"),
+            {"name": payload.name},
+        )).scalar_one()
         return {"id": int(thing_id)}
 
     settings = ServiceSettings(service_name="things", database_url=database_url,
@@ -154,9 +153,10 @@ async def test_api_answers_503_while_the_database_is_down_and_recovers_after(
 async def test_key_claimed_before_the_outage_is_usable_at_once_after_recovery(
     postgres: PostgresServer, database_url: str
 ) -> None:
-    """The claim is committed, then the database goes away while the route runs: the client
-    gets 503 (not 500, not a hang) and its retry after recovery runs the request instead of
-    getting 409 ``idempotency_key_in_flight`` until the claim is abandoned."""
+    """The key is taken (an advisory lock in the request's transaction), then the database goes
+    away while the route runs: the client gets 503 (not 500, not a hang), and its retry after
+    recovery runs the request at once: the lock died with the connection, so there is no
+    claim left to answer 409 ``idempotency_key_in_flight``."""
     gate = Gate(closed=True)
     app = build_app(database_url, gate)
     key = {"Idempotency-Key": "claimed-then-down"}

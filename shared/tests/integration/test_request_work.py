@@ -390,15 +390,20 @@ async def test_an_error_rolls_back_the_change_and_stores_nothing(harness: Harnes
     assert await harness.keys() == 0
 
 
-async def test_a_crash_between_commit_and_response_is_answered_by_the_retry_without_rerunning(
-    harness: Harness,
-) -> None:
+async def _killed_after_commit_then_retried(harness: Harness, path: str) -> httpx.Response:
+    """The process dies right after the first commit of a keyed request; the client retries."""
     token = harness.tokens.issue(sub="alice")
     async with harness.client() as client:
         harness.kill_after_commit = True
         with pytest.raises(Killed):
-            await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
-        retry = await client.post("/things", json={"name": "a"}, headers=_key("k-1", token))
+            await client.post(path, json={"name": "a"}, headers=_key("k-1", token))
+        return await client.post(path, json={"name": "a"}, headers=_key("k-1", token))
+
+
+async def test_a_crash_between_commit_and_response_is_answered_by_the_retry_without_rerunning(
+    harness: Harness,
+) -> None:
+    retry = await _killed_after_commit_then_retried(harness, "/things")
 
     assert retry.status_code == 201
     assert retry.headers["idempotent-replayed"] == "true"
@@ -409,14 +414,7 @@ async def test_a_crash_between_commit_and_response_is_answered_by_the_retry_with
 async def test_negative_control_a_route_that_commits_by_hand_runs_twice_after_that_crash(
     harness: Harness,
 ) -> None:
-    token = harness.tokens.issue(sub="alice")
-    async with harness.client() as client:
-        harness.kill_after_commit = True
-        with pytest.raises(Killed):
-            await client.post("/things-committed-by-hand", json={"name": "a"},
-                              headers=_key("k-1", token))
-        retry = await client.post("/things-committed-by-hand", json={"name": "a"},
-                                  headers=_key("k-1", token))
+    retry = await _killed_after_commit_then_retried(harness, "/things-committed-by-hand")
 
     assert retry.status_code == 201
     assert "idempotent-replayed" not in retry.headers
