@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
 
 from city_shared.envelope import Event, new_event
 
@@ -67,20 +68,23 @@ BY_STATUS: Final[dict[str, str]] = {
 }
 
 
+#: The example every payment event's example starts from (each overrides what differs).
+_PAYMENT_EXAMPLE: Final[JsonDict] = {
+    "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+    "tenant": "musterstadt",
+    "source": "ticketing",
+    "reference": "T-2026-000123",
+    "amount": 1600,
+    "currency": "EUR",
+    "status": "failed",
+    "reason": "card_declined",
+}
+
+
 class PaymentEventData(BaseModel):
     """What every payment event carries."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
-        "tenant": "musterstadt",
-        "source": "ticketing",
-        "reference": "T-2026-000123",
-        "amount": 1600,
-        "currency": "EUR",
-        "status": "failed",
-        "reason": "card_declined",
-    }]})
-
+    model_config = ConfigDict(json_schema_extra={"examples": [_PAYMENT_EXAMPLE]})
 
     payment_id: uuid.UUID
     tenant: str
@@ -96,19 +100,13 @@ class PaymentCreatedData(PaymentEventData):
     """``created``: where the person pays, and until when."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
-        "tenant": "musterstadt",
-        "source": "ticketing",
-        "reference": "T-2026-000123",
-        "amount": 1600,
-        "currency": "EUR",
+        **_PAYMENT_EXAMPLE,
         "status": "created",
         "reason": None,
         "description": "Stadtmuseum: 2 x Erwachsene",
         "next_url": "https://pay.musterstadt.example/p/T-2026-000123",
         "expires_at": "2026-06-01T13:30:00Z",
     }]})
-
 
     description: str
     next_url: str | None
@@ -127,17 +125,11 @@ class PaymentSucceededData(PaymentEventData):
     """``succeeded``: the split of the amount by department."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
-        "tenant": "musterstadt",
-        "source": "ticketing",
-        "reference": "T-2026-000123",
-        "amount": 1600,
-        "currency": "EUR",
+        **_PAYMENT_EXAMPLE,
         "status": "succeeded",
         "reason": None,
         "line_items": [{"department": "museum", "cost_centre": "MUS-4100", "amount": 1600}],
     }]})
-
 
     line_items: list[LineItemData]
 
@@ -146,18 +138,12 @@ class PaymentLateSucceededData(PaymentEventData):
     """``late_succeeded``: money arrived for a closed payment (status unchanged)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
-        "tenant": "musterstadt",
-        "source": "ticketing",
-        "reference": "T-2026-000123",
-        "amount": 1600,
-        "currency": "EUR",
+        **_PAYMENT_EXAMPLE,
         "status": "expired",
         "reason": "expired",
         "captured_amount": 1600,
         "refund_requested": True,
     }]})
-
 
     captured_amount: int
     refund_requested: bool

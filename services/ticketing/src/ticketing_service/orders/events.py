@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
 
 from city_shared.envelope import Event, new_event
 from ticketing_service.catalogue.models import Slot, TicketType
@@ -97,28 +98,42 @@ class OrderEventData(BaseModel):
     lines: list[LineSummary]
 
 
+#: The example every order event's example starts from (each overrides what differs).
+_ORDER_EXAMPLE: Final[JsonDict] = {
+    "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
+    "tenant": "musterstadt",
+    "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+    "status": "cancelled",
+    "reason": "payment_failed",
+    "total": 1600,
+    "currency": "EUR",
+    "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
+    "lines": [
+        {
+            "department": "museum",
+            "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
+            "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
+            "ticket_type": "Erwachsene",
+            "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70",
+            "slot_starts_at": "2026-06-03T10:00:00Z",
+            "quantity": 2,
+            "amount": 1600,
+        },
+    ],
+}
+_RECIPIENT_EXAMPLE: Final[JsonDict] = {
+    "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+    "email": "erika.mustermann@example.org",
+    "locale": "de",
+}
+
+
 class OrderPlacedData(OrderEventData):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
-        "tenant": "musterstadt",
-        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        **_ORDER_EXAMPLE,
         "status": "awaiting_payment",
         "reason": None,
-        "total": 1600,
-        "currency": "EUR",
         "payment_id": None,
-        "lines": [
-            {
-                "department": "museum",
-                "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
-                "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
-                "ticket_type": "Erwachsene",
-                "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70",
-                "slot_starts_at": "2026-06-03T10:00:00Z",
-                "quantity": 2,
-                "amount": 1600,
-            },
-        ],
         "hold_expires_at": "2026-06-01T12:15:00Z",
     }]})
 
@@ -129,64 +144,19 @@ class OrderClosedData(OrderEventData):
     """``cancelled`` and ``expired``."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
-        "tenant": "musterstadt",
-        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
-        "status": "cancelled",
-        "reason": "payment_failed",
-        "total": 1600,
-        "currency": "EUR",
-        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
-        "lines": [
-            {
-                "department": "museum",
-                "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
-                "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
-                "ticket_type": "Erwachsene",
-                "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70",
-                "slot_starts_at": "2026-06-03T10:00:00Z",
-                "quantity": 2,
-                "amount": 1600,
-            },
-        ],
-        "recipient": {
-            "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
-            "email": "erika.mustermann@example.org",
-            "locale": "de",
-        },
+        **_ORDER_EXAMPLE,
+        "recipient": _RECIPIENT_EXAMPLE,
     }]})
-
 
     recipient: Recipient
 
 
 class OrderConfirmedData(OrderClosedData):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
-        "tenant": "musterstadt",
-        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        **_ORDER_EXAMPLE,
         "status": "confirmed",
         "reason": None,
-        "total": 1600,
-        "currency": "EUR",
-        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
-        "lines": [
-            {
-                "department": "museum",
-                "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
-                "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
-                "ticket_type": "Erwachsene",
-                "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70",
-                "slot_starts_at": "2026-06-03T10:00:00Z",
-                "quantity": 2,
-                "amount": 1600,
-            },
-        ],
-        "recipient": {
-            "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
-            "email": "erika.mustermann@example.org",
-            "locale": "de",
-        },
+        "recipient": _RECIPIENT_EXAMPLE,
         "tickets": [
             {
                 "ticket_id": "1b7c0f5e-7a57-4a2d-9c43-3c1e7c7d0a11",
@@ -210,31 +180,10 @@ class OrderConfirmedData(OrderClosedData):
 
 class OrderRefundedData(OrderClosedData):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "order_id": "0d6a4a8f-2c52-4b8f-8f43-7b4f2f3c9e20",
-        "tenant": "musterstadt",
-        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        **_ORDER_EXAMPLE,
         "status": "refunded",
         "reason": "cancelled_by_citizen",
-        "total": 1600,
-        "currency": "EUR",
-        "payment_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c52",
-        "lines": [
-            {
-                "department": "museum",
-                "offering_id": "5a1d8e4b-8b2a-4f0e-9d2b-6a7f3c1e2d30",
-                "ticket_type_id": "9e2f7c1a-4d3b-4a5e-8f6a-1b2c3d4e5f60",
-                "ticket_type": "Erwachsene",
-                "slot_id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70",
-                "slot_starts_at": "2026-06-03T10:00:00Z",
-                "quantity": 2,
-                "amount": 1600,
-            },
-        ],
-        "recipient": {
-            "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
-            "email": "erika.mustermann@example.org",
-            "locale": "de",
-        },
+        "recipient": _RECIPIENT_EXAMPLE,
         "refunded_amount": 1600,
     }]})
 
