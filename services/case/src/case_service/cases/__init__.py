@@ -1,0 +1,1 @@
+"""Cases: submitted applications, their numbers, fees and payment, and their history."""
