@@ -1,5 +1,15 @@
-"""(topic, event type) -> handler: the case worker's only wiring; empty until its domain."""
+"""(topic, event type) -> handler: the case worker's only wiring."""
 
+from __future__ import annotations
+
+from case_service import erasure
+from case_service.cases.handlers import build_case_subscriptions
+from case_service.settings import CaseSettings
 from city_shared.consumer import Subscription
 
-SUBSCRIPTIONS: tuple[Subscription, ...] = ()
+__all__ = ["build_subscriptions"]
+
+
+def build_subscriptions(settings: CaseSettings) -> tuple[Subscription, ...]:
+    """Payment outcomes (cases slice) and account erasures."""
+    return (*build_case_subscriptions(settings), *erasure.SUBSCRIPTIONS)

@@ -1,0 +1,5 @@
+"""Routes of this slice (filled in by the slice)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

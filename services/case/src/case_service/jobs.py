@@ -1,0 +1,19 @@
+"""The case worker's periodic jobs, each ``job(sessions, settings, stop)`` running until ``stop``:
+one line per job, added by the slice that owns it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from case_service.settings import CaseSettings
+
+__all__ = ["JOBS", "Job"]
+
+Job = Callable[[async_sessionmaker[AsyncSession], CaseSettings, asyncio.Event],
+               Coroutine[Any, Any, None]]
+
+JOBS: tuple[Job, ...] = ()
