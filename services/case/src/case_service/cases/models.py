@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from case_service.cases import events, payments
+from case_service.cases.payments import REQUESTS_TOPIC, LineItem, payment_request
 from case_service.db import Base
+from case_service.topics import CASES
+from city_shared.envelope import Event
+from city_shared.errors import InvalidTransition
+from city_shared.journey import JourneyContext
 from city_shared.unit_of_work import RecordsEvents
 
-__all__ = ["Case", "CaseHistory", "CaseNumberCounter"]
+__all__ = ["Case", "CaseHistory", "CaseNumberCounter", "CaseStatus", "PaymentOutcome"]
+
+CaseStatus = Literal["awaiting_payment", "submitted"]
+PaymentOutcome = Literal["failed", "cancelled", "expired"]
 
 
 class Case(RecordsEvents, Base):
@@ -75,6 +84,123 @@ class Case(RecordsEvents, Base):
     """The retention period ends here; then the purge job deletes the file."""
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the applicant's account was erased (the link is gone, the file stays)."""
+
+    @property
+    def journey(self) -> JourneyContext:
+        """The journey the case was submitted in (payment answers continue it)."""
+        return JourneyContext(self.correlation_id, self.traceparent)
+
+    @property
+    def payment_attempt(self) -> int:
+        """The number of the current payment attempt (1: the first; see
+        :mod:`case_service.cases.payments`)."""
+        tail = self.reference.rsplit("/", 1)[-1]
+        return int(tail) if tail.isdigit() else 1
+
+    def _history(self, type_: str, now: datetime, **detail: object) -> CaseHistory:
+        return CaseHistory(case_id=self.id, type=type_, status=self.status, at=now,
+                           detail={k: v for k, v in detail.items() if v is not None})
+
+    def _touch(self, now: datetime) -> None:
+        self.version += 1
+        self.updated_at = now
+
+    def submit(self, *, leika_key: str, items: list[LineItem], description: str,
+               return_url: str | None, now: datetime) -> list[CaseHistory]:
+        """The new case is opened: records ``case.submitted`` and, if a fee is due now, the
+        payment command; returns its history rows (``submitted``, ``payment_requested``) for
+        the caller to add. The status must already be ``awaiting_payment`` exactly when
+        ``fee_amount`` > 0, else ``submitted``.
+
+        :raises InvalidTransition: the status does not fit the fee.
+        """
+        expected: CaseStatus = "awaiting_payment" if self.fee_amount > 0 else "submitted"
+        if self.status != expected:
+            raise InvalidTransition(self.status, expected, noun="case")
+        self.record(CASES, events.case_event(
+            events.SUBMITTED, self, leika_key=leika_key,
+            definition_version=self.definition_version,
+            parameters_version=self.parameters_version, channel=self.channel,
+            submitted_at=self.submitted_at))
+        rows = [self._history("submitted", now, channel=self.channel,
+                              definition_version=self.definition_version,
+                              parameters_version=self.parameters_version)]
+        if self.fee_amount > 0:
+            self.payment_status = "requested"
+            self.record(REQUESTS_TOPIC, payment_request(
+                self, attempt=1, items=items, description=description, return_url=return_url))
+            rows.append(self._history("payment_requested", now, amount=self.fee_amount,
+                                      currency=self.currency, attempt=1))
+        return rows
+
+    def payment_created(self, payment_id: uuid.UUID, checkout_url: str | None,
+                        now: datetime) -> CaseHistory | None:
+        """Payment opened the requested payment: remember it and its checkout page while the
+        fee is unpaid. None (nothing changed) if it is known already or the case was paid."""
+        if self.status != "awaiting_payment" or self.payment_status != "requested":
+            return None
+        self.payment_id = payment_id
+        self.checkout_url = checkout_url
+        self.payment_status = "pending"
+        self._touch(now)
+        return self._history("payment_created", now, payment_id=str(payment_id))
+
+    def paid(self, payment_id: uuid.UUID, now: datetime, *,
+             caused_by: Event | None = None) -> CaseHistory | None:
+        """``awaiting_payment`` -> ``submitted``: records ``case.paid``. None (nothing
+        changed) if the case is paid already."""
+        if self.status != "awaiting_payment":
+            return None
+        self.status = "submitted"
+        self.payment_status = "paid"
+        self.payment_id = payment_id
+        self.checkout_url = None
+        self._touch(now)
+        self.record(CASES, events.case_event(events.PAID, self, caused_by=caused_by,
+                                             payment_id=payment_id))
+        return self._history("paid", now, payment_id=str(payment_id))
+
+    def payment_ended(self, outcome: PaymentOutcome, payment_id: uuid.UUID,
+                      reason: str | None, now: datetime, *,
+                      caused_by: Event | None = None) -> CaseHistory | None:
+        """The current payment ended without money: the case stays ``awaiting_payment``,
+        records ``case.payment_failed``. None (nothing changed) if the case is paid or this
+        attempt's end is known already."""
+        if self.status != "awaiting_payment" or self.payment_status not in ("requested",
+                                                                             "pending"):
+            return None
+        self.payment_status = "expired" if outcome == "expired" else "failed"
+        self.payment_id = payment_id
+        self.checkout_url = None
+        self._touch(now)
+        self.record(CASES, events.case_event(
+            events.PAYMENT_FAILED, self, caused_by=caused_by, payment_id=payment_id,
+            payment_status=outcome, reason=reason))
+        return self._history("payment_failed", now, payment_id=str(payment_id),
+                             outcome=outcome, reason=reason)
+
+    def request_payment_again(self, *, items: list[LineItem], description: str,
+                              return_url: str | None, now: datetime) -> CaseHistory:
+        """After a failed or expired payment: a new attempt (new reference and request id)
+        and its payment command.
+
+        :raises InvalidTransition: (409) the case is paid, or its payment is still open.
+        """
+        if self.status != "awaiting_payment" or self.payment_status not in ("failed",
+                                                                             "expired"):
+            raise InvalidTransition(f"{self.status}/{self.payment_status}",
+                                    "payment_requested", noun="case")
+        attempt = self.payment_attempt + 1
+        self.reference = payments.payment_reference(self.id, attempt)
+        self.payment_status = "requested"
+        self.payment_id = None
+        self.checkout_url = None
+        self._touch(now)
+        self.record(REQUESTS_TOPIC, payment_request(
+            self, attempt=attempt, items=items, description=description,
+            return_url=return_url))
+        return self._history("payment_requested", now, amount=self.fee_amount,
+                             currency=self.currency, attempt=attempt)
 
 
 class CaseNumberCounter(Base):
