@@ -1,0 +1,92 @@
+"""Seeds the demo library (``catalogue.demo_library``) into the case database; safe to run on
+every start and concurrently: rows have fixed ids and are only inserted, never updated, so a
+second run (or a library admin's newer version) changes nothing.
+
+``python -m case_service.seed`` reads the settings from the environment like the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from case_service.catalogue.demo_library import (
+    DEMO_SERVICES,
+    DEMO_VALID_FROM,
+    LIBRARY,
+    definition_id,
+    parameters_id,
+)
+from case_service.catalogue.models import Service, ServiceDefinition, ServiceParameters
+from case_service.settings import CaseSettings
+from city_shared.db import create_engine, create_session_factory
+from city_shared.production import refuse_demo_seed
+from city_shared.unit_of_work import unit_of_work
+
+__all__ = ["DEMO_SERVICES", "SEEDED_BY", "main", "seed_library"]
+
+SEEDED_BY = "seed:demo-library"
+
+
+def _rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    services, definitions, parameters = [], [], []
+    for item in LIBRARY:
+        services.append({"id": item.id, "leika_key": item.leika_key, "slug": item.slug,
+                         "latest_version": 1})
+        definitions.append({
+            "id": definition_id(item.slug), "service_id": item.id, "version": 1,
+            "names": item.names, "descriptions": item.descriptions, "keywords": item.keywords,
+            "form_schema": item.form_schema, "attachments": item.attachments,
+            "trust_level": item.trust_level, "fee_rule": item.fee_rule, "process": None,
+            "processing_days": item.processing_days, "public_report": item.public_report,
+            "anonymous": item.anonymous, "created_by": SEEDED_BY})
+        for tenant, local in item.parameters.items():
+            parameters.append({
+                "id": parameters_id(tenant, item.slug), "tenant": tenant,
+                "department": local.department, "service_id": item.id, "version": 1,
+                "valid_from": DEMO_VALID_FROM, "valid_to": None, "offered": True,
+                "cost_centre": local.cost_centre, "revenue_shares": local.revenue_shares,
+                "fee_values": local.fee_values, "currency": "EUR",
+                "trust_level": local.trust_level, "texts": local.texts,
+                "retention_days": local.retention_days, "created_by": SEEDED_BY})
+    return services, definitions, parameters
+
+
+async def seed_library(engine: AsyncEngine) -> None:
+    """Insert what is missing of the demo library, in one transaction.
+
+    Idempotent: every insert is ``ON CONFLICT DO NOTHING`` (also against the unique LeiKa key
+    and slug and the validity exclusion constraint), so existing rows, newer versions and
+    parameters a tenant wrote itself stay as they are.
+    """
+    services, definitions, parameters = _rows()
+    async with unit_of_work(create_session_factory(engine)) as session:
+        await session.execute(insert(Service).values(services).on_conflict_do_nothing())
+        await session.execute(
+            insert(ServiceDefinition).values(definitions).on_conflict_do_nothing())
+        await session.execute(
+            insert(ServiceParameters).values(parameters).on_conflict_do_nothing())
+
+
+async def _seed(url: str) -> None:
+    engine = create_engine(url, pool_size=1)
+    try:
+        await seed_library(engine)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    """Entry point: seed the demo library into ``CITY_DATABASE_URL``."""
+    settings = CaseSettings()
+    refuse_demo_seed(settings.env)
+    asyncio.run(_seed(settings.database_url.get_secret_value()))
+    print(f"case seed: demo library of {len(LIBRARY)} services, parameters of "
+          f"{len({t for s in LIBRARY for t in s.parameters})} tenants")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The demo library seed: every service with both tenants' parameters, and a second run (as on
+every start) changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from case_service.catalogue.demo_library import DEMO_SERVICES, LIBRARY
+from case_service.forms import check_form_schema
+from case_service.seed import seed_library
+
+_SNAPSHOT = ("SELECT 'service', id::text, slug FROM services UNION ALL "
+             "SELECT 'definition', id::text, service_id::text || ':' || version "
+             "FROM service_definitions UNION ALL "
+             "SELECT 'parameters', id::text, tenant || ':' || version || ':' || "
+             "fee_values::text FROM service_parameters ORDER BY 1, 2")
+
+
+async def test_demo_library_is_seeded_with_both_tenants(case: Any) -> None:
+    slugs = {row.slug for row in await case.rows("SELECT slug FROM services")}
+    assert slugs == set(DEMO_SERVICES)
+    birth = DEMO_SERVICES["geburtsurkunde"]
+    fees = dict(await case.rows(
+        "SELECT tenant, (fee_values->>'certificate')::int FROM service_parameters "
+        "WHERE service_id = :id", id=birth))
+    assert fees == {"musterstadt": 1200, "beispielhausen": 1500}
+    road = await case.rows("SELECT public_report, anonymous FROM service_definitions "
+                           "WHERE service_id = :id", id=DEMO_SERVICES["strassenschaden"])
+    assert [tuple(r) for r in road] == [(True, True)]
+
+
+async def test_seed_twice_changes_nothing(case: Any) -> None:
+    before = await case.rows(_SNAPSHOT)
+    await seed_library(case.engine)
+    await seed_library(case.engine)
+    assert await case.rows(_SNAPSHOT) == before
+    assert len(before) == len(LIBRARY) * 4
+
+
+def test_demo_forms_pass_the_library_admission() -> None:
+    for service in LIBRARY:
+        check_form_schema(service.form_schema)
