@@ -48,8 +48,10 @@ def _scalar_length(value: object) -> int:
     if value is False:
         return 5
     if isinstance(value, int):
+        if value.bit_length() <= MAX_INTEGER_BITS:
+            return len(str(value))
         # Estimated from the bit length: ``str()`` of a huge integer raises ValueError.
-        return int(abs(value).bit_length() * 0.30103) + 2
+        return int(value.bit_length() * 0.30103) + 2
     if isinstance(value, float):
         return len(repr(value))
     return 1

@@ -78,8 +78,9 @@ def validate_form(
     """The errors of ``data`` against the form ``schema`` (checked by ``check_form_schema``),
     in ``locale``; empty when valid.
 
-    ``partial`` (a draft) ignores missing values (``required``, ``dependentRequired``) and
-    reports everything else. Guards run first and, when they find anything, are all that is
+    ``partial`` (a draft) ignores missing values (``required``, ``dependentRequired``, also
+    inside ``if``/``then`` and a ``oneOf``/``anyOf`` that fails only for them) and reports
+    everything else. Guards run first and, when they find anything, are all that is
     reported: ``data`` must be a JSON object (else ``type`` at ``""``), at most
     :data:`MAX_DATA_DEPTH` deep and :data:`MAX_DATA_BYTES` serialized, without NUL characters,
     with finite numbers and integers of at most 64 bits. Errors are sorted by location
@@ -96,6 +97,7 @@ def validate_form(
         found = [
             item
             for error in itertools.islice(raw, _MAX_RAW_ERRORS)
+            if not (partial and _only_absence(error))
             for item in _explain(error, locale)
             if not (partial and item[1] in _ABSENCE)
         ]
@@ -121,6 +123,14 @@ _Found = tuple[Path, str, dict[str, str]]
 
 def _guard_params(code: str, locale: Locale) -> dict[str, str]:
     return {"expected": expected_types("number", locale)} if code == "type" else {}
+
+
+def _only_absence(error: ValidationError) -> bool:
+    """True for a choice (``oneOf``/``anyOf``) that failed only because values are missing:
+    a draft that has not yet filled in "email or phone" is not wrong."""
+    return error.validator in ("oneOf", "anyOf") and bool(error.context) and all(
+        sub.validator in _ABSENCE for sub in error.context
+    )
 
 
 def _explain(error: ValidationError, locale: Locale) -> Iterator[_Found]:
