@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from case_service.drafts.expiry import expire_drafts
+from case_service.intake.cleanup import run_incomplete_cleanup
 from case_service.settings import CaseSettings
 
 __all__ = ["JOBS", "Job"]
@@ -16,4 +18,7 @@ __all__ = ["JOBS", "Job"]
 Job = Callable[[async_sessionmaker[AsyncSession], CaseSettings, asyncio.Event],
                Coroutine[Any, Any, None]]
 
-JOBS: tuple[Job, ...] = ()
+JOBS: tuple[Job, ...] = (
+    expire_drafts,
+    run_incomplete_cleanup,
+)

@@ -1,0 +1,117 @@
+"""The destinations' encryption keys: RSA key pairs whose public half is published as a JWK
+(``use enc``, ``alg RSA-OAEP-256``) and whose private half is kept encrypted at rest under the
+key-encryption key (KEK), and the one way payloads are decrypted (compact JWE,
+``RSA-OAEP-256`` + ``A256GCM``, nothing else).
+
+The KEK comes from ``CaseSettings.intake_key_encryption_key`` (base64url of 32 bytes); while that
+setting does not exist or is unset, a development KEK published in this file is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from joserfc import jwe
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey, RSAKey
+
+from case_service.settings import CaseSettings
+from city_shared.encoding import b64url_decode
+
+__all__ = ["ALG", "DEV_INTAKE_KEK", "ENC", "DecryptionFailed", "KeyCipher", "NewKey",
+           "StoredKeyUnreadable", "cipher_from_settings", "decrypt_payload", "new_key"]
+
+ALG: Final = "RSA-OAEP-256"
+ENC: Final = "A256GCM"
+_PAYLOAD_ALGORITHMS: Final = [ALG, ENC]
+_KEK_ALGORITHMS: Final = ["dir", "A256GCM"]
+#: DEVELOPMENT ONLY, NOT SECRET: the KEK while ``CITY_INTAKE_KEY_ENCRYPTION_KEY`` is unset.
+DEV_INTAKE_KEK: Final = b"city-platform-DEV-ONLY-intake-00"
+
+
+class StoredKeyUnreadable(RuntimeError):
+    """A destination's stored private key cannot be decrypted: another KEK is configured than
+    the one it was stored under (an operator's fault, not the sender's)."""
+
+
+class DecryptionFailed(Exception):
+    """A payload could not be decrypted: another key, another algorithm, tampering. The
+    message names the kind of failure only."""
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A fresh key pair: ``kid``, the public JWK to publish, the private JWK to encrypt."""
+
+    kid: str
+    public_jwk: dict[str, Any]
+    private_jwk: dict[str, Any]
+
+
+def new_key(bits: int = 4096) -> NewKey:
+    """A new RSA encryption key; ``kid`` is its RFC 7638 thumbprint."""
+    key = RSAKey.generate_key(bits, parameters={"use": "enc", "alg": ALG})
+    kid = key.thumbprint()
+    public = {**key.as_dict(private=False), "kid": kid, "key_ops": ["wrapKey"]}
+    private = {**key.as_dict(private=True), "kid": kid, "key_ops": ["unwrapKey"]}
+    return NewKey(kid=kid, public_jwk=dict(public), private_jwk=dict(private))
+
+
+class KeyCipher:
+    """Encrypts and decrypts private JWKs under one KEK (compact JWE ``dir`` + ``A256GCM``;
+    the header names the KEK by a fingerprint, never the key)."""
+
+    def __init__(self, kek: bytes) -> None:
+        if len(kek) != 32:
+            raise ValueError("the key-encryption key must be 32 bytes")
+        self._key = OctKey.import_key(kek)
+        self.kid = "kek-" + hashlib.sha256(b"kek-id:" + kek).hexdigest()[:16]
+
+    def encrypt(self, private_jwk: dict[str, Any]) -> str:
+        header = {"alg": "dir", "enc": "A256GCM", "kid": self.kid, "cty": "jwk+json"}
+        plaintext = json.dumps(private_jwk, separators=(",", ":")).encode()
+        return jwe.encrypt_compact(header, plaintext, self._key, algorithms=_KEK_ALGORITHMS)
+
+    def private_key(self, token: str) -> RSAKey:
+        """The private key in ``token``. :raises StoredKeyUnreadable: other KEK, tampering."""
+        try:
+            obj = jwe.decrypt_compact(token, self._key, algorithms=_KEK_ALGORITHMS)
+            assert obj.plaintext is not None
+            return RSAKey.import_key(json.loads(obj.plaintext))
+        except (JoseError, ValueError) as exc:
+            raise StoredKeyUnreadable(f"stored key not readable with KEK {self.kid}: "
+                                   f"{type(exc).__name__}") from None
+
+
+def cipher_from_settings(settings: CaseSettings) -> KeyCipher:
+    """The cipher of the configured KEK, or of :data:`DEV_INTAKE_KEK` while none is set."""
+    secret = getattr(settings, "intake_key_encryption_key", None)
+    if secret is None:
+        return KeyCipher(DEV_INTAKE_KEK)
+    raw = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret)
+    return KeyCipher(b64url_decode(raw))
+
+
+def decrypt_payload(token: str, key: RSAKey, kid: str) -> bytes:
+    """The plaintext of the compact JWE ``token`` addressed to ``key``.
+
+    Only ``alg RSA-OAEP-256`` with ``enc A256GCM`` and no compression are accepted, and the
+    header's ``kid``, if any, must be the destination's.
+
+    :raises DecryptionFailed: anything else, a wrong key or a tampered ciphertext.
+    """
+    try:
+        obj = jwe.decrypt_compact(token, key, algorithms=_PAYLOAD_ALGORITHMS)
+    except (JoseError, ValueError, TypeError) as exc:
+        raise DecryptionFailed(type(exc).__name__) from None
+    header = obj.headers()
+    if header.get("alg") != ALG or header.get("enc") != ENC or "zip" in header:
+        raise DecryptionFailed("algorithm")
+    if header.get("kid", kid) != kid:
+        raise DecryptionFailed("kid")
+    if obj.plaintext is None:
+        raise DecryptionFailed("empty")
+    return obj.plaintext

@@ -1,0 +1,136 @@
+"""HTTP models of the intake, named and shaped like FIT-Connect's Submission API (camelCase on
+the wire): announce (``SubmissionCreate``), submit (``SubmissionSubmit``), status
+(``SubmissionRead``), the event log and the destination with its key."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "JWE_PATTERN",
+    "MAX_JWE_CHARS",
+    "AcceptedCase",
+    "DestinationRead",
+    "DestinationService",
+    "EncryptionJwk",
+    "EventLog",
+    "EventLogEntry",
+    "Problem",
+    "ServiceType",
+    "SubmissionCreate",
+    "SubmissionCreated",
+    "SubmissionRead",
+    "SubmissionSubmit",
+]
+
+#: Compact JWE: five base64url parts (header, encrypted key, iv, ciphertext, tag).
+_PART: Final = r"[A-Za-z0-9_-]"
+JWE_PATTERN: Final = rf"^{_PART}+\.{_PART}*\.{_PART}+\.{_PART}+\.{_PART}+$"
+MAX_JWE_CHARS: Final = 700_000
+"""Metadata and data each (the request body limit applies on top)."""
+EVENT_BASE: Final = "https://schema.fitko.de/fit-connect/events/"
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
+                              extra="forbid")
+
+
+class ServiceType(_Camel):
+    identifier: str = Field(pattern=r"^urn:de:fim:leika:leistung:[0-9]{14}$",
+                            examples=["urn:de:fim:leika:leistung:99108001001000"])
+    name: str = Field(min_length=1, max_length=255, examples=["Bewohnerparkausweis"])
+
+
+class SubmissionCreate(_Camel):
+    """Announce a submission: where to, which service, the attachments that will follow."""
+
+    destination_id: uuid.UUID
+    service_type: ServiceType
+    announced_attachments: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+
+
+class SubmissionCreated(_Camel):
+    destination_id: uuid.UUID
+    submission_id: uuid.UUID
+    case_id: uuid.UUID
+    """The transport case (FIT-Connect's ``caseId``) whose event log the sender polls."""
+
+
+class SubmissionSubmit(_Camel):
+    """Both parts as compact JWE to the destination's key (``RSA-OAEP-256`` + ``A256GCM``)."""
+
+    encrypted_metadata: str = Field(max_length=MAX_JWE_CHARS, pattern=JWE_PATTERN)
+    encrypted_data: str = Field(max_length=MAX_JWE_CHARS, pattern=JWE_PATTERN)
+
+
+class AcceptedCase(_Camel):
+    """The case management case an accepted submission became."""
+
+    id: uuid.UUID
+    number: str
+
+
+class SubmissionRead(_Camel):
+    submission_id: uuid.UUID
+    case_id: uuid.UUID
+    destination_id: uuid.UUID
+    service_type: ServiceType
+    announced_attachments: list[uuid.UUID]
+    status: Literal["incomplete", "submitted", "accepted", "rejected"]
+    reject_reason: str | None = None
+    created_at: datetime
+    submitted_at: datetime | None = None
+    accepted_case: AcceptedCase | None = None
+
+
+class Problem(_Camel):
+    """Why a submission was rejected: a reason code and, for form errors, a JSON pointer."""
+
+    code: str
+    pointer: str | None = None
+
+
+class EventLogEntry(_Camel):
+    event: str
+    """The event's URI, e.g. ``https://schema.fitko.de/fit-connect/events/accept-submission``."""
+    name: Literal["create-submission", "submit-submission", "accept-submission",
+                  "reject-submission"]
+    submission_id: uuid.UUID
+    case_id: uuid.UUID
+    issued_at: datetime
+    problems: list[Problem] = Field(default_factory=list)
+
+
+class EventLog(_Camel):
+    event_log: list[EventLogEntry]
+
+
+class DestinationService(_Camel):
+    identifier: str
+
+
+class DestinationRead(_Camel):
+    destination_id: uuid.UUID
+    status: str
+    services: list[DestinationService]
+    encryption_kid: str
+
+
+class EncryptionJwk(BaseModel):
+    """The destination's public encryption key (RFC 7517 member names)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    kty: Literal["RSA"]
+    kid: str
+    n: str
+    e: str
+    alg: Literal["RSA-OAEP-256"]
+    use: Literal["enc"]
+    key_ops: list[str]
