@@ -12,6 +12,7 @@ __all__ = [
     "DefinitionNotFound",
     "DuplicateService",
     "InvalidAttachments",
+    "InvalidDefinition",
     "InvalidFeeValues",
     "InvalidLeikaKey",
     "InvalidParameters",
@@ -151,3 +152,11 @@ class TrustLevelTooLow(_Unprocessable):
     def __init__(self, minimum: str) -> None:
         super().__init__(f"The trust level must be at least '{minimum}'.")
         self.extra["minimum"] = minimum
+
+
+class InvalidDefinition(_Unprocessable):
+    """422: a definition whose parts contradict each other (e.g. ``anonymous`` without
+    ``public_report``)."""
+
+    code = "invalid_definition"
+    title = "Invalid service definition"
