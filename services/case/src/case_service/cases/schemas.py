@@ -1,0 +1,103 @@
+"""HTTP models of cases: ``CaseCreate`` (a city system applying on a citizen's behalf),
+``CaseRead`` (one case) and ``CaseList`` (a page of summaries)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from case_service.fees import FeeQuote
+
+__all__ = [
+    "AttachmentMeta",
+    "CaseCreate",
+    "CaseList",
+    "CaseRead",
+    "CaseSummary",
+    "HistoryEntry",
+    "PaymentState",
+]
+
+
+class CaseCreate(BaseModel):
+    """An application a city system (``case:write``) makes on a citizen's behalf."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "service_id": "0b1c2d3e-4f5a-4b6c-9d7e-8f9a0b1c2d3e",
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        "data": {"copies": 1},
+        "locale": "de",
+    }]})
+
+    service_id: uuid.UUID
+    account_id: uuid.UUID
+    data: dict[str, Any]
+    locale: Literal["de", "en"] = "de"
+
+
+class PaymentState(BaseModel):
+    """Where the case's fee stands: ``status`` ``requested`` (payment not yet answered),
+    ``pending`` (the checkout page is ready: follow ``pay_url``), ``paid``, ``failed``,
+    ``expired`` (``POST /cases/{id}/payment`` asks for a new one)."""
+
+    status: str
+    pay_url: str | None
+    payment_id: uuid.UUID | None
+
+
+class AttachmentMeta(BaseModel):
+    id: uuid.UUID
+    kind: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    download_url: str
+
+
+class HistoryEntry(BaseModel):
+    type: str
+    status: str
+    at: datetime
+    detail: dict[str, Any]
+
+
+class CaseSummary(BaseModel):
+    """A case as lists show it (no form data)."""
+
+    id: uuid.UUID
+    number: str
+    tenant: str
+    department: str
+    service_id: uuid.UUID
+    status: str
+    channel: str
+    fee_amount: int
+    currency: str
+    submitted_at: datetime
+    updated_at: datetime
+
+
+class CaseRead(CaseSummary):
+    """One case: its versions, fee quote, payment, and, for the applicant and the staff of its
+    department, its form data."""
+
+    account_id: uuid.UUID | None
+    definition_id: uuid.UUID
+    definition_version: int
+    parameters_version: int
+    fee: FeeQuote
+    payment: PaymentState | None
+    data: dict[str, Any] | None
+    attachments: list[AttachmentMeta]
+    history: list[HistoryEntry]
+    retain_until: date
+    version: int
+
+
+class CaseList(BaseModel):
+    items: Annotated[list[CaseSummary], Field(max_length=100)]
+    next_cursor: str | None
