@@ -1,0 +1,83 @@
+"""How a draft is shown to its owner: the pinned form in the owner's language, the partial
+validation, the fee preview and the attachments. Reads only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from case_service.attachments.schemas import AttachmentRead
+from case_service.catalogue.models import Service, ServiceDefinition
+from case_service.catalogue.resolution import definition_by_id, resolve
+from case_service.drafts import repository
+from case_service.drafts.models import Draft
+from case_service.drafts.schemas import (
+    DraftRead,
+    FieldErrorRead,
+    FormFieldRead,
+    FormRead,
+    ServiceRef,
+    VerifiedMark,
+)
+from case_service.fees import FeeNotComputable, FeeQuote, FeeRule, quote_fee
+from case_service.forms import Locale, form_fields, validate_form
+from city_shared.errors import NotFound
+
+__all__ = ["PrefillState", "draft_view", "fee_preview"]
+
+PrefillState = Literal["applied", "unavailable", "not_applicable"]
+
+
+async def fee_preview(session: AsyncSession, draft: Draft, definition: ServiceDefinition,
+                      now: datetime) -> FeeQuote | None:
+    """The fee of the pinned definition's rule with the tenant's parameters in force today for
+    the data so far; None when it cannot be computed yet (data incomplete, no parameters)."""
+    try:
+        effective = await resolve(session, tenant=draft.tenant, service_id=draft.service_id,
+                                  on=now.date())
+        rule = FeeRule.model_validate(definition.fee_rule)
+        return quote_fee(rule, effective.parameters.fee_values, draft.data,
+                         currency=effective.parameters.currency)
+    except (NotFound, FeeNotComputable, ValidationError):
+        return None
+
+
+async def draft_view(session: AsyncSession, draft: Draft, *, locale: Locale, now: datetime,
+                     prefill: PrefillState | None = None) -> DraftRead:
+    """``draft`` as :class:`DraftRead`, labelled and validated in ``locale``."""
+    definition = await definition_by_id(session, draft.definition_id)
+    service = await session.get(Service, draft.service_id)
+    if service is None:  # a foreign key guards it; read for the type checker
+        raise NotFound()
+    schema = definition.form_schema
+    errors = validate_form(schema, draft.data, locale=locale, partial=True)
+    attachments = await repository.attachments_of(session, draft.id)
+    return DraftRead(
+        id=draft.id,
+        tenant=draft.tenant,
+        service=ServiceRef(id=service.id, leika_key=service.leika_key, names=definition.names),
+        definition_version=definition.version,
+        status="open" if draft.submitted_case_id is None else "submitted",
+        case_id=draft.submitted_case_id,
+        account_id=draft.account_id,
+        form=FormRead(
+            fields=[FormFieldRead(name=f.name, label=f.label, help=f.help, required=f.required,
+                                  prefill=f.prefill) for f in form_fields(schema, locale)],
+            json_schema=schema,
+        ),
+        data=draft.data,
+        verified={pointer: VerifiedMark.model_validate(mark)
+                  for pointer, mark in draft.verified.items()},
+        prefill=prefill,
+        errors=[FieldErrorRead(pointer=e.pointer, code=e.code, message=e.message)
+                for e in errors],
+        fee=await fee_preview(session, draft, definition, now),
+        attachments=[AttachmentRead.of(a) for a in attachments],
+        version=draft.version,
+        created_at=draft.created_at,
+        updated_at=draft.updated_at,
+        expires_at=draft.expires_at,
+    )
