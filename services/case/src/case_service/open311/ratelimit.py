@@ -78,6 +78,12 @@ async def client_hash(session: AsyncSession, address: str) -> str:
     return hmac.new(key, _network(address).encode(), hashlib.sha256).hexdigest()
 
 
+async def _serialize(session: AsyncSession, digest: str) -> None:
+    """Wait for the other open transactions counting this client (held until commit)."""
+    lock_id = int.from_bytes(bytes.fromhex(digest[:8]), "big", signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(_LOCK_CLASS, lock_id)))
+
+
 async def admit_report(session: AsyncSession, *, address: str, now: datetime,
                        limit: int = REPORTS_PER_WINDOW, window: timedelta = WINDOW) -> None:
     """Count one report of ``address`` at ``now`` or refuse it.
@@ -86,8 +92,7 @@ async def admit_report(session: AsyncSession, *, address: str, now: datetime,
         reports of this client are already in the window ending at ``now``.
     """
     digest = await client_hash(session, address)
-    lock_id = int.from_bytes(bytes.fromhex(digest[:8]), "big", signed=True)
-    await session.execute(select(func.pg_advisory_xact_lock(_LOCK_CLASS, lock_id)))
+    await _serialize(session, digest)
     cutoff = now - window
     await session.execute(delete(ReportLogEntry).where(ReportLogEntry.client_hash == digest,
                                                        ReportLogEntry.at <= cutoff))
