@@ -55,8 +55,10 @@ def new_key(bits: int = 4096) -> NewKey:
     """A new RSA encryption key; ``kid`` is its RFC 7638 thumbprint."""
     key = RSAKey.generate_key(bits, parameters={"use": "enc", "alg": ALG})
     kid = key.thumbprint()
-    public = {**key.as_dict(private=False), "kid": kid, "key_ops": ["wrapKey"]}
-    private = {**key.as_dict(private=True), "kid": kid, "key_ops": ["unwrapKey"]}
+    # No ``key_ops`` beside ``use`` (RFC 7517 4.3: not both); joserfc would also refuse
+    # ``wrapKey`` for RSA-OAEP, which it checks as ``encrypt``.
+    public = {**key.as_dict(private=False), "kid": kid}
+    private = {**key.as_dict(private=True), "kid": kid}
     return NewKey(kid=kid, public_jwk=dict(public), private_jwk=dict(private))
 
 

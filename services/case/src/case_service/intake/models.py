@@ -36,7 +36,7 @@ class Destination(Base):
     """LeiKa keys (``urn:de:fim:leika:leistung:...``) this destination accepts."""
     encryption_kid: Mapped[str] = mapped_column(String(100))
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    """Published: ``kty RSA``, ``use enc``, ``alg RSA-OAEP-256``, ``key_ops [wrapKey]``."""
+    """Published: ``kty RSA``, ``use enc``, ``alg RSA-OAEP-256``, ``kid``."""
     private_jwk_encrypted: Mapped[str] = mapped_column(Text)
     """The private JWK as a compact JWE (``dir`` + ``A256GCM``) under the key-encryption key."""
     status: Mapped[str] = mapped_column(String(16), default="active")

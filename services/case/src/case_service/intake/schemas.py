@@ -133,4 +133,3 @@ class EncryptionJwk(BaseModel):
     e: str
     alg: Literal["RSA-OAEP-256"]
     use: Literal["enc"]
-    key_ops: list[str]
