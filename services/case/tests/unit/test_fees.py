@@ -3,7 +3,6 @@ way a rule or a form can be refused (always as a 422 domain error, never hanging
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import cel
@@ -331,7 +330,9 @@ def test_form_data_beyond_the_limits_is_not_computable(data: Any, limit: str) ->
 ZEROS = "[" + ",".join(["0"] * 100) + "]"
 
 
-def test_nested_comprehensions_map_and_computed_patterns_are_refused_before_they_run() -> None:
+def test_nested_comprehensions_map_and_computed_patterns_are_refused_before_they_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     twenty = "[" + ",".join(["0"] * 20) + "]"
     # 20**5 iterations: seconds of native work, if it ran.
     hostile = f"{twenty}.exists(a, {twenty}.exists(b, {twenty}.exists(c, {twenty}.exists(d, "
@@ -343,10 +344,12 @@ def test_nested_comprehensions_map_and_computed_patterns_are_refused_before_they
         check_rule(rule(components=[fixed("1", when=expr) for expr in refused]), {})
     assert pointers(caught.value) == [f"/components/{i}/when" for i in range(len(refused))]
 
-    started = time.monotonic()
+    compiled: list[str] = []
+    real_compile = cel.compile
+    monkeypatch.setattr(cel, "compile", lambda e: compiled.append(e) or real_compile(e))
     with pytest.raises(FeeNotComputable):
         quote_fee(rule(components=[fixed("1", when=hostile)]), {}, {})
-    assert time.monotonic() - started < 0.5
+    assert hostile not in compiled
 
 
 def test_one_comprehension_and_literal_patterns_are_allowed() -> None:
@@ -369,15 +372,12 @@ def test_many_costly_evaluations_stop_at_the_time_budget() -> None:
                              "tiers": tiers}] * 20)
     data = {"l": list(range(100))}
 
-    started = time.monotonic()
     with pytest.raises(FeeNotComputable) as caught:
         quote_fee(slow, {}, data, time_budget_seconds=0.2)
-    elapsed = time.monotonic() - started
 
     assert caught.value.limit == "time"
-    assert elapsed < 1.0
     # Negative control: the same rule with one item finishes, so the budget is what stopped it.
-    assert quote_fee(slow, {}, {"l": [0]}, time_budget_seconds=5.0).amount == 20
+    assert quote_fee(slow, {}, {"l": [0]}, time_budget_seconds=60.0).amount == 20
 
 
 def test_compiled_programs_are_reused_across_quotes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -390,9 +390,7 @@ def test_compiled_programs_are_reused_across_quotes(monkeypatch: pytest.MonkeyPa
         return real_compile(expression)
 
     monkeypatch.setattr(cel, "compile", counting_compile)
-    started = time.perf_counter()
     for _ in range(100):
         quote_fee(DOG_TAX, TOWN_A_DOGS, THREE_DOGS)
 
     assert compiled == []
-    assert (time.perf_counter() - started) / 100 < 0.005
