@@ -22,6 +22,7 @@ async def test_every_demo_account_logs_in_with_the_demo_password(migrated_url: s
     assert summary["demo_password"] == DEMO_PASSWORD
     engine = create_engine(migrated_url)
     claims = {}
+    attributes: dict[str, dict[str, tuple[str, str, str]]] = {}
     try:
         async with create_session_factory(engine)() as session:
             for demo in accounts:
@@ -32,9 +33,10 @@ async def test_every_demo_account_logs_in_with_the_demo_password(migrated_url: s
                 assert str(account.id) == demo["id"]
                 assert account.email_verified_at is not None
                 claims[demo["email"]] = token_claims(account)
+                attributes[demo["email"]] = {
+                    a.name: (a.value, a.loa, a.source) for a in account.attributes}
                 if demo["email"] == "erika.mustermann@example.org":
                     erika = userinfo(account, ["profile", "email"])
-                    attributes = {(a.name, a.loa, a.source) for a in account.attributes}
             await session.commit()
     finally:
         await engine.dispose()
@@ -50,14 +52,38 @@ async def test_every_demo_account_logs_in_with_the_demo_password(migrated_url: s
         "citizens-office.manager@example.org": {"citizens-office": ["manager"]},
         "citizens-office.clerk1@example.org": {"citizens-office": ["clerk"]},
         "citizens-office.clerk2@example.org": {"citizens-office": ["clerk"]},
+        "traffic.manager@example.org": {"traffic": ["manager"]},
+        "traffic.clerk@example.org": {"traffic": ["clerk"]},
+        "public-order.manager@example.org": {"public-order": ["manager"]},
+        "public-order.clerk@example.org": {"public-order": ["clerk"]},
+        "tax-office.clerk@example.org": {"tax-office": ["clerk"]},
+        "citizens-office.manager@beispielhausen.example.org": {"citizens-office": ["manager"]},
+        "citizens-office.clerk@beispielhausen.example.org": {"citizens-office": ["clerk"]},
     }
+    tenants = {c.tenant for e, c in claims.items() if e.endswith("@beispielhausen.example.org")}
+    assert tenants == {"beispielhausen"}
     admins = {(c.tenant, c.admin) for c in claims.values() if c.admin}
     assert admins == {("musterstadt", "tenant"), ("beispielhausen", "tenant")}
-    assert claims["max.mustermann@example.org"].kind == "citizen"
+    citizens = {(c.tenant, e) for e, c in claims.items() if c.kind == "citizen"}
+    assert citizens == {("musterstadt", "erika.mustermann@example.org"),
+                        ("musterstadt", "max.mustermann@example.org"),
+                        ("beispielhausen", "paula.beispiel@example.org")}
+    levels = {d["email"]: d.get("level_of_assurance") for d in accounts if d["kind"] == "citizen"}
+    assert levels == {"erika.mustermann@example.org": "substantial",
+                      "max.mustermann@example.org": "basic",
+                      "paula.beispiel@example.org": "substantial"}
     assert erika["birthdate"] == "1964-08-12"
-    assert attributes == {("given_name", "substantial", "eid-sandbox"),
-                          ("family_name", "substantial", "eid-sandbox"),
-                          ("birth_date", "substantial", "eid-sandbox")}
+    eid = ("substantial", "eid-sandbox")
+    assert attributes["erika.mustermann@example.org"] == {
+        "given_name": ("Erika", *eid), "family_name": ("Mustermann", *eid),
+        "birth_date": ("1964-08-12", *eid), "street_address": ("Musterstraße 1", *eid),
+        "postal_code": ("12345", *eid), "locality": ("Musterstadt", *eid)}
+    assert set(attributes["max.mustermann@example.org"]) == {"given_name", "family_name"}
+    paula = attributes["paula.beispiel@example.org"]
+    assert set(paula) == {"given_name", "family_name", "birth_date", "street_address",
+                          "postal_code", "locality"}
+    assert {(loa, source) for _, loa, source in paula.values()} == {eid}
+    assert paula["locality"][0] == "Beispielhausen"
 
 
 async def test_seeding_again_repairs_the_demo_accounts(migrated_url: str) -> None:
@@ -102,7 +128,7 @@ async def test_seeding_again_repairs_the_demo_accounts(migrated_url: str) -> Non
     assert second == first
     assert (cashier.given_name, cashier.failed_logins, cashier.locked_until) == ("Kai", 0, None)
     assert cashier.roles == ["museum:cashier"]
-    assert (erika.status, erika.attributes) == ("active", 3)
+    assert (erika.status, erika.attributes) == ("active", 6)
     assert total == len(first["accounts"])  # type: ignore[arg-type]
 
 

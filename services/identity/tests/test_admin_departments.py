@@ -17,7 +17,8 @@ async def test_a_tenant_admin_lists_creates_and_renames_departments(identity) ->
     shown = await identity.client.get("/admin/departments/library", headers=admin)
 
     assert listed.status_code == 200
-    assert [d["slug"] for d in listed.json()] == ["citizens-office", "museum", "pools"]
+    assert [d["slug"] for d in listed.json()] == [
+        "citizens-office", "museum", "pools", "public-order", "tax-office", "traffic"]
     assert created.status_code == 201, created.text
     assert created.headers["location"] == "/admin/departments/library"
     assert created.json()["tenant"] == "musterstadt"

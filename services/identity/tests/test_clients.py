@@ -240,8 +240,10 @@ async def test_the_seeded_clients_work_with_their_documented_secrets(
     assert summary["clients"] == first["clients"]
     clients = {c["client_id"]: c for c in summary["clients"]}  # type: ignore[union-attr]
     assert {"case-service", "payment-service", "notification-service", "ticketing-service",
-            "city-erp", "demo-frontend"} == set(clients)
-    assert clients["city-erp"]["scope"] == "payment:read payment:reports ticketing:read"
+            "city-erp", "online-service", "demo-frontend"} == set(clients)
+    assert clients["city-erp"]["scope"] == "payment:read payment:reports ticketing:read case:read"
+    assert clients["online-service"]["scope"] == "case:intake case:write"
+    assert {"case:read", "case:write"} <= set(clients["demo-frontend"]["scope"].split())
 
     async with oauth_app() as oauth:
         for entry in clients.values():

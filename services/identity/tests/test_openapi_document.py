@@ -45,3 +45,19 @@ def test_userinfo_documents_its_bearer_errors_as_oauth_json(
     for status in ("401", "403"):
         assert set(responses[status]["content"]) == {"application/json"}
         assert "WWW-Authenticate" in responses[status]["headers"]
+
+
+def test_my_attributes_are_documented_with_an_example_and_their_levels() -> None:
+    settings = IdentitySettings(database_url="postgresql+asyncpg://u:p@127.0.0.1:1/none",
+                                log_json=False)
+    openapi = create_app(settings).openapi()
+    operation = openapi["paths"]["/me/attributes"]["get"]
+    schemas = openapi["components"]["schemas"]
+
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    [example] = schemas[ref.rsplit("/", 1)[-1]]["examples"]
+    assert {"401", "403", "404"} <= set(operation["responses"])
+    assert [a["name"] for a in example["attributes"]] == sorted(
+        a["name"] for a in example["attributes"])
+    assert schemas["VerifiedAttributeRead"]["properties"]["level"]["enum"] == [
+        "basic", "substantial", "high"]

@@ -34,4 +34,11 @@ async def test_seed_creates_the_demo_city_and_is_repeatable(database_url) -> Non
         ("musterstadt", "citizens-office", "BB-1100"),
         ("musterstadt", "museum", "MUS-4100"),
         ("musterstadt", "pools", "BAD-5700"),
+        ("musterstadt", "public-order", "OA-3200"),
+        ("musterstadt", "tax-office", "ST-2000"),
+        ("musterstadt", "traffic", "SVB-6600"),
     ]
+    departments = {t["slug"]: {d["slug"]: d["cost_centre"] for d in t["departments"]}
+                   for t in first["tenants"]}  # type: ignore[attr-defined]
+    assert departments["musterstadt"]["traffic"] == "SVB-6600"  # demo.json names them too
+    assert departments["beispielhausen"] == {"citizens-office": "BB-0100"}

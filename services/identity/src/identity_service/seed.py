@@ -35,6 +35,12 @@ DEPARTMENTS = [
     {"tenant": "musterstadt", "slug": "pools", "name": "Bäderbetriebe", "cost_centre": "BAD-5700"},
     {"tenant": "musterstadt", "slug": "citizens-office", "name": "Bürgerbüro",
      "cost_centre": "BB-1100"},
+    {"tenant": "musterstadt", "slug": "traffic", "name": "Straßenverkehrsbehörde",
+     "cost_centre": "SVB-6600"},
+    {"tenant": "musterstadt", "slug": "public-order", "name": "Ordnungsamt",
+     "cost_centre": "OA-3200"},
+    {"tenant": "musterstadt", "slug": "tax-office", "name": "Steueramt",
+     "cost_centre": "ST-2000"},
     {"tenant": "beispielhausen", "slug": "citizens-office", "name": "Bürgerbüro",
      "cost_centre": "BB-0100"},
 ]
@@ -58,14 +64,16 @@ class DemoClient:
         return bool(self.redirect_uris)
 
 
-#: One confidential client per service that calls others, the city ERP, the demo frontend.
+#: One confidential client per service that calls others, the city ERP, an outside online
+#: service delivering applications to case management, the demo frontend.
 DEMO_CLIENTS = (
     DemoClient("case-service", "Case service", ("payment:write", "notification:send")),
     DemoClient("payment-service", "Payment service", ("notification:send",)),
     DemoClient("notification-service", "Notification service", ("case:read", "ticketing:read")),
     DemoClient("ticketing-service", "Ticketing service", ("payment:write", "notification:send")),
     DemoClient("city-erp", "City ERP (finance)", ("payment:read", "payment:reports",
-                                                    "ticketing:read")),
+                                                    "ticketing:read", "case:read")),
+    DemoClient("online-service", "Online service (applications)", ("case:intake", "case:write")),
     DemoClient("demo-frontend", "Demo frontend",
                ("openid", "profile", "email", "case:read", "case:write", "ticketing:read",
                 "ticketing:write", "payment:read", "notification:read"), DEMO_REDIRECT_URIS),

@@ -1,5 +1,6 @@
 """The demo city's accounts (``../shared/DEMO.md``): staff per department, a tenant admin per
-tenant and two citizens, all with one documented password. Used by ``identity_service.seed``.
+tenant and citizens in both tenants, all with one documented password. Used by
+``identity_service.seed``.
 
 Local demo only: the password is public, written into ``.local/demo.json``.
 """
@@ -46,8 +47,16 @@ class DemoAccount:
         return uuid.uuid5(_NAMESPACE, f"{self.tenant}:{self.email}")
 
 
-def _staff(email: str, given: str, family: str, department: str, role: str) -> DemoAccount:
-    return DemoAccount("musterstadt", email, given, family, roles={department: (role,)})
+def _staff(
+    email: str, given: str, family: str, department: str, role: str,
+    tenant: str = "musterstadt",
+) -> DemoAccount:
+    return DemoAccount(tenant, email, given, family, roles={department: (role,)})
+
+
+# Staff e-mail addresses of beispielhausen carry the town in the domain: an address is unique
+# per tenant only, but demo.json and the login forms are easier to read without repeats.
+_BEISPIELHAUSEN = "beispielhausen.example.org"
 
 
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
@@ -65,15 +74,30 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
            "clerk"),
     _staff("citizens-office.clerk2@example.org", "Deniz", "Yilmaz", "citizens-office",
            "clerk"),
+    _staff("traffic.manager@example.org", "Stefan", "Braun", "traffic", "manager"),
+    _staff("traffic.clerk@example.org", "Nina", "Schröder", "traffic", "clerk"),
+    _staff("public-order.manager@example.org", "Holger", "Krause", "public-order", "manager"),
+    _staff("public-order.clerk@example.org", "Aylin", "Demir", "public-order", "clerk"),
+    _staff("tax-office.clerk@example.org", "Petra", "Neumann", "tax-office", "clerk"),
     DemoAccount("beispielhausen", "admin.beispielhausen@example.org", "Bernhard", "Klein",
                 admin="tenant"),
+    _staff(f"citizens-office.manager@{_BEISPIELHAUSEN}", "Ute", "Hartmann", "citizens-office",
+           "manager", tenant="beispielhausen"),
+    _staff(f"citizens-office.clerk@{_BEISPIELHAUSEN}", "Lukas", "Brandt", "citizens-office",
+           "clerk", tenant="beispielhausen"),
     DemoAccount("musterstadt", "erika.mustermann@example.org", "Erika", "Mustermann",
                 kind="citizen", loa="substantial", source="eid-sandbox",
                 attributes={"given_name": "Erika", "family_name": "Mustermann",
-                            "birth_date": "1964-08-12"}),
+                            "birth_date": "1964-08-12", "street_address": "Musterstraße 1",
+                            "postal_code": "12345", "locality": "Musterstadt"}),
     DemoAccount("musterstadt", "max.mustermann@example.org", "Max", "Mustermann",
                 kind="citizen",
                 attributes={"given_name": "Max", "family_name": "Mustermann"}),
+    DemoAccount("beispielhausen", "paula.beispiel@example.org", "Paula", "Beispiel",
+                kind="citizen", loa="substantial", source="eid-sandbox",
+                attributes={"given_name": "Paula", "family_name": "Beispiel",
+                            "birth_date": "1988-03-21", "street_address": "Beispielweg 5",
+                            "postal_code": "54321", "locality": "Beispielhausen"}),
 )
 
 

@@ -1,6 +1,6 @@
-"""Self-service API: registration, e-mail verification and ``/me`` (profile, password, export,
-erasure). Each route parses, makes one service call and responds; the request's unit of work
-(:mod:`city_shared.request_work`) commits when it returns.
+"""Self-service API: registration, e-mail verification and ``/me`` (profile, verified attributes,
+password, export, erasure). Each route parses, makes one service call and responds; the
+request's unit of work (:mod:`city_shared.request_work`) commits when it returns.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from identity_service.accounts.schemas import (
     EmailVerificationCreate,
     PasswordChange,
     RegistrationAccepted,
+    VerifiedAttributesRead,
 )
 
 __all__ = ["router"]
@@ -89,6 +90,20 @@ async def get_me(account: Me, response: Response) -> AccountRead:
     """For citizens and staff."""
     response.headers.update(_NO_STORE)
     return AccountRead.of(account)
+
+
+@router.get(
+    "/me/attributes",
+    summary="My verified attributes",
+    responses=problem_responses(401, 403, 404),
+)
+async def get_my_attributes(account: Me, response: Response) -> VerifiedAttributesRead:
+    """For citizens and staff: every attribute proven about me (names, birth date, address,
+    ...) with its level of assurance and source, sorted by name. Only ever the caller's own:
+    there is no account parameter. A person's token from any client of the tenant will do
+    (e.g. forwarded by a service to prefill an application); a machine client's is 403."""
+    response.headers.update(_NO_STORE)
+    return VerifiedAttributesRead.of(account)
 
 
 @router.patch(

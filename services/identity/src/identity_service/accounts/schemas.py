@@ -1,5 +1,5 @@
 """HTTP models of the self-service API: ``CitizenCreate`` / ``AccountUpdate`` / ``AccountRead``,
-password change, e-mail verification and the data export.
+verified attributes, password change, e-mail verification and the data export.
 
 E-mail addresses are normalised on input (:func:`normalise_email`); secrets are bounded here
 and judged by the password policy in the service, which knows the e-mail address.
@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from city_shared.auth import AcrLevel
 from city_shared.text import PlainText, Secret
 from identity_service.accounts.emails import MAX_EMAIL_LENGTH, normalise_email
 from identity_service.accounts.models import Account
@@ -35,6 +36,8 @@ __all__ = [
     "Locale",
     "PasswordChange",
     "PersonalData",
+    "VerifiedAttributeRead",
+    "VerifiedAttributesRead",
 ]
 
 Email = Annotated[
@@ -181,6 +184,48 @@ class AttributeRead(BaseModel):
     loa: str
     source: str
     verified_at: datetime
+
+
+class VerifiedAttributeRead(BaseModel):
+    """One verified attribute of the caller: its value, the level of assurance it was proven
+    at and by whom (``eid-sandbox``, ``self-declared``, ...)."""
+
+    name: str = Field(examples=["birth_date"])
+    value: str = Field(examples=["1964-08-12"])
+    level: AcrLevel = Field(description="The level of assurance the value was proven at.")
+    source: str = Field(examples=["eid-sandbox"])
+    verified_at: datetime
+
+
+class VerifiedAttributesRead(BaseModel):
+    """The caller's verified attributes, sorted by name (e.g. to prefill an application)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"attributes": [
+                {"name": name, "value": value, "level": "substantial", "source": "eid-sandbox",
+                 "verified_at": "2026-11-26T10:00:00Z"}
+                for name, value in (("birth_date", "1964-08-12"), ("family_name", "Mustermann"),
+                                    ("given_name", "Erika"), ("locality", "Musterstadt"),
+                                    ("postal_code", "12345"),
+                                    ("street_address", "Musterstraße 1"))
+            ]}]
+        }
+    )
+
+    attributes: list[VerifiedAttributeRead]
+
+    @classmethod
+    def of(cls, account: Account) -> VerifiedAttributesRead:
+        """The attributes of ``account``, by name."""
+        return cls(attributes=[
+            # Validated, not cast: ``loa`` is a plain string column (a CHECK keeps it a level).
+            VerifiedAttributeRead.model_validate({
+                "name": a.name, "value": a.value, "level": a.loa, "source": a.source,
+                "verified_at": a.verified_at,
+            })
+            for a in sorted(account.attributes, key=lambda a: a.name)
+        ])
 
 
 class PersonalData(BaseModel):

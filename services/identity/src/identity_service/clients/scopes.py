@@ -18,6 +18,7 @@ OIDC_SCOPES: Final = {
 SERVICE_SCOPES: Final = {
     "case:read": "Read cases",
     "case:write": "Create and update cases",
+    "case:intake": "Deliver applications from an outside online service",
     "payment:read": "Read payments and refunds",
     "payment:write": "Request and cancel payments",
     "payment:refund": "Refund payments",
