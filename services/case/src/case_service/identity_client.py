@@ -16,7 +16,8 @@ __all__ = ["verified_attributes"]
 
 log = logging.getLogger(__name__)
 
-ATTRIBUTES_PATH = "/accounts/me/attributes"
+#: Identity's self-service route (its accounts router has no prefix).
+ATTRIBUTES_PATH = "/me/attributes"
 #: A citizen has a handful of attributes; anything bigger is not identity's answer.
 _MAX_ATTRIBUTES = 100
 
@@ -42,7 +43,7 @@ async def verified_attributes(
     settings: CaseSettings, bearer_token: str, *, http: httpx.AsyncClient | None = None
 ) -> list[VerifiedAttribute] | None:
     """The verified attributes of the citizen whose ``bearer_token`` this is, asked of identity
-    (``GET {identity_url}/accounts/me/attributes`` with that token) within
+    (``GET {identity_url}/me/attributes`` with that token) within
     ``settings.identity_timeout_seconds``.
 
     Uses ``http`` (the app's shared client) when given, else a client for this call. Never
