@@ -14,7 +14,7 @@ class CaseSettings(ServiceSettings):
     http_port: int = 8002
     identity_url: str = "http://127.0.0.1:8001"
     """``CITY_IDENTITY_URL``: where drafts fetch the citizen's verified attributes
-    (``GET /accounts/me/attributes`` with the citizen's own token) to prefill forms."""
+    (``GET /me/attributes`` with the citizen's own token) to prefill forms."""
     identity_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     """How long a new draft waits for identity; then it starts without prefill."""
     draft_ttl_hours: int = Field(default=24 * 30, ge=1, le=24 * 365)
