@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
-from joserfc import jwe
+from joserfc import jwe, jws
 from joserfc.jwk import RSAKey
 
 from case_service.intake.seed import demo_destination_id, seed_destinations
@@ -44,6 +44,15 @@ async def published_key(case: Any) -> RSAKey:
     assert PARKING in [s["identifier"] for s in destination["services"]]
     jwk = (await case.client.get(
         f"/intake/v1/destinations/{DEST}/keys/{destination['encryptionKid']}")).json()
+    return RSAKey.import_key(jwk)
+
+
+async def verification_key(case: Any) -> RSAKey:
+    """The key that verifies the event log's SETs, also published by the destination."""
+    destination = (await case.client.get(f"/intake/v1/destinations/{DEST}")).json()
+    jwk = (await case.client.get(
+        f"/intake/v1/destinations/{DEST}/keys/{destination['signingKid']}")).json()
+    assert (jwk["use"], jwk["alg"]) == ("sig", "PS512")
     return RSAKey.import_key(jwk)
 
 
@@ -126,6 +135,13 @@ async def test_a_sender_delivers_an_encrypted_application_that_becomes_a_case(in
     assert [e["name"] for e in log] == ["create-submission", "submit-submission",
                                         "accept-submission"]
     assert log[-1]["event"] == "https://schema.fitko.de/fit-connect/events/accept-submission"
+    signing = await verification_key(intake)
+    for entry in log:
+        claims = json.loads(jws.deserialize_compact(entry["token"], signing,
+                                                    algorithms=["PS512"]).payload)
+        assert list(claims["events"]) == [entry["event"]]
+        assert claims["sub"] == f"submission:{announced['submissionId']}"
+        assert claims["txn"] == f"case:{announced['caseId']}"
     status = (await intake.client.get(f"/intake/v1/submissions/{announced['submissionId']}",
                                       headers=sender(intake))).json()
     case_id = status["acceptedCase"]["id"]
@@ -185,6 +201,9 @@ async def test_a_bad_delivery_is_rejected_with_a_reason_and_opens_no_case(
     log = await events(intake, announced["caseId"])
     assert [e["name"] for e in log][-1] == "reject-submission"
     assert log[-1]["problems"][0]["code"] == expected
+    claims = json.loads(jws.deserialize_compact(log[-1]["token"], await verification_key(intake),
+                                                algorithms=["PS512"]).payload)
+    assert claims["events"][log[-1]["event"]]["problems"][0]["code"] == expected
     if fault == "invalid_form":
         assert log[-1]["problems"][0]["pointer"] == "/vehicle_registration"
     assert await intake.scalar("SELECT count(*) FROM cases") == 0
@@ -241,6 +260,10 @@ async def test_the_destination_and_its_key_are_public_and_hold_no_private_part(
     assert (jwk["kty"], jwk["use"], jwk["alg"], jwk["kid"]) == ("RSA", "enc", "RSA-OAEP-256",
                                                                  kid)
     assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk)
+    signing = (await intake.client.get(
+        f"/intake/v1/destinations/{DEST}/keys/{destination.json()['signingKid']}")).json()
+    assert (signing["use"], signing["alg"]) == ("sig", "PS512")
+    assert not {"d", "p", "q"} & set(signing)
     stored = await intake.scalar("SELECT private_jwk_encrypted FROM intake_destinations "
                                  "WHERE id = :id", id=DEST)
     assert stored.count(".") == 4

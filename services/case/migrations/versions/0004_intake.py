@@ -1,5 +1,6 @@
 """The intake shaped like FIT-Connect's Submission API: destinations and their keys,
-submissions with their transport status, encrypted attachments and the senders' event log.
+submissions with their transport status, encrypted attachments and the senders' event log
+(signed Security Event Tokens).
 
 Revision ID: 0004
 Revises: 0003
@@ -30,6 +31,9 @@ def upgrade() -> None:
         sa.Column("encryption_kid", sa.String(100), nullable=False),
         sa.Column("public_jwk", JSONB, nullable=False),
         sa.Column("private_jwk_encrypted", sa.Text, nullable=False),
+        sa.Column("signing_kid", sa.String(100), nullable=False),
+        sa.Column("signing_public_jwk", JSONB, nullable=False),
+        sa.Column("signing_private_jwk_encrypted", sa.Text, nullable=False),
         sa.Column("status", sa.String(16), nullable=False, server_default="active"),
         _ts("created_at"),
     )
@@ -81,6 +85,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(48), nullable=False),
         _ts("at"),
         sa.Column("detail", JSONB, nullable=False, server_default="{}"),
+        sa.Column("token", sa.Text, nullable=False),
     )
     op.create_index("ix_intake_events_case", "intake_events", ["transport_case_id", "id"])
 

@@ -1,7 +1,7 @@
-"""The destinations' encryption keys: RSA key pairs whose public half is published as a JWK
-(``use enc``, ``alg RSA-OAEP-256``) and whose private half is kept encrypted at rest under the
-key-encryption key (KEK), and the one way payloads are decrypted (compact JWE,
-``RSA-OAEP-256`` + ``A256GCM``, nothing else).
+"""The destinations' keys: RSA key pairs whose public half is published as a JWK (encryption:
+``use enc``, ``alg RSA-OAEP-256``; signing the event log: ``use sig``, ``alg PS512``) and whose
+private half is kept encrypted at rest under the key-encryption key (KEK), and the one way
+payloads are decrypted (compact JWE, ``RSA-OAEP-256`` + ``A256GCM``, nothing else).
 
 The KEK comes from ``CaseSettings.intake_key_encryption_key`` (base64url of 32 bytes); while that
 setting does not exist or is unset, a development KEK published in this file is used.
@@ -21,11 +21,12 @@ from joserfc.jwk import OctKey, RSAKey
 from case_service.settings import CaseSettings
 from city_shared.encoding import b64url_decode
 
-__all__ = ["ALG", "DEV_INTAKE_KEK", "ENC", "DecryptionFailed", "KeyCipher", "NewKey",
+__all__ = ["ALG", "DEV_INTAKE_KEK", "ENC", "SIGNING_ALG", "DecryptionFailed", "KeyCipher", "NewKey",
            "StoredKeyUnreadable", "cipher_from_settings", "decrypt_payload", "new_key"]
 
 ALG: Final = "RSA-OAEP-256"
 ENC: Final = "A256GCM"
+SIGNING_ALG: Final = "PS512"
 _PAYLOAD_ALGORITHMS: Final = [ALG, ENC]
 _KEK_ALGORITHMS: Final = ["dir", "A256GCM"]
 #: DEVELOPMENT ONLY, NOT SECRET: the KEK while ``CITY_INTAKE_KEY_ENCRYPTION_KEY`` is unset.
@@ -51,9 +52,11 @@ class NewKey:
     private_jwk: dict[str, Any]
 
 
-def new_key(bits: int = 4096) -> NewKey:
-    """A new RSA encryption key; ``kid`` is its RFC 7638 thumbprint."""
-    key = RSAKey.generate_key(bits, parameters={"use": "enc", "alg": ALG})
+def new_key(bits: int = 4096, *, use: str = "enc") -> NewKey:
+    """A new RSA key, for encryption (``use enc``, ``alg RSA-OAEP-256``) or for signing the
+    event log (``use sig``, ``alg PS512``); ``kid`` is its RFC 7638 thumbprint."""
+    alg = ALG if use == "enc" else SIGNING_ALG
+    key = RSAKey.generate_key(bits, parameters={"use": use, "alg": alg})
     kid = key.thumbprint()
     # No ``key_ops`` beside ``use`` (RFC 7517 4.3: not both); joserfc would also refuse
     # ``wrapKey`` for RSA-OAEP, which it checks as ``encrypt``.

@@ -39,6 +39,10 @@ class Destination(Base):
     """Published: ``kty RSA``, ``use enc``, ``alg RSA-OAEP-256``, ``kid``."""
     private_jwk_encrypted: Mapped[str] = mapped_column(Text)
     """The private JWK as a compact JWE (``dir`` + ``A256GCM``) under the key-encryption key."""
+    signing_kid: Mapped[str] = mapped_column(String(100))
+    signing_public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    """Published: verifies the event log's SETs (``use sig``, ``alg PS512``)."""
+    signing_private_jwk_encrypted: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
@@ -89,7 +93,8 @@ class SubmissionAttachment(Base):
 
 
 class SubmissionEvent(Base):
-    """One entry of a transport case's event log (FIT-Connect event names, no personal data)."""
+    """One entry of a transport case's event log (FIT-Connect event names, no personal data),
+    kept as issued: a signed SET."""
 
     __tablename__ = "intake_events"
 
@@ -103,3 +108,5 @@ class SubmissionEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     """Reason codes and problem pointers; never form values."""
+    token: Mapped[str] = mapped_column(Text)
+    """The event as a Security Event Token (RFC 8417), signed with the destination's key."""

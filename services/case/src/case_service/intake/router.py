@@ -17,8 +17,8 @@ from case_service.intake.errors import MalformedJwe, UnsupportedUploadType
 from case_service.intake.schemas import (
     JWE_PATTERN,
     DestinationRead,
-    EncryptionJwk,
     EventLog,
+    PublicJwk,
     SubmissionCreate,
     SubmissionCreated,
     SubmissionRead,
@@ -64,11 +64,12 @@ async def get_destination(destination_id: uuid.UUID, session: SessionDep) -> Des
 
 
 @router.get("/destinations/{destination_id}/keys/{kid}",
-            summary="A destination's public encryption key as JWK (public, no token)",
+            summary="A destination's public key as JWK (public, no token)",
             responses=problem_responses(404, 422))
 async def get_key(destination_id: uuid.UUID, kid: Annotated[str, Path(max_length=100)],
-                  session: SessionDep, response: Response) -> EncryptionJwk:
-    """``use enc``, ``alg RSA-OAEP-256``; payloads use ``enc A256GCM``."""
+                  session: SessionDep, response: Response) -> PublicJwk:
+    """``encryptionKid``: ``use enc``, ``alg RSA-OAEP-256`` (payloads use ``enc A256GCM``);
+    ``signingKid``: ``use sig``, ``alg PS512`` (verifies the event log's SETs)."""
     response.headers["Cache-Control"] = _KEY_CACHE
     return await service.read_key(session, destination_id, kid)
 
@@ -78,10 +79,10 @@ async def get_key(destination_id: uuid.UUID, kid: Annotated[str, Path(max_length
              responses=problem_responses(401, 403, 404, 422),
              dependencies=[Depends(accept_idempotency_key)])
 async def announce(body: SubmissionCreate, session: SessionDep,
-                   principal: CurrentPrincipal) -> SubmissionCreated:
+                   principal: CurrentPrincipal, settings: SettingsDep) -> SubmissionCreated:
     """A machine client with ``case:intake`` of the destination's tenant. The submission is
     ``incomplete`` until submitted; unsubmitted ones are removed after a day."""
-    submission = await service.announce(session, principal, body, datetime.now(UTC))
+    submission = await service.announce(session, principal, body, settings, datetime.now(UTC))
     return SubmissionCreated(destination_id=submission.destination_id,
                              submission_id=submission.id,
                              case_id=submission.transport_case_id)
@@ -132,5 +133,6 @@ async def get_submission(submission_id: uuid.UUID, session: SessionDep,
 async def get_events(case_id: uuid.UUID, session: SessionDep,
                      principal: CurrentPrincipal) -> EventLog:
     """FIT-Connect's event names (``create-submission``, ``submit-submission``,
-    ``accept-submission``, ``reject-submission``) as plain JSON, oldest first."""
+    ``accept-submission``, ``reject-submission``), oldest first, each also as the signed
+    SET it was issued as."""
     return await service.event_log(session, principal, case_id)

@@ -17,10 +17,10 @@ __all__ = [
     "AcceptedCase",
     "DestinationRead",
     "DestinationService",
-    "EncryptionJwk",
-    "EventLog",
+        "EventLog",
     "EventLogEntry",
     "Problem",
+    "PublicJwk",
     "ServiceType",
     "SubmissionCreate",
     "SubmissionCreated",
@@ -33,7 +33,6 @@ _PART: Final = r"[A-Za-z0-9_-]"
 JWE_PATTERN: Final = rf"^{_PART}+\.{_PART}*\.{_PART}+\.{_PART}+\.{_PART}+$"
 MAX_JWE_CHARS: Final = 700_000
 """Metadata and data each (the request body limit applies on top)."""
-EVENT_BASE: Final = "https://schema.fitko.de/fit-connect/events/"
 
 
 class _Camel(BaseModel):
@@ -105,6 +104,9 @@ class EventLogEntry(_Camel):
     case_id: uuid.UUID
     issued_at: datetime
     problems: list[Problem] = Field(default_factory=list)
+    token: str
+    """The same event as issued: a Security Event Token (compact JWS, ``PS512``) signed with
+    the destination's signing key (``signingKid``), as FIT-Connect's event log holds them."""
 
 
 class EventLog(_Camel):
@@ -120,16 +122,17 @@ class DestinationRead(_Camel):
     status: str
     services: list[DestinationService]
     encryption_kid: str
+    signing_kid: str
+    """Verifies the SETs of the event log."""
 
 
-class EncryptionJwk(BaseModel):
-    """The destination's public encryption key (RFC 7517 member names)."""
-
-    model_config = ConfigDict(populate_by_name=True)
+class PublicJwk(BaseModel):
+    """One of the destination's public keys (RFC 7517 member names): the encryption key or the
+    key that signs the event log."""
 
     kty: Literal["RSA"]
     kid: str
     n: str
     e: str
-    alg: Literal["RSA-OAEP-256"]
-    use: Literal["enc"]
+    alg: Literal["RSA-OAEP-256", "PS512"]
+    use: Literal["enc", "sig"]

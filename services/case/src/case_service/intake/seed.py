@@ -1,5 +1,6 @@
 """The demo's intake destinations: one per tenant for the citizens' office, accepting the
-library services that office is responsible for, each with a fresh key pair. Idempotent: a
+library services that office is responsible for, each with fresh key pairs (encryption and
+event signing). Idempotent: a
 tenant that has its destination keeps it (and its key)."""
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ async def seed_destinations(engine: AsyncEngine, settings: CaseSettings | None =
                 .where(ServiceParameters.tenant == tenant,
                        ServiceParameters.department == DEMO_DEPARTMENT)
                 .distinct().order_by(Service.leika_key))
-            key = new_key(key_bits)
+            key, signing = new_key(key_bits), new_key(key_bits, use="sig")
             session.add(Destination(
                 id=destination_id, tenant=tenant, department=DEMO_DEPARTMENT,
                 services=list(keys), encryption_kid=key.kid, public_jwk=key.public_jwk,
-                private_jwk_encrypted=cipher.encrypt(key.private_jwk), status="active"))
+                private_jwk_encrypted=cipher.encrypt(key.private_jwk),
+                signing_kid=signing.kid, signing_public_jwk=signing.public_jwk,
+                signing_private_jwk_encrypted=cipher.encrypt(signing.private_jwk),
+                status="active"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,17 +25,18 @@ from case_service.intake.errors import (
     SubmissionNotFound,
     TransportCaseNotFound,
 )
-from case_service.intake.models import Submission, SubmissionAttachment, SubmissionEvent
+from case_service.intake.events import EVENT_BASE, record_event
+from case_service.intake.keys import cipher_from_settings
+from case_service.intake.models import Destination, Submission, SubmissionAttachment
 from case_service.intake.processing import Outcome, process
 from case_service.intake.schemas import (
-    EVENT_BASE,
     AcceptedCase,
     DestinationRead,
     DestinationService,
-    EncryptionJwk,
     EventLog,
     EventLogEntry,
     Problem,
+    PublicJwk,
     ServiceType,
     SubmissionCreate,
     SubmissionRead,
@@ -66,28 +66,26 @@ async def read_destination(session: AsyncSession, destination_id: uuid.UUID) -> 
     return DestinationRead(destination_id=destination.id, status=destination.status,
                            services=[DestinationService(identifier=s)
                                      for s in destination.services],
-                           encryption_kid=destination.encryption_kid)
+                           encryption_kid=destination.encryption_kid,
+                           signing_kid=destination.signing_kid)
 
 
-async def read_key(session: AsyncSession, destination_id: uuid.UUID, kid: str) -> EncryptionJwk:
-    """Public: the destination's encryption key ``kid`` as a JWK.
+async def read_key(session: AsyncSession, destination_id: uuid.UUID, kid: str) -> PublicJwk:
+    """Public: the destination's encryption or signing key ``kid`` as a JWK.
 
     :raises KeyNotFound: (404) no such destination or key."""
     destination = await repository.destination(session, destination_id)
-    if destination is None or destination.encryption_kid != kid:
+    if destination is None:
         raise KeyNotFound()
-    return EncryptionJwk.model_validate(destination.public_jwk)
-
-
-def _event(submission: Submission, name: str, detail: dict[str, Any] | None = None,
-           ) -> SubmissionEvent:
-    return SubmissionEvent(submission_id=submission.id,
-                           transport_case_id=submission.transport_case_id, name=name,
-                           detail=detail or {})
+    keys = {destination.encryption_kid: destination.public_jwk,
+            destination.signing_kid: destination.signing_public_jwk}
+    if kid not in keys:
+        raise KeyNotFound()
+    return PublicJwk.model_validate(keys[kid])
 
 
 async def announce(session: AsyncSession, principal: Principal, body: SubmissionCreate,
-                   now: datetime) -> Submission:
+                   settings: CaseSettings, now: datetime) -> Submission:
     """Create an ``incomplete`` submission and its transport case (event ``create-submission``).
 
     :raises DestinationNotFound: (404) no such destination in the sender's tenant.
@@ -108,7 +106,8 @@ async def announce(session: AsyncSession, principal: Principal, body: Submission
         status="incomplete", created_at=now, updated_at=now)
     session.add(submission)
     await session.flush()
-    session.add(_event(submission, "create-submission"))
+    session.add(record_event(destination, cipher_from_settings(settings), submission,
+                             "create-submission", now))
     await session.flush()
     return submission
 
@@ -171,23 +170,28 @@ async def submit(session: AsyncSession, principal: Principal, submission_id: uui
         raise AttachmentsNotUploaded(missing)
     submission.status = "submitted"
     submission.submitted_at = submission.updated_at = now
-    session.add(_event(submission, "submit-submission"))
-    destination = await repository.destination(session, submission.destination_id)
-    outcome = Outcome(None, "service_not_offered") if destination is None else await process(
-        session, submission=submission, destination=destination,
-        encrypted_metadata=body.encrypted_metadata, encrypted_data=body.encrypted_data,
-        uploads=uploads, settings=settings, now=now)
+    destination = await session.get(Destination, submission.destination_id)
+    assert destination is not None  # a foreign key
+    cipher = cipher_from_settings(settings)
+    session.add(record_event(destination, cipher, submission, "submit-submission", now))
+    outcome = Outcome(None, "service_not_offered")
+    if destination.status == "active":
+        outcome = await process(
+            session, submission=submission, destination=destination,
+            encrypted_metadata=body.encrypted_metadata, encrypted_data=body.encrypted_data,
+            uploads=uploads, settings=settings, now=now)
     outcome_case, reason = outcome.case, outcome.reason or "case_not_opened"
     if outcome_case is not None:
         submission.status = "accepted"
         submission.case_id = outcome_case.id
-        session.add(_event(submission, "accept-submission", {"case_number": outcome_case.number}))
+        session.add(record_event(destination, cipher, submission, "accept-submission", now,
+                                 {"case_number": outcome_case.number}))
     else:
         submission.status = "rejected"
         submission.reject_reason = reason
-        session.add(_event(submission, "reject-submission",
-                           {"problems": [{"code": reason, "pointer": p} for p in outcome.pointers]
-                            or [{"code": reason}]}))
+        problems = [{"code": reason, "pointer": p} for p in outcome.pointers]
+        session.add(record_event(destination, cipher, submission, "reject-submission", now,
+                                 {"problems": problems or [{"code": reason}]}))
     await session.execute(delete(SubmissionAttachment)
                           .where(SubmissionAttachment.submission_id == submission.id))
     await session.flush()
@@ -229,7 +233,7 @@ async def event_log(session: AsyncSession, principal: Principal,
     return EventLog(event_log=[
         EventLogEntry(event=EVENT_BASE + event.name, name=event.name,
                       submission_id=event.submission_id, case_id=event.transport_case_id,
-                      issued_at=event.at,
+                      issued_at=event.at, token=event.token,
                       problems=[Problem.model_validate(p)
                                 for p in event.detail.get("problems", [])])
         for event in events])
