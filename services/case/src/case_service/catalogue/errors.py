@@ -9,6 +9,7 @@ from datetime import date
 from city_shared.errors import Conflict, DomainError, JsonValue, NotFound
 
 __all__ = [
+    "ConcurrentChange",
     "DefinitionNotFound",
     "DuplicateService",
     "InvalidAttachments",
@@ -21,6 +22,7 @@ __all__ = [
     "ParametersOverlap",
     "ServiceNotFound",
     "ServiceNotOffered",
+    "TenantNotFound",
     "TrustLevelTooLow",
 ]
 
@@ -160,3 +162,18 @@ class InvalidDefinition(_Unprocessable):
 
     code = "invalid_definition"
     title = "Invalid service definition"
+
+
+class TenantNotFound(NotFound):
+    """404: the path names a tenant other than the caller's (tenants never see each other)."""
+
+    code = "tenant_not_found"
+    title = "Tenant not found"
+
+
+class ConcurrentChange(Conflict):
+    """409: other versions of the same service were written at the same moment, again and
+    again; retrying the request is safe."""
+
+    code = "concurrent_change"
+    title = "Concurrent change"

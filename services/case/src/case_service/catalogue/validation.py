@@ -18,6 +18,7 @@ from case_service.catalogue.errors import (
 )
 from case_service.fees import (
     FEE_VALUES,
+    MAX_AMOUNT,
     FeeRule,
     InvalidFeeRule,
     PerItemComponent,
@@ -120,9 +121,17 @@ def check_fee_values(rule: FeeRule, values: Mapping[str, object]) -> None:
     try:
         checked = FEE_VALUES.validate_python(values)
     except ValidationError as exc:
+        # One finding per value; pydantic reports each member of the value union separately.
+        names = dict.fromkeys(str(e["loc"][0]) for e in exc.errors(include_input=False)
+                              if e["loc"])
         errors: list[Mapping[str, JsonValue]] = [
-            {"pointer": "/fee_values/" + "/".join(str(p) for p in e["loc"]), "code": e["type"],
-             "message": e["msg"]} for e in exc.errors(include_input=False)]
+            {"pointer": "/fee_values/" + name.replace("~", "~0").replace("/", "~1"),
+             "code": "invalid_value",
+             "message": f"An amount in cents (0 to {MAX_AMOUNT}), a text of up to 200 "
+                        "characters, or a list of such texts."} for name in names]
+        if not errors:
+            errors = [{"pointer": "/fee_values", "code": "invalid_value",
+                       "message": "At most 100 values with names like first_dog."}]
         raise InvalidFeeValues("The fee values have errors; see 'errors'.", errors) from None
     missing = sorted(value_names(rule) - checked.keys())
     if missing:
