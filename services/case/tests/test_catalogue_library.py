@@ -113,3 +113,42 @@ async def test_a_new_version_keeps_the_old_one(case: Any) -> None:
     assert first.json()["names"]["en"] == "Birth certificate"
     missing = await case.client.get(f"/library/services/{BIRTH}/versions/3")
     assert missing.json()["code"] == "definition_not_found"
+
+
+async def test_a_new_version_changes_the_form_new_drafts_get(case: Any) -> None:
+    form = copy.deepcopy(LIBRARY[3].form_schema)
+    form["properties"]["copies"]["maximum"] = 3
+    form["properties"]["copies"]["x-label"] = {"de": "Exemplare", "en": "Copies"}
+    created = await case.client.post(f"/library/services/{BIRTH}/versions",
+                                     json=_version(form_schema=form),
+                                     headers=case.platform_admin_headers())
+    assert created.status_code == 201
+    public = (await case.client.get(f"/public/musterstadt/services/{BIRTH}")).json()
+    assert public["definition_version"] == 2
+    assert public["form"]["schema"]["properties"]["copies"]["maximum"] == 3
+    assert "Exemplare" in [f["label"] for f in public["form"]["fields"]]
+    # The version drafts and cases pinned stays as it was.
+    from case_service.catalogue.demo_library import definition_id
+    from case_service.catalogue.resolution import definition_by_id
+
+    async with case.sessions() as session:
+        first = await definition_by_id(session, definition_id("geburtsurkunde"))
+    assert (first.version, first.form_schema["properties"]["copies"]["maximum"]) == (1, 10)
+
+
+async def test_openapi_has_examples_for_every_catalogue_schema(case_db: Any) -> None:
+    spec = (await case_db.client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    names = ["ServiceCreate", "DefinitionCreate", "LibraryServiceRead", "DefinitionRead",
+             "LibraryServiceList", "AttachmentSpec", "ParametersCreate", "ParametersEnd",
+             "ParametersRead", "ParametersList", "RevenueShare", "ParameterTexts",
+             "PublicServiceRead", "PublicServiceList", "PublicServiceDetail",
+             "FeePreviewCreate", "FeePreviewRead", "PublicFormFieldRead", "PublicForm",
+             "PublicAttachment", "FeePreviewLine", "LocalizedText", "ShortText"]
+    assert [n for n in names if not schemas[n].get("examples")] == []
+    assert {"/library/services", "/tenants/{tenant}/parameters",
+            "/public/{tenant}/services/{service_id}/fee-preview"} <= set(spec["paths"])
+    example = schemas["ServiceCreate"]["examples"][0]
+    created = await case_db.client.post("/library/services", json=example,
+                                        headers=case_db.platform_admin_headers())
+    assert created.status_code == 201, created.text

@@ -157,3 +157,10 @@ async def test_hostile_previews_are_never_a_500(case: Any, content: bytes) -> No
                                       headers={"Content-Type": "application/json"})
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+async def test_a_dog_declared_as_listed_breed_pays_the_listed_rate(case: Any) -> None:
+    dogs = {"data": {"dogs": [{"name": "Bello", "breed": "Mischling", "listed_breed": True}]}}
+    preview = (await case.client.post(f"{BH}/{DOG_TAX}/fee-preview", json=dogs)).json()
+    assert [(line["label"], line["amount"]) for line in preview["breakdown"]] == [
+        ("Listenhund", 50000)]

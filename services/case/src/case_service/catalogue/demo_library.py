@@ -172,7 +172,9 @@ LIBRARY: Final[tuple[DemoService, ...]] = (
             {"kind": "per_item", "label": _t("Hundesteuer", "Dog tax"), "items": "data.dogs",
              "tiers": [
                  {"label": _t("Listenhund", "Listed breed"),
-                  "when": "item.breed in values.listed_breeds", "amount": "values.listed_dog"},
+                  "when": "(has(item.listed_breed) && item.listed_breed) || "
+                          "item.breed in values.listed_breeds",
+                  "amount": "values.listed_dog"},
                  {"label": _t("Erster Hund", "First dog"), "when": "index == 0",
                   "amount": "values.first_dog"},
                  {"label": _t("Weiterer Hund", "Further dog"),

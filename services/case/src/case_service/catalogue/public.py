@@ -17,9 +17,9 @@ from case_service.catalogue.models import Service, ServiceDefinition, ServicePar
 from case_service.catalogue.public_schemas import (
     FeePreviewLine,
     FeePreviewRead,
-    FormFieldRead,
     PublicAttachment,
     PublicForm,
+    PublicFormFieldRead,
     PublicServiceDetail,
     PublicServiceList,
     PublicServiceRead,
@@ -123,7 +123,7 @@ def _detail(effective: Effective, locale: Locale) -> PublicServiceDetail:
         **item.model_dump(), descriptions=LocalizedText.model_validate(definition.descriptions),
         locale=locale, definition_version=definition.version,
         form=PublicForm(schema=definition.form_schema, fields=[
-            FormFieldRead(name=f.name, label=f.label, help=f.help, required=f.required,
+            PublicFormFieldRead(name=f.name, label=f.label, help=f.help, required=f.required,
                           prefill=f.prefill)
             for f in form_fields(definition.form_schema, locale)]),
         collect=rule.collect, period=rule.period, currency=parameters.currency,

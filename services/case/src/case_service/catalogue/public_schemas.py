@@ -13,9 +13,17 @@ from case_service.catalogue.demo_library import LIBRARY
 from case_service.catalogue.schemas import LocalizedText, ShortText, TrustLevel
 from case_service.fees import Collect, Period
 
-__all__ = ["FeePreviewCreate", "FeePreviewLine", "FeePreviewRead", "FormFieldRead",
-           "PublicAttachment", "PublicForm", "PublicServiceDetail", "PublicServiceList",
-           "PublicServiceRead"]
+__all__ = [
+    "FeePreviewCreate",
+    "FeePreviewLine",
+    "FeePreviewRead",
+    "PublicAttachment",
+    "PublicForm",
+    "PublicFormFieldRead",
+    "PublicServiceDetail",
+    "PublicServiceList",
+    "PublicServiceRead",
+]
 
 _BIRTH = LIBRARY[3]
 _ITEM: dict[str, Any] = {
@@ -47,7 +55,7 @@ class PublicServiceList(BaseModel):
     next_cursor: str | None
 
 
-class FormFieldRead(BaseModel):
+class PublicFormFieldRead(BaseModel):
     """A top-level form field, labelled in the requested language; ``prefill`` names the
     verified identity attribute a draft fills it from."""
 
@@ -67,10 +75,10 @@ class PublicForm(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "schema": {"type": "object", "properties": {"copies": {"type": "integer"}}},
-        "fields": [FormFieldRead.model_json_schema()["examples"][0]]}]})
+        "fields": [PublicFormFieldRead.model_json_schema()["examples"][0]]}]})
 
     json_schema: dict[str, Any] = Field(alias="schema", serialization_alias="schema")
-    fields: list[FormFieldRead]
+    fields: list[PublicFormFieldRead]
 
 
 class PublicAttachment(BaseModel):

@@ -12,9 +12,9 @@ from case_service.catalogue import library
 from case_service.catalogue.schemas import (
     DefinitionCreate,
     DefinitionRead,
+    LibraryServiceList,
+    LibraryServiceRead,
     ServiceCreate,
-    ServiceList,
-    ServiceRead,
 )
 from case_service.settings import CaseSettings
 from city_shared.auth import CurrentPrincipal
@@ -41,14 +41,14 @@ SettingsDep = Annotated[CaseSettings, Depends(_settings)]
 @router.post("/services", status_code=status.HTTP_201_CREATED, summary="Add a library service",
              responses=problem_responses(401, 403, 409, 422), dependencies=_unsafe)
 async def create_service(data: ServiceCreate, response: Response, session: SessionDep,
-                         principal: CurrentPrincipal, settings: SettingsDep) -> ServiceRead:
+                         principal: CurrentPrincipal, settings: SettingsDep) -> LibraryServiceRead:
     """Platform admins. 422 ``invalid_leika_key``, ``invalid_form_schema``,
     ``invalid_attachments``, ``invalid_fee_rule`` (syntax; the values are the tenants'),
     ``invalid_definition``; 409 ``service_exists``."""
     service, definition = await library.create_service(
         session, principal, data, max_bytes=settings.attachment_max_bytes)
     response.headers["Location"] = f"{settings.base_url}/library/services/{service.id}"
-    return ServiceRead.of(service, definition)
+    return LibraryServiceRead.of(service, definition)
 
 
 @router.post("/services/{service_id}/versions", status_code=status.HTTP_201_CREATED,
@@ -67,17 +67,17 @@ async def add_version(service_id: uuid.UUID, data: DefinitionCreate, response: R
 
 
 @router.get("/services", summary="List the library")
-async def list_services(session: SessionDep) -> ServiceList:
+async def list_services(session: SessionDep) -> LibraryServiceList:
     """Every service with its newest definition; no token needed (no local or personal data)."""
     rows = await library.list_services(session)
-    return ServiceList(items=[ServiceRead.of(s, d) for s, d in rows])
+    return LibraryServiceList(items=[LibraryServiceRead.of(s, d) for s, d in rows])
 
 
 @router.get("/services/{service_id}", summary="Get a library service",
             responses=problem_responses(404))
-async def get_service(service_id: uuid.UUID, session: SessionDep) -> ServiceRead:
+async def get_service(service_id: uuid.UUID, session: SessionDep) -> LibraryServiceRead:
     """404 ``service_not_found``."""
-    return ServiceRead.of(*await library.get_service(session, service_id))
+    return LibraryServiceRead.of(*await library.get_service(session, service_id))
 
 
 @router.get("/services/{service_id}/versions/{version}", summary="Get a definition version",

@@ -1,5 +1,5 @@
 """HTTP models of the library (platform-wide service definitions): ``ServiceCreate``,
-``DefinitionCreate`` (a new version), ``ServiceRead``, ``DefinitionRead``. Shapes only; the
+``DefinitionCreate`` (a new version), ``LibraryServiceRead``, ``DefinitionRead``. Shapes only; the
 rules a definition must pass are checked in :mod:`case_service.catalogue.library`."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ __all__ = [
     "AttachmentSpec",
     "DefinitionCreate",
     "DefinitionRead",
+    "LibraryServiceList",
+    "LibraryServiceRead",
     "LocalizedText",
     "ServiceCreate",
-    "ServiceList",
-    "ServiceRead",
     "ShortText",
     "TrustLevel",
 ]
@@ -162,7 +162,7 @@ class DefinitionRead(BaseModel):
                    created_at=definition.created_at, created_by=definition.created_by)
 
 
-class ServiceRead(BaseModel):
+class LibraryServiceRead(BaseModel):
     """A library service with its newest definition version."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
@@ -176,16 +176,16 @@ class ServiceRead(BaseModel):
     definition: DefinitionRead
 
     @classmethod
-    def of(cls, service: Service, definition: ServiceDefinition) -> ServiceRead:
+    def of(cls, service: Service, definition: ServiceDefinition) -> LibraryServiceRead:
         return cls(id=service.id, leika_key=service.leika_key, slug=service.slug,
                    latest_version=service.latest_version, definition=DefinitionRead.of(definition))
 
 
-class ServiceList(BaseModel):
+class LibraryServiceList(BaseModel):
     """The library, ordered by slug."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{
         "id": "6a3d9c15-1b1e-5f3a-9a44-0d1c4f2b7e55", "leika_key": _PARKING.leika_key,
         "slug": _PARKING.slug, "latest_version": 1, "definition": _DEFINITION_READ}]}]})
 
-    items: list[ServiceRead]
+    items: list[LibraryServiceRead]
