@@ -17,6 +17,11 @@ from typing import Any, Final, cast
 
 from pydantic import BaseModel
 
+from case_service import erasure as case_erasure
+from case_service import topics as case_topics
+from case_service.cases import events as cases
+from case_service.cases import handlers as case_answers
+from case_service.cases import payments as case_commands
 from city_shared.consumer import ANY_TYPE
 from city_shared.envelope import Event, to_kafka
 from identity_service import topics as identity_topics
@@ -115,7 +120,7 @@ TOPICS: Final[tuple[Topic, ...]] = (
           "Delivery events of notification; key = delivery id."),
     Topic(notification_topics.REQUESTS, "notification",
           "Commands to notification: tell this person this."),
-    Topic("case.cases", "case", "Case events (none published yet)."),
+    Topic(case_topics.CASES, "case", "Case events; key = case id."),
 )
 
 _PAYMENT_REQUEST_EXAMPLE: JsonObject = {
@@ -181,6 +186,13 @@ PUBLISHED: Final[tuple[Published, ...]] = (
               ticketing_commands.REQUESTS_TOPIC, "ticketing", "reference",
               "Command: pay (part of) an order's payment back.", command=True,
               extra_examples=(_REFUND_REQUEST_EXAMPLE,)),
+    # case
+    Published(cases.SUBMITTED, cases.CaseSubmittedData, case_topics.CASES, "case", "case_id",
+              "A case was opened (from a draft, a city system, the intake or Open311)."),
+    Published(cases.PAID, cases.CasePaidData, case_topics.CASES, "case", "case_id",
+              "The case's fee was paid; the case is submitted."),
+    Published(cases.PAYMENT_FAILED, cases.CasePaymentFailedData, case_topics.CASES, "case",
+              "case_id", "The payment failed or expired; the case still awaits payment."),
     # payment
     Published(payments.CREATED, payments.PaymentCreatedData, payment_topics.PAYMENTS,
               "payment", "payment_id", "A payment was created; where and until when to pay."),
@@ -212,8 +224,10 @@ PUBLISHED: Final[tuple[Published, ...]] = (
 )
 
 #: The modules whose ``city.*`` string constants are event types their service publishes.
+#: (``city.payment.request.v1`` is listed once, with ticketing's model: case sends the same
+#: command, ``tests/contracts/test_payment_reads_case.py`` holds both models to one schema.)
 PRODUCER_MODULES: Final = (accounts, orders, tickets, ticketing_commands, payments, refunds,
-                           deliveries)
+                           deliveries, cases, case_commands)
 
 _ANSWERS = ticketing_answers
 CONSUMED: Final[tuple[Consumed, ...]] = (
@@ -253,6 +267,16 @@ CONSUMED: Final[tuple[Consumed, ...]] = (
              _ANSWERS.REFUND_FAILED, _ANSWERS._RefundData),
     Consumed("ticketing", "on_account_erased", ticketing_erasure.IDENTITY_ACCOUNTS_TOPIC,
              ticketing_erasure.ACCOUNT_ERASED, ticketing_erasure.AccountErasedData),
+    # case
+    Consumed("case", "on_payment_created", case_answers.PAYMENTS_TOPIC,
+             case_answers.PAYMENT_CREATED, case_answers._PaymentCreatedData),
+    *(Consumed("case", handler, case_answers.PAYMENTS_TOPIC, type_, case_answers._PaymentData)
+      for handler, type_ in (("on_payment_succeeded", case_answers.PAYMENT_SUCCEEDED),
+                             ("on_payment_ended", case_answers.PAYMENT_FAILED),
+                             ("on_payment_ended", case_answers.PAYMENT_CANCELLED),
+                             ("on_payment_ended", case_answers.PAYMENT_EXPIRED))),
+    Consumed("case", "on_account_erased", case_erasure.IDENTITY_ACCOUNTS_TOPIC,
+             case_erasure.ACCOUNT_ERASED, case_erasure.AccountErasedData),
 )
 
 #: Fields a consumer's model makes optional but a pair relies on: notification reaches people

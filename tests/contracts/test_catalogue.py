@@ -12,7 +12,8 @@ from typing import cast
 import pytest
 
 from case_service import topics as case_topics
-from case_service.subscriptions import SUBSCRIPTIONS as CASE_SUBSCRIPTIONS
+from case_service.settings import CaseSettings
+from case_service.subscriptions import build_subscriptions as case_subscriptions
 from city_shared.consumer import Subscription
 from city_shared.envelope import EVENT_TYPE_PATTERN, from_kafka
 from identity_service import topics as identity_topics
@@ -81,7 +82,7 @@ def _real_subscriptions() -> set[tuple[str, str, str]]:
         ("payment", lambda: payment_subscriptions(PaymentSettings(), providers)),
         ("ticketing", lambda: ticketing_subscriptions(TicketingSettings())),
         ("identity", lambda: IDENTITY_SUBSCRIPTIONS),
-        ("case", lambda: CASE_SUBSCRIPTIONS),
+        ("case", lambda: case_subscriptions(CaseSettings())),
     )
     return {(service, s.topic, s.event_type) for service, build in builders for s in build()}
 

@@ -7,7 +7,7 @@ Payment dedupes on (tenant, source, reference): the first attempt of a case uses
 ``case/case/<id>``, a new attempt after a failed payment ``case/case/<id>/<n>`` (else payment
 would answer with the failed payment again). ``request_id`` is ``uuid5(case.id, "payment")`` for
 the first attempt and ``uuid5(case.id, "payment:<n>")`` for attempt ``n``.
-Source ``/case``; subject and record key = the case id.
+Source ``/case``; subject and record key = the attempt's reference.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class PaymentRequestData(BaseModel):
     currency: str
     description: str
     return_url: str | None
-    line_items: list[LineItem] = Field(min_length=1)
+    line_items: list[LineItem]
     payer: Payer
     metadata: dict[str, str]
 
@@ -135,6 +135,6 @@ def payment_request(case: Case, *, attempt: int, items: list[LineItem], descript
         line_items=items, payer=Payer(account_id=case.account_id),
         metadata={"case_id": str(case.id), "case_number": case.number},
     )
-    return new_event(type=PAYMENT_REQUEST, source=SOURCE, subject=str(case.id),
+    return new_event(type=PAYMENT_REQUEST, source=SOURCE, subject=data.reference,
                      tenant=case.tenant, department=case.department, data=data,
                      caused_by=caused_by, correlation_id=case.correlation_id)
