@@ -42,6 +42,28 @@ MAX_FORM_FIELDS: Final = 100
 _CHUNK = 64 * 1024
 
 
+_TEXT: Final = {"type": "string", "maxLength": 10_000}
+_REPORT_FIELDS: Final[dict[str, object]] = {
+    "service_code": {"type": "string", "minLength": 1, "maxLength": 63},
+    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+    "long": {"type": "number", "minimum": -180, "maximum": 180},
+    **{name: _TEXT for name in ("address_string", "description", "email", "first_name",
+                                "last_name", "phone", "media_url", "api_key", "jurisdiction_id",
+                                "device_id", "account_id", "address_id")},
+}
+_REPORT_BODY: Final = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["service_code"], "properties": _REPORT_FIELDS,
+        "additionalProperties": {"type": "string"},
+        "description": "Plus attribute[code]=value (attribute[code][]=value per choice of a "
+                       "multivaluelist)."}},
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["service_code"],
+        "properties": {**_REPORT_FIELDS, "media": {"type": "string", "format": "binary"}},
+        "additionalProperties": {"type": "string"}}},
+}}}
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, object]]:
     return {code: {"model": list[Open311ErrorRead],
                    "description": "GeoReport v2 error list"} for code in statuses}
@@ -93,7 +115,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 @router.post("/requests.{fmt}", status_code=status.HTTP_201_CREATED,
              summary="Report an issue (anonymous where the service allows it)",
-             responses=_errors(400, 401, 403, 404, 413, 415, 429))
+             responses=_errors(400, 401, 403, 404, 413, 415, 429), openapi_extra=_REPORT_BODY)
 async def create_request(tenant: str, fmt: str, request: Request, session: SessionDep,
                          principal: MaybePrincipal) -> list[RequestCreatedRead]:
     """Form fields per GeoReport v2: ``service_code``; ``lat`` + ``long`` or
