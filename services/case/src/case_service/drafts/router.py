@@ -11,8 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from case_service.access import draft_owner
-from case_service.drafts import repository, service
+from case_service.drafts import service
 from case_service.drafts.dependencies import (
     HttpDep,
     LocaleDep,
@@ -27,7 +26,7 @@ from case_service.identity_client import verified_attributes
 from city_shared.auth import CurrentPrincipal
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
-from city_shared.pagination import Cursor, CursorQuery, next_page
+from city_shared.pagination import CursorQuery
 
 __all__ = ["router"]
 
@@ -83,10 +82,8 @@ async def list_drafts(session: SessionDep, principal: CurrentPrincipal, locale: 
                       limit: Annotated[int, Query(ge=1, le=100)] = 20) -> DraftList:
     """The caller's live drafts (expired ones are gone). 422 ``invalid_cursor``."""
     now = datetime.now(UTC)
-    rows = await repository.owned_drafts(session, tenant=principal.tenant,
-                                         owner=draft_owner(principal), now=now,
-                                         after=Cursor.parse(cursor), limit=limit)
-    page, next_cursor = next_page(rows, limit, lambda d: Cursor(d.created_at, d.id))
+    page, next_cursor = await service.list_drafts(session, principal, cursor=cursor,
+                                                  limit=limit, now=now)
     return DraftList(items=[await draft_view(session, d, locale=locale, now=now) for d in page],
                      next_cursor=next_cursor)
 

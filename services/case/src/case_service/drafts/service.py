@@ -34,8 +34,17 @@ from case_service.forms import (
 )
 from case_service.settings import CaseSettings
 from city_shared.auth import Principal
+from city_shared.pagination import Cursor, next_page
 
-__all__ = ["check_version", "delete_draft", "open_draft", "start_draft", "touch", "update_draft"]
+__all__ = [
+    "check_version",
+    "delete_draft",
+    "list_drafts",
+    "open_draft",
+    "start_draft",
+    "touch",
+    "update_draft",
+]
 
 AttributeSource = Callable[[], Awaitable[list[VerifiedAttribute] | None]]
 
@@ -99,6 +108,19 @@ async def open_draft(session: AsyncSession, principal: Principal, draft_id: uuid
     if writable and draft.submitted_case_id is not None:
         raise DraftSubmitted()
     return draft
+
+
+async def list_drafts(session: AsyncSession, principal: Principal, *, cursor: str | None,
+                      limit: int, now: datetime) -> tuple[list[Draft], str | None]:
+    """A page of the caller's live drafts, newest first, and the cursor of the next page.
+
+    :raises Forbidden: (403) staff, a client without ``case:write``.
+    :raises InvalidCursor: (422) a cursor this API did not hand out.
+    """
+    rows = await repository.owned_drafts(session, tenant=principal.tenant,
+                                         owner=draft_owner(principal), now=now,
+                                         after=Cursor.parse(cursor), limit=limit)
+    return next_page(rows, limit, lambda d: Cursor(d.created_at, d.id))
 
 
 def check_version(draft: Draft, if_match: str | None) -> None:
