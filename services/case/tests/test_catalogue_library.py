@@ -152,3 +152,14 @@ async def test_openapi_has_examples_for_every_catalogue_schema(case_db: Any) -> 
     created = await case_db.client.post("/library/services", json=example,
                                         headers=case_db.platform_admin_headers())
     assert created.status_code == 201, created.text
+
+
+async def test_concurrent_creates_of_one_key_give_one_service(case_db: Any) -> None:
+    import asyncio
+
+    admin = case_db.platform_admin_headers()
+    responses = await asyncio.gather(*(
+        case_db.client.post("/library/services", headers=admin,
+                            json=_new_service(slug=f"sterbeurkunde-{i}")) for i in range(6)))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+    assert await case_db.scalar("SELECT count(*) FROM service_definitions") == 1

@@ -88,6 +88,16 @@ async def test_invalid_parameters_are_refused(case: Any, changes: dict[str, Any]
                              "AND tenant = 'musterstadt'", id=BIRTH) == 1
 
 
+async def test_a_version_changes_only_its_end(case: Any) -> None:
+    admin = case.tenant_admin_headers()
+    changed = await case.client.patch(f"{URL}/{BIRTH_V1}", headers=admin, json={
+        "valid_to": "2027-01-01", "fee_values": {"certificate": 1}})
+    assert changed.status_code == 422
+    fee = await case.scalar("SELECT fee_values->>'certificate' FROM service_parameters "
+                            "WHERE id = :id", id=BIRTH_V1)
+    assert fee == "1200"
+
+
 async def test_a_stricter_trust_level_is_accepted(case: Any) -> None:
     admin = case.tenant_admin_headers()
     await case.client.post(f"{URL}/{BIRTH_V1}/end", json={"valid_to": "2027-01-01"},
