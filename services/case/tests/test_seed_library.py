@@ -40,3 +40,21 @@ async def test_seed_twice_changes_nothing(case: Any) -> None:
 def test_demo_forms_pass_the_library_admission() -> None:
     for service in LIBRARY:
         check_form_schema(service.form_schema)
+
+
+async def test_the_command_merges_the_ids_into_the_demo_file(
+        case: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    import asyncio
+    import json
+
+    from case_service.seed import main
+
+    demo = tmp_path / "demo.json"
+    demo.write_text(json.dumps({"identity": {"kept": True}}), encoding="utf-8")
+    monkeypatch.setenv("CITY_DATABASE_URL", case.url)
+    before = await case.rows(_SNAPSHOT)
+    await asyncio.to_thread(main, ["--demo-file", str(demo)])
+    written = json.loads(demo.read_text(encoding="utf-8"))
+    assert written["identity"] == {"kept": True}
+    assert written["case"]["services"]["geburtsurkunde"] == str(DEMO_SERVICES["geburtsurkunde"])
+    assert await case.rows(_SNAPSHOT) == before

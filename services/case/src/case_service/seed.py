@@ -2,12 +2,19 @@
 every start and concurrently: rows have fixed ids and are only inserted, never updated, so a
 second run (or a library admin's newer version) changes nothing.
 
-``python -m case_service.seed`` reads the settings from the environment like the API.
+``python -m case_service.seed [--demo-file .local/demo.json]`` reads the settings from the
+environment like the API and merges the service ids (slug -> id) under the key ``case`` into the
+demo file, for the README's curl examples and the demo frontend.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
@@ -26,7 +33,7 @@ from city_shared.db import create_engine, create_session_factory
 from city_shared.production import refuse_demo_seed
 from city_shared.unit_of_work import unit_of_work
 
-__all__ = ["DEMO_SERVICES", "SEEDED_BY", "main", "seed_library"]
+__all__ = ["DEMO_SERVICES", "SEEDED_BY", "main", "merge_demo_file", "seed_library"]
 
 SEEDED_BY = "seed:demo-library"
 
@@ -79,13 +86,41 @@ async def _seed(url: str) -> None:
         await engine.dispose()
 
 
-def main() -> None:
-    """Entry point: seed the demo library into ``CITY_DATABASE_URL``."""
+def merge_demo_file(path: Path, case: dict[str, object]) -> None:
+    """Put ``case`` under the key ``case`` of the JSON object in ``path`` (created if missing),
+    keeping everything else; replaces the file atomically."""
+    current: dict[str, object] = {}
+    if path.exists():
+        loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
+        if not isinstance(loaded, dict):
+            raise SystemExit(f"{path} does not hold a JSON object")
+        current = loaded
+    current["case"] = case
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+    os.replace(partial, path)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, object]:
+    """Entry point: seed the demo library into ``CITY_DATABASE_URL``, merge the ids into
+    ``--demo-file`` (if given) and return the ``case`` part of it."""
+    parser = argparse.ArgumentParser(prog="python -m case_service.seed")
+    parser.add_argument("--demo-file", type=Path, default=None,
+                        help="JSON file to merge the service ids into (key 'case')")
+    args = parser.parse_args(argv)
     settings = CaseSettings()
     refuse_demo_seed(settings.env)
     asyncio.run(_seed(settings.database_url.get_secret_value()))
+    case: dict[str, object] = {"api": settings.base_url, "services": {
+        slug: str(service_id) for slug, service_id in DEMO_SERVICES.items()}}
+    if args.demo_file is not None:
+        merge_demo_file(args.demo_file, case)
     print(f"case seed: demo library of {len(LIBRARY)} services, parameters of "
-          f"{len({t for s in LIBRARY for t in s.parameters})} tenants")
+          f"{len({t for s in LIBRARY for t in s.parameters})} tenants"
+          + (f"; ids in {args.demo_file}" if args.demo_file else ""))
+    return case
 
 
 if __name__ == "__main__":
