@@ -5,13 +5,16 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
+from case_service.attachments.router import body_limits as attachment_body_limits
 from case_service.attachments.router import router as attachments_router
 from case_service.cases.router import router as cases_router
 from case_service.catalogue.parameters_router import router as parameters_router
 from case_service.catalogue.public_router import router as public_catalogue_router
 from case_service.catalogue.router import router as library_router
 from case_service.drafts.router import router as drafts_router
+from case_service.intake.router import ATTACHMENT_ROUTE as INTAKE_ATTACHMENT_ROUTE
 from case_service.intake.router import router as intake_router
+from case_service.intake.router import upload_limit as intake_upload_limit
 from case_service.open311.router import router as open311_router
 from case_service.settings import CaseSettings
 from city_shared.app import create_service_app
@@ -19,14 +22,19 @@ from city_shared.app import create_service_app
 
 def create_app(settings: CaseSettings | None = None) -> FastAPI:
     """The ASGI app: the library and its parameters, the public catalogue, drafts and their
-    attachments, cases, the FIT-Connect-shaped intake and the Open311 view."""
+    attachments, cases, the FIT-Connect-shaped intake and the Open311 view. Uploads may be as
+    large as ``attachment_max_bytes`` (intake: its JWE of that size); other bodies keep the
+    platform's limit."""
+    settings = settings or CaseSettings()
     return create_service_app(
-        settings or CaseSettings(),
+        settings,
         title="City platform: case",
         description="Case management: the library of administrative services, each city's "
                     "parameters, applications from a prefilled draft to a submitted case.",
         routers=[library_router, parameters_router, public_catalogue_router, drafts_router,
                  attachments_router, cases_router, intake_router, open311_router],
+        body_limits={**attachment_body_limits(settings),
+                     INTAKE_ATTACHMENT_ROUTE: intake_upload_limit(settings)},
     )
 
 
