@@ -4,6 +4,7 @@ data, tenants apart, errors in the Open311 shape."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .conftest import CaseHarness
@@ -242,3 +243,34 @@ async def test_hostile_input_never_answers_500_and_stores_nothing(case: CaseHarn
     assert 400 <= multipart.status_code < 500
     assert await case.scalar("SELECT count(*) FROM cases") == 0
     assert await case.scalar("SELECT count(*) FROM open311_report_log") == 0
+
+
+async def test_contact_data_a_form_asks_for_stays_in_the_case_only(case: CaseHarness) -> None:
+    contact_fields = {name: {"type": "string", "maxLength": 200} for name in CONTACT}
+    await case.execute(
+        "UPDATE service_definitions SET form_schema = jsonb_set(form_schema, '{properties}', "
+        "(form_schema->'properties') || CAST(:fields AS jsonb)) WHERE public_report",
+        fields=json.dumps(contact_fields))
+    definition = (await case.client.get(f"{BASE}/services/{ROAD}.json")).json()
+    assert [a["code"] for a in definition["attributes"]] == ["damage_kind"]
+    number = (await post_report(case, {**REPORT, **CONTACT})).json()[0]["service_request_id"]
+    data = await case.scalar("SELECT data FROM cases WHERE number = :n", n=number)
+    assert {name: data[name] for name in CONTACT} == CONTACT
+    shown = [await case.client.get(f"{BASE}/requests.json"),
+             await case.client.get(f"{BASE}/requests/{number}.json")]
+    history = str(await case.rows("SELECT * FROM case_history"))
+    for value in CONTACT.values():
+        assert all(value not in response.text for response in shown)
+        assert value not in str(await case.outbox())
+        assert value not in history
+
+
+async def test_a_decided_case_is_a_closed_report(case: CaseHarness) -> None:
+    number = (await post_report(case, REPORT)).json()[0]["service_request_id"]
+    await case.execute("UPDATE cases SET status = 'decided' WHERE number = :n", n=number)
+    [report] = (await case.client.get(f"{BASE}/requests/{number}.json")).json()
+    assert report["status"] == "closed"
+    assert (await case.client.get(f"{BASE}/requests.json", params={"status": "open"})).json() \
+        == []
+    closed = await case.client.get(f"{BASE}/requests.json", params={"status": "closed"})
+    assert [r["service_request_id"] for r in closed.json()] == [number]

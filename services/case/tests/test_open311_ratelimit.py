@@ -102,3 +102,21 @@ async def test_negative_control_without_the_lock_concurrent_reports_pass_the_lim
     monkeypatch.setattr(ratelimit, "_serialize", no_lock)
     statuses = await _concurrent_reports(case, "198.51.100.21", 8)
     assert statuses.count(201) > LIMIT
+
+
+async def test_the_purge_job_deletes_entries_past_the_window_only(case: CaseHarness) -> None:
+    for minutes in (120, 61, 5):
+        await case.execute("INSERT INTO open311_report_log (client_hash, at) "
+                           "VALUES (repeat('a', 64), now() - make_interval(mins => :m))",
+                           m=minutes)
+    stop = asyncio.Event()
+    job = asyncio.create_task(ratelimit.purge_report_log(case.sessions, case.settings, stop))
+    for _ in range(100):
+        if await case.scalar("SELECT count(*) FROM open311_report_log") == 1:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(job, timeout=5)
+    assert await case.scalar("SELECT count(*) FROM open311_report_log "
+                             "WHERE at > now() - interval '10 minutes'") == 1
+    assert await case.scalar("SELECT count(*) FROM open311_report_log") == 1
