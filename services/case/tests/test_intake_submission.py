@@ -19,6 +19,8 @@ PARKING = "urn:de:fim:leika:leistung:99108001001000"
 DOG_TAX = "urn:de:fim:leika:leistung:99102013104000"  # the tax office's, not the destination's
 SENDER = "online-service-a"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+# About 200 kB, so the ciphertext is far beyond joserfc's default limit of 64 KiB.
+LARGE_PDF = PDF + b"%" + bytes(range(256)) * 800 + b"\n%%EOF\n"
 FORM = {"given_name": "Erika", "family_name": "Mustermann", "birth_date": "1964-08-12",
         "street_address": "Heidestraße 17", "postal_code": "51147", "locality": "Musterstadt",
         "vehicle_registration": "B-AB 1234", "vehicle_owner": "self",
@@ -101,11 +103,11 @@ async def submit(case: Any, submission_id: str, meta: str, data: str) -> Any:
 
 
 async def deliver(case: Any, *, key: RSAKey, form: dict[str, Any] | None = None,
-                  file: bytes = PDF, meta: bytes | None = None,
+                  file: bytes = PDF, meta: bytes | None = None, raw: bytes | None = None,
                   data_jwe: str | None = None) -> tuple[dict[str, Any], Any]:
     """Announce, upload one attachment, submit; returns (announcement, submit response)."""
     attachment_id = uuid.uuid4()
-    data = json.dumps(form or FORM).encode()
+    data = raw if raw is not None else json.dumps(form or FORM).encode()
     created = await announce(case, [attachment_id])
     assert created.status_code == 201, created.text
     announced = created.json()
@@ -127,7 +129,7 @@ async def events(case: Any, transport_case_id: str) -> list[dict[str, Any]]:
 
 async def test_a_sender_delivers_an_encrypted_application_that_becomes_a_case(intake: Any) -> None:
     key = await published_key(intake)
-    announced, response = await deliver(intake, key=key)
+    announced, response = await deliver(intake, key=key, file=LARGE_PDF)
 
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "accepted"
@@ -155,7 +157,7 @@ async def test_a_sender_delivers_an_encrypted_application_that_becomes_a_case(in
     stored = await intake.rows("SELECT kind, media_type, sha256 FROM attachments "
                                "WHERE case_id = :id", id=uuid.UUID(case_id))
     assert [(a.kind, a.media_type, a.sha256) for a in stored] == [
-        ("proof_of_residence", "application/pdf", hashlib.sha256(PDF).hexdigest())]
+        ("proof_of_residence", "application/pdf", hashlib.sha256(LARGE_PDF).hexdigest())]
     assert await intake.scalar("SELECT count(*) FROM intake_attachments") == 0
 
 
@@ -168,7 +170,7 @@ def _tamper(token: str) -> str:
 
 @pytest.mark.parametrize("fault", ["wrong_key", "other_alg", "tampered",
                                    "undeclared_attachment", "invalid_form", "bad_metadata",
-                                   "other_service"])
+                                   "other_service", "deep_nesting", "not_an_object"])
 async def test_a_bad_delivery_is_rejected_with_a_reason_and_opens_no_case(
         intake: Any, fault: str) -> None:
     key = await published_key(intake)
@@ -186,6 +188,8 @@ async def test_a_bad_delivery_is_rejected_with_a_reason_and_opens_no_case(
         kwargs["meta"] = metadata(data, {uuid.uuid4(): PDF})
     elif fault == "bad_metadata":
         kwargs["meta"] = b'{"contentStructure": "none"}'
+    elif fault in {"deep_nesting", "not_an_object"}:
+        kwargs["raw"] = b"[" * 100_000 if fault == "deep_nesting" else b'"text"'
     elif fault == "other_service":
         kwargs["meta"] = metadata(data, {}).replace(PARKING.encode(), DOG_TAX.encode())
 
@@ -195,7 +199,8 @@ async def test_a_bad_delivery_is_rejected_with_a_reason_and_opens_no_case(
                 "tampered": "decryption_failed",
                 "undeclared_attachment": "attachments_mismatch",
                 "invalid_form": "form_invalid", "bad_metadata": "metadata_invalid",
-                "other_service": "service_not_offered"}[fault]
+                "other_service": "service_not_offered", "deep_nesting": "form_invalid",
+                "not_an_object": "form_invalid"}[fault]
     assert response.status_code == 202, response.text
     assert (response.json()["status"], response.json()["rejectReason"]) == ("rejected", expected)
     log = await events(intake, announced["caseId"])

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from joserfc import jwe
 from joserfc.errors import JoseError
+from joserfc.jwe import JWERegistry
 from joserfc.jwk import OctKey, RSAKey
 
 from case_service.settings import CaseSettings
@@ -100,16 +101,19 @@ def cipher_from_settings(settings: CaseSettings) -> KeyCipher:
     return KeyCipher(b64url_decode(raw))
 
 
-def decrypt_payload(token: str, key: RSAKey, kid: str) -> bytes:
-    """The plaintext of the compact JWE ``token`` addressed to ``key``.
+def decrypt_payload(token: str, key: RSAKey, kid: str, *, max_bytes: int) -> bytes:
+    """The plaintext of the compact JWE ``token`` addressed to ``key``, at most ``max_bytes``.
 
     Only ``alg RSA-OAEP-256`` with ``enc A256GCM`` and no compression are accepted, and the
     header's ``kid``, if any, must be the destination's.
 
     :raises DecryptionFailed: anything else, a wrong key or a tampered ciphertext.
     """
+    # joserfc refuses ciphertexts over 64 KiB by default; attachments may be larger.
+    registry = JWERegistry(algorithms=_PAYLOAD_ALGORITHMS)
+    registry.max_ciphertext_length = max(registry.max_ciphertext_length, max_bytes)
     try:
-        obj = jwe.decrypt_compact(token, key, algorithms=_PAYLOAD_ALGORITHMS)
+        obj = jwe.decrypt_compact(token, key, registry=registry)
     except (JoseError, ValueError, TypeError) as exc:
         raise DecryptionFailed(type(exc).__name__) from None
     header = obj.headers()

@@ -32,6 +32,7 @@ from case_service.forms import validate_form
 from case_service.intake.keys import DecryptionFailed, cipher_from_settings, decrypt_payload
 from case_service.intake.metadata import Metadata, matches
 from case_service.intake.models import Destination, Submission, SubmissionAttachment
+from case_service.intake.schemas import MAX_JWE_CHARS
 from case_service.settings import CaseSettings
 from city_shared.errors import DomainError
 from city_shared.journey import capture
@@ -89,9 +90,10 @@ def _open_payload(destination: Destination, encrypted_metadata: str, encrypted_d
     key = cipher_from_settings(settings).private_key(destination.private_jwk_encrypted)
     try:
         kid = destination.encryption_kid
-        metadata_bytes = decrypt_payload(encrypted_metadata, key, kid)
-        data_bytes = decrypt_payload(encrypted_data, key, kid)
-        plain = {upload.attachment_id: decrypt_payload(upload.ciphertext, key, kid)
+        metadata_bytes = decrypt_payload(encrypted_metadata, key, kid, max_bytes=MAX_JWE_CHARS)
+        data_bytes = decrypt_payload(encrypted_data, key, kid, max_bytes=MAX_JWE_CHARS)
+        plain = {upload.attachment_id: decrypt_payload(
+                     upload.ciphertext, key, kid, max_bytes=settings.attachment_max_bytes)
                  for upload in uploads}
     except DecryptionFailed:
         raise Rejected("decryption_failed") from None
@@ -112,7 +114,7 @@ def _open_payload(destination: Destination, encrypted_metadata: str, encrypted_d
         raise Rejected("hash_mismatch")
     try:
         data = json.loads(data_bytes)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         raise Rejected("form_invalid", [""]) from None
     if not isinstance(data, dict):
         raise Rejected("form_invalid", [""])
