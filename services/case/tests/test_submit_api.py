@@ -319,3 +319,17 @@ async def test_city_system_applies_on_a_citizens_behalf(case: CaseHarness) -> No
                                            "Content-Type": "application/json"})
     assert deep.status_code in (400, 413, 422)
     assert await case.scalar("SELECT count(*) FROM cases") == 1
+
+
+async def test_three_calls_from_the_drafts_api_to_a_payable_case(case: CaseHarness) -> None:
+    """Start the draft with the form data (identity unreachable: no prefill), submit, pay."""
+    headers = case.citizen_headers(acr="substantial")
+    started = await case.client.post("/drafts", json={
+        "service_id": str(DEMO_SERVICES[BIRTH]), "data": BIRTH_DATA}, headers=headers)
+    assert started.status_code == 201, started.text
+    response = await submit(case, uuid.UUID(started.json()["id"]))
+    assert response.status_code == 201, response.text
+    assert response.json()["fee_amount"] == 1200
+    pay = await case.client.get(f"/cases/{response.json()['id']}/pay", headers=headers)
+    assert pay.status_code == 409  # until payment answered; then 303 (test_cases_payment)
+    assert pay.headers["Retry-After"]

@@ -13,7 +13,6 @@ __all__ = [
     "AttachmentsMissing",
     "AttachmentsNotPossible",
     "CaseNotFound",
-    "DraftNotFound",
     "DraftSubmitted",
     "NotAnApplicant",
     "NothingDue",
@@ -35,15 +34,9 @@ class AttachmentNotFound(NotFound):
     title = "Attachment not found"
 
 
-class DraftNotFound(NotFound):
-    """404: no such draft of the caller (or it expired)."""
-
-    code = "draft_not_found"
-    title = "Draft not found"
-
-
 class DraftSubmitted(Conflict):
-    """409: the draft became a case already (``case_id`` names it)."""
+    """409: the draft became a case already (``case_id`` names it). The same code as the
+    drafts slice's error for changing a submitted draft; submitting adds the case."""
 
     code = "draft_submitted"
     title = "Draft already submitted"

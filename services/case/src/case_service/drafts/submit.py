@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.access import draft_owner
 from case_service.attachments.models import Attachment
-from case_service.cases.errors import DraftNotFound, DraftSubmitted
+from case_service.cases.errors import DraftSubmitted
 from case_service.cases.models import Case
 from case_service.cases.service import open_case
 from case_service.catalogue.resolution import definition_by_id, resolve, stricter
+from case_service.drafts.errors import DraftNotFound
 from case_service.drafts.models import Draft
 from case_service.settings import CaseSettings
 from city_shared.auth import Principal
