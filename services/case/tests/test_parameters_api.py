@@ -73,15 +73,17 @@ async def test_overlap_is_refused_naming_the_conflicting_version(case: Any) -> N
      "validation_error", None),
     ({"retention_days": 0}, "validation_error", None),
     ({"version": 7}, "validation_error", None),
+    ({"texts": {"legal_basis": {"de": "a\x00", "en": "b"}}}, None, None),
 ])
-async def test_invalid_parameters_are_refused(case: Any, changes: dict[str, Any], code: str,
+async def test_invalid_parameters_are_refused(case: Any, changes: dict[str, Any],
+                                              code: str | None,
                                               pointer: str | None) -> None:
     admin = case.tenant_admin_headers()
     await case.client.post(f"{URL}/{BIRTH_V1}/end", json={"valid_to": "2027-01-01"},
                            headers=admin)
     response = await case.client.post(URL, json=body(**changes), headers=admin)
     assert response.status_code == 422, response.text
-    assert response.json()["code"] == code
+    assert code is None or response.json()["code"] == code
     if pointer is not None:
         assert pointer in [e["pointer"] for e in response.json()["errors"]]
     assert await case.scalar("SELECT count(*) FROM service_parameters WHERE service_id = :id "

@@ -164,3 +164,10 @@ async def test_a_dog_declared_as_listed_breed_pays_the_listed_rate(case: Any) ->
     preview = (await case.client.post(f"{BH}/{DOG_TAX}/fee-preview", json=dogs)).json()
     assert [(line["label"], line["amount"]) for line in preview["breakdown"]] == [
         ("Listenhund", 50000)]
+
+
+@pytest.mark.parametrize("params", [{"q": "Hund\x00"}, {"leika_key": "\x00"}, {"q": "%" * 100},
+                                    {"lang": "fr"}, {"limit": 0}])
+async def test_hostile_queries_are_never_a_500(case: Any, params: dict[str, Any]) -> None:
+    response = await case.client.get(MS, params=params)
+    assert response.status_code in {200, 422}, response.text

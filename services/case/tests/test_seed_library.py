@@ -6,8 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from case_service.catalogue.demo_library import DEMO_SERVICES, LIBRARY
+from case_service.catalogue.parameter_schemas import RevenueShare
+from case_service.catalogue.validation import (
+    check_attachments,
+    check_fee_rule_syntax,
+    check_fee_values,
+    check_leika_key,
+    check_revenue_shares,
+)
+from case_service.fees import FeeRule
 from case_service.forms import check_form_schema
 from case_service.seed import seed_library
+from case_service.settings import CaseSettings
 
 _SNAPSHOT = ("SELECT 'service', id::text, slug FROM services UNION ALL "
              "SELECT 'definition', id::text, service_id::text || ':' || version "
@@ -37,9 +47,20 @@ async def test_seed_twice_changes_nothing(case: Any) -> None:
     assert len(before) == len(LIBRARY) * 4
 
 
-def test_demo_forms_pass_the_library_admission() -> None:
+def test_the_demo_library_passes_the_checks_of_the_api() -> None:
+    """The seed writes rows directly; they must be what the API would have accepted."""
+    max_bytes = CaseSettings().attachment_max_bytes
     for service in LIBRARY:
+        check_leika_key(service.leika_key)
         check_form_schema(service.form_schema)
+        check_attachments(service.attachments, max_bytes=max_bytes)
+        rule = FeeRule.model_validate(service.fee_rule)
+        check_fee_rule_syntax(rule)
+        for local in service.parameters.values():
+            check_fee_values(rule, local.fee_values)
+            check_revenue_shares(local.revenue_shares)
+            for share in local.revenue_shares:
+                RevenueShare.model_validate(share)
 
 
 async def test_the_command_merges_the_ids_into_the_demo_file(
