@@ -22,7 +22,7 @@ from case_service.attachments.models import Attachment
 from case_service.cases.errors import DraftSubmitted
 from case_service.cases.models import Case
 from case_service.cases.service import open_case
-from case_service.catalogue.resolution import definition_by_id, resolve, stricter
+from case_service.catalogue.resolution import TRUST_LEVELS, definition_by_id, resolve, stricter
 from case_service.drafts.errors import DraftNotFound
 from case_service.drafts.models import Draft
 from case_service.settings import CaseSettings
@@ -65,7 +65,8 @@ async def submit_draft(session: AsyncSession, principal: Principal, draft_id: uu
                               on=now.date())
     definition = await definition_by_id(session, draft.definition_id)
     required = stricter(definition.trust_level, effective.parameters.trust_level)
-    if principal.kind == "citizen" and not principal.meets(required):  # type: ignore[arg-type]
+    if principal.kind == "citizen" and (TRUST_LEVELS.index(principal.acr)
+                                        < TRUST_LEVELS.index(required)):
         raise InsufficientAssurance(required)
     attachments = (await session.scalars(
         select(Attachment).where(Attachment.draft_id == draft.id)
