@@ -274,3 +274,14 @@ async def test_a_decided_case_is_a_closed_report(case: CaseHarness) -> None:
         == []
     closed = await case.client.get(f"{BASE}/requests.json", params={"status": "closed"})
     assert [r["service_request_id"] for r in closed.json()] == [number]
+
+
+async def test_a_service_without_anonymous_reports_wants_a_citizen(case: CaseHarness) -> None:
+    await case.execute("UPDATE service_definitions SET anonymous = false WHERE public_report")
+    refused = await post_report(case, REPORT)
+    assert_open311_error(refused, 401)
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    staff = await post_report(case, REPORT, headers=case.clerk_headers("traffic"))
+    assert_open311_error(staff, 403)
+    assert await case.scalar("SELECT count(*) FROM cases") == 0
+    assert (await post_report(case, REPORT, headers=case.citizen_headers())).status_code == 201
