@@ -34,11 +34,14 @@ from case_service.settings import CaseSettings
 from city_shared.auth import MaybePrincipal
 from city_shared.dependencies import SessionDep
 
-__all__ = ["router"]
+__all__ = ["REPORT_ROUTE", "body_limits", "router"]
 
 router = APIRouter(prefix="/open311/v2/{tenant}", tags=["open311"], route_class=Open311Route)
 
 MAX_FORM_FIELDS: Final = 100
+REPORT_ROUTE: Final = "/open311/v2/{tenant}/requests.{fmt}"
+#: Room for the text fields and multipart framing beside the photo.
+_FORM_OVERHEAD: Final = 256 * 1024
 _CHUNK = 64 * 1024
 
 
@@ -62,6 +65,12 @@ _REPORT_BODY: Final = {"requestBody": {"required": True, "content": {
         "properties": {**_REPORT_FIELDS, "media": {"type": "string", "format": "binary"}},
         "additionalProperties": {"type": "string"}}},
 }}}
+
+
+def body_limits(settings: CaseSettings) -> dict[str, int]:
+    """The shared body limit's per-route entry of ``POST requests.json`` (``create_service_app(
+    ..., body_limits=...)``): a photo up to the attachment limit plus the form's text."""
+    return {REPORT_ROUTE: settings.attachment_max_bytes + _FORM_OVERHEAD}
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, object]]:
