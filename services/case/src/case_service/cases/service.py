@@ -73,8 +73,9 @@ async def open_case(
     """Open a case of ``definition`` (the version the applicant filled in) under
     ``effective.parameters``: validate ``data`` fully in ``locale``, check the required
     attachment kinds, price the fee, number the case, move ``attachments`` from the draft to
-    the case, record ``case.submitted`` and, if a fee is due now, the payment command. The
-    case is ``awaiting_payment`` if a fee is due now, else ``submitted``. Flushes.
+    the case (or add new, unsaved ones to it), record ``case.submitted`` and, if a fee is due
+    now, the payment command. The case is ``awaiting_payment`` if a fee is due now, else
+    ``submitted``. Flushes.
 
     :raises FormInvalid: (422 ``form_invalid``) with every field error.
     :raises AttachmentsMissing: (422 ``attachments_missing``) naming the missing kinds.
@@ -113,5 +114,6 @@ async def open_case(
     for attachment in attachments:
         attachment.draft_id = None
         attachment.case_id = case.id
+        session.add(attachment)  # a channel without drafts (Open311) hands over new rows
     await session.flush()
     return case
