@@ -1,7 +1,7 @@
 """The photo of an Open311 report (multipart field ``media``): received with the size limit of
 the service's photo kind, its type checked by content, stored through the attachment storage in
 the report's transaction. The attachment row is returned unsaved: ``open_case`` assigns it to
-the case, and the caller adds it to the session afterwards."""
+the case and adds it to the session."""
 
 from __future__ import annotations
 

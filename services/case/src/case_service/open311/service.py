@@ -190,8 +190,6 @@ async def submit_report(
         account_id=account_id, submitted_by=submitted_by, channel=repository.CHANNEL,
         locale=locale, attachments=attachments, draft_id=None, journey=capture(), now=now,
         settings=settings)
-    session.add_all(attachments)
-    await session.flush()
     return [RequestCreatedRead(
         service_request_id=case.number, service_notice=report_notice(definition, locale),
         account_id=None if account_id is None else str(account_id))]
