@@ -1,6 +1,7 @@
-"""Production mode: case has no secret of its own beyond its database URL; production
-refuses to start without one, naming the variable, and accepts a complete configuration;
-development accepts the defaults."""
+"""Production mode: case's secrets are its database URL and the key that encrypts intake
+destinations' private keys; production refuses to start without them (or with the published
+development key), naming the variables, and accepts a complete configuration; development
+accepts the defaults."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from city_shared.testing import start_refused
 PRODUCTION = {
     "CITY_ENV": "production",
     "CITY_DATABASE_URL": "postgresql+asyncpg://case:s3cret-db-password@db:5432/case",
+    "CITY_INTAKE_KEY_ENCRYPTION_KEY": "q83vEjRWeJASNFZ4kKvN7xI0VniQq83vEjRWeJASNFY",
 }
 
 
@@ -24,12 +26,21 @@ def test_production_accepts_a_complete_configuration(environ: pytest.MonkeyPatch
     assert settings.development_settings() == []
 
 
-def test_production_refuses_the_development_database_url(environ: pytest.MonkeyPatch) -> None:
+def test_production_refuses_the_development_database_url_and_key(
+        environ: pytest.MonkeyPatch) -> None:
     environ.setenv("CITY_ENV", "production")
     with pytest.raises(ProductionSettingsRefused) as refused:
         CaseSettings()
-    assert refused.value.variables == ("CITY_DATABASE_URL",)
-    assert "CITY_DATABASE_URL" in str(refused.value)
+    assert refused.value.variables == ("CITY_DATABASE_URL", "CITY_INTAKE_KEY_ENCRYPTION_KEY")
+    assert "CITY_INTAKE_KEY_ENCRYPTION_KEY" in str(refused.value)
+
+
+def test_production_refuses_only_what_is_still_missing(environ: pytest.MonkeyPatch) -> None:
+    environ.setenv("CITY_ENV", "production")
+    environ.setenv("CITY_DATABASE_URL", PRODUCTION["CITY_DATABASE_URL"])
+    with pytest.raises(ProductionSettingsRefused) as refused:
+        CaseSettings()
+    assert refused.value.variables == ("CITY_INTAKE_KEY_ENCRYPTION_KEY",)
 
 
 def test_an_unknown_mode_is_refused(environ: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from case_service.drafts.expiry import expire_drafts
 from case_service.intake.cleanup import run_incomplete_cleanup
+from case_service.open311.ratelimit import purge_report_log
 from case_service.retention import run_retention
 from case_service.settings import CaseSettings
 
@@ -22,5 +23,6 @@ Job = Callable[[async_sessionmaker[AsyncSession], CaseSettings, asyncio.Event],
 JOBS: tuple[Job, ...] = (
     expire_drafts,
     run_incomplete_cleanup,
+    purge_report_log,
     run_retention,
 )

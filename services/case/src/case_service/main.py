@@ -15,6 +15,7 @@ from case_service.drafts.router import router as drafts_router
 from case_service.intake.router import ATTACHMENT_ROUTE as INTAKE_ATTACHMENT_ROUTE
 from case_service.intake.router import router as intake_router
 from case_service.intake.router import upload_limit as intake_upload_limit
+from case_service.open311.router import body_limits as open311_body_limits
 from case_service.open311.router import router as open311_router
 from case_service.settings import CaseSettings
 from city_shared.app import create_service_app
@@ -22,9 +23,9 @@ from city_shared.app import create_service_app
 
 def create_app(settings: CaseSettings | None = None) -> FastAPI:
     """The ASGI app: the library and its parameters, the public catalogue, drafts and their
-    attachments, cases, the FIT-Connect-shaped intake and the Open311 view. Uploads may be as
-    large as ``attachment_max_bytes`` (intake: its JWE of that size); other bodies keep the
-    platform's limit."""
+    attachments, cases, the FIT-Connect-shaped intake and the Open311 view. Uploads (drafts'
+    attachments, Open311 photos) may be as large as ``attachment_max_bytes`` (intake: its JWE of
+    that size); other bodies keep the platform's limit."""
     settings = settings or CaseSettings()
     return create_service_app(
         settings,
@@ -33,7 +34,7 @@ def create_app(settings: CaseSettings | None = None) -> FastAPI:
                     "parameters, applications from a prefilled draft to a submitted case.",
         routers=[library_router, parameters_router, public_catalogue_router, drafts_router,
                  attachments_router, cases_router, intake_router, open311_router],
-        body_limits={**attachment_body_limits(settings),
+        body_limits={**attachment_body_limits(settings), **open311_body_limits(settings),
                      INTAKE_ATTACHMENT_ROUTE: intake_upload_limit(settings)},
     )
 

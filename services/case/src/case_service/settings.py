@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Final, Literal
 
+from pydantic import Field, SecretStr
+
+from city_shared.production import PUBLISHED, Finding, published
 from city_shared.settings import ServiceSettings
+
+DEV_INTAKE_KEY_ENCRYPTION_KEY: Final = "Y2l0eS1wbGF0Zm9ybS1ERVYtT05MWS1pbnRha2UtMDA"
+"""base64url of the published development key that encrypts intake destinations' private keys
+at rest; production refuses it."""
 
 
 class CaseSettings(ServiceSettings):
@@ -28,3 +35,18 @@ class CaseSettings(ServiceSettings):
     letters of the tenant's slug."""
     payment_return_url: str | None = "http://127.0.0.1:5173/cases"
     """Where payment's checkout page sends the citizen back after paying a case's fee."""
+    attachment_storage: Literal["database"] = "database"
+    """Where attachment contents live: ``database`` (the case database, in the same transaction
+    as their metadata). The storage interface is what an S3-compatible store would implement."""
+    intake_key_encryption_key: SecretStr = SecretStr(DEV_INTAKE_KEY_ENCRYPTION_KEY)
+    """``CITY_INTAKE_KEY_ENCRYPTION_KEY``: base64url of 32 random bytes; encrypts the intake
+    destinations' private keys at rest. Changing it makes stored destination keys unreadable."""
+    open311_reports_per_hour: int = Field(default=10, ge=1, le=10_000)
+    """How many Open311 reports one client address may make per hour (429 beyond)."""
+
+    def development_settings(self) -> list[Finding]:
+        """Adds the intake key-encryption key."""
+        findings = super().development_settings()
+        if published(self.intake_key_encryption_key, DEV_INTAKE_KEY_ENCRYPTION_KEY):
+            findings.append(Finding(self.variable("intake_key_encryption_key"), PUBLISHED))
+        return findings

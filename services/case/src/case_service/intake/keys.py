@@ -19,7 +19,7 @@ from joserfc.errors import JoseError
 from joserfc.jwe import JWERegistry
 from joserfc.jwk import OctKey, RSAKey
 
-from case_service.settings import CaseSettings
+from case_service.settings import DEV_INTAKE_KEY_ENCRYPTION_KEY, CaseSettings
 from city_shared.encoding import b64url_decode
 
 __all__ = ["ALG", "DEV_INTAKE_KEK", "ENC", "SIGNING_ALG", "DecryptionFailed", "KeyCipher", "NewKey",
@@ -31,7 +31,7 @@ SIGNING_ALG: Final = "PS512"
 _PAYLOAD_ALGORITHMS: Final = [ALG, ENC]
 _KEK_ALGORITHMS: Final = ["dir", "A256GCM"]
 #: DEVELOPMENT ONLY, NOT SECRET: the KEK while ``CITY_INTAKE_KEY_ENCRYPTION_KEY`` is unset.
-DEV_INTAKE_KEK: Final = b"city-platform-DEV-ONLY-intake-00"
+DEV_INTAKE_KEK: Final = b64url_decode(DEV_INTAKE_KEY_ENCRYPTION_KEY)
 
 
 class StoredKeyUnreadable(RuntimeError):
@@ -93,12 +93,9 @@ class KeyCipher:
 
 
 def cipher_from_settings(settings: CaseSettings) -> KeyCipher:
-    """The cipher of the configured KEK, or of :data:`DEV_INTAKE_KEK` while none is set."""
-    secret = getattr(settings, "intake_key_encryption_key", None)
-    if secret is None:
-        return KeyCipher(DEV_INTAKE_KEK)
-    raw = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret)
-    return KeyCipher(b64url_decode(raw))
+    """The cipher of the configured KEK (``intake_key_encryption_key``; development: the
+    published :data:`DEV_INTAKE_KEK`)."""
+    return KeyCipher(b64url_decode(settings.intake_key_encryption_key.get_secret_value()))
 
 
 def decrypt_payload(token: str, key: RSAKey, kid: str, *, max_bytes: int) -> bytes:

@@ -137,11 +137,9 @@ def definition_view(effective: Effective, locale: str) -> ServiceDefinitionRead:
 
 
 def reports_per_window(settings: CaseSettings) -> int:
-    """How many reports one client address may make per window: the settings'
-    ``open311_reports_per_hour`` once it exists, else :data:`ratelimit.REPORTS_PER_WINDOW`."""
-    configured = getattr(settings, "open311_reports_per_hour", None)
-    return configured if isinstance(configured, int) and configured > 0 \
-        else ratelimit.REPORTS_PER_WINDOW
+    """How many reports one client address may make per window (an hour):
+    ``open311_reports_per_hour``."""
+    return settings.open311_reports_per_hour
 
 
 def _reporter(principal: Principal | None, tenant: str,
