@@ -43,6 +43,14 @@ class CaseSettings(ServiceSettings):
     destinations' private keys at rest. Changing it makes stored destination keys unreadable."""
     open311_reports_per_hour: int = Field(default=10, ge=1, le=10_000)
     """How many Open311 reports one client address may make per hour (429 beyond)."""
+    payment_answer_stall_seconds: float = Field(default=300.0, gt=0)
+    """A case whose payment request got no answer (no payment created) this long counts as a
+    stalled saga (metric ``city_stalled_sagas``, ``/readyz``): payment is not answering."""
+    payment_outcome_stall_seconds: float = Field(default=3 * 3600.0, gt=0)
+    """A case whose created payment has no outcome this long counts as a stalled saga: payment
+    expires an unpaid payment after 90 minutes by default, so its answer never arrived."""
+    stall_check_interval_seconds: float = Field(default=15.0, gt=0)
+    """How often the worker counts stalled sagas for its metric."""
 
     def development_settings(self) -> list[Finding]:
         """Adds the intake key-encryption key."""
