@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from case_service.attachments.router import body_limits as attachment_body_limits
 from case_service.attachments.router import router as attachments_router
 from case_service.cases.router import router as cases_router
+from case_service.cases.stalls import stalled_cases
 from case_service.catalogue.parameters_router import router as parameters_router
 from case_service.catalogue.public_router import router as public_catalogue_router
 from case_service.catalogue.router import router as library_router
@@ -34,6 +35,7 @@ def create_app(settings: CaseSettings | None = None) -> FastAPI:
                     "parameters, applications from a prefilled draft to a submitted case.",
         routers=[library_router, parameters_router, public_catalogue_router, drafts_router,
                  attachments_router, cases_router, intake_router, open311_router],
+        stalled_sagas=stalled_cases(settings),
         body_limits={**attachment_body_limits(settings), **open311_body_limits(settings),
                      INTAKE_ATTACHMENT_ROUTE: intake_upload_limit(settings)},
     )
