@@ -5,10 +5,8 @@ at once: each batch locks its cases ``FOR UPDATE SKIP LOCKED``."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Final
 
 from sqlalchemy import delete, select
@@ -18,11 +16,9 @@ from case_service.attachments.models import Attachment
 from case_service.attachments.storage import BlobStorage, blob_storage
 from case_service.cases.models import Case
 from case_service.settings import CaseSettings
-from city_shared.unit_of_work import unit_of_work
+from city_shared.sweeps import run_sweep
 
 __all__ = ["BATCH_SIZE", "INTERVAL_SECONDS", "purge_expired_cases", "run_retention"]
-
-log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS: Final = 3600.0
 BATCH_SIZE: Final = 200
@@ -47,22 +43,12 @@ async def purge_expired_cases(session: AsyncSession, *, today: date, storage: Bl
 
 async def run_retention(sessions: async_sessionmaker[AsyncSession], settings: CaseSettings,
                         stop: asyncio.Event) -> None:
-    """Purge case files past their retention until ``stop``: batches back to back while they
-    come full, then a pause of :data:`INTERVAL_SECONDS`. A failed round is logged and tried
-    again next time."""
+    """Purge case files past their retention until ``stop`` (a :func:`run_sweep` every
+    :data:`INTERVAL_SECONDS`)."""
     storage = blob_storage(settings)
-    while not stop.is_set():
-        try:
-            while not stop.is_set():
-                async with unit_of_work(sessions) as session:
-                    purged = await purge_expired_cases(
-                        session, today=datetime.now(UTC).date(), storage=storage)
-                if purged:
-                    log.info("case files purged after retention", extra={"cases": len(purged)})
-                if len(purged) < BATCH_SIZE:
-                    break
-        except Exception as exc:  # logged without its message: it may quote row values
-            log.warning("retention round failed; retrying after the interval",
-                        extra={"error": type(exc).__name__})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=INTERVAL_SECONDS)
+
+    async def sweep(session: AsyncSession, now: datetime) -> int:
+        return len(await purge_expired_cases(session, today=now.date(), storage=storage))
+
+    await run_sweep(sessions, sweep, stop, name="case retention", interval=INTERVAL_SECONDS,
+                    batch_size=BATCH_SIZE)

@@ -8,20 +8,16 @@ being submitted at that moment is left alone (it is no longer incomplete afterwa
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from case_service.intake import repository
 from case_service.settings import CaseSettings
-from city_shared.unit_of_work import unit_of_work
+from city_shared.sweeps import run_sweep
 
 __all__ = ["INCOMPLETE_TTL", "remove_incomplete", "run_incomplete_cleanup"]
-
-log = logging.getLogger(__name__)
 
 INCOMPLETE_TTL: Final = timedelta(days=1)
 _INTERVAL_SECONDS: Final = 300.0
@@ -36,17 +32,8 @@ async def remove_incomplete(session: AsyncSession, now: datetime, limit: int = _
 
 async def run_incomplete_cleanup(sessions: async_sessionmaker[AsyncSession],
                                  settings: CaseSettings, stop: asyncio.Event) -> None:
-    """Remove stale incomplete submissions until ``stop``: batches back to back while they come
-    full, then a pause of five minutes. A failed round is logged and tried again next time."""
-    while not stop.is_set():
-        try:
-            while not stop.is_set():
-                async with unit_of_work(sessions) as session:
-                    removed = await remove_incomplete(session, datetime.now(UTC))
-                if removed < _BATCH:
-                    break
-        except Exception as exc:  # logged without its message: it may quote row values
-            log.warning("intake cleanup round failed; retrying after the interval",
-                        extra={"error": type(exc).__name__})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=_INTERVAL_SECONDS)
+    """Remove stale incomplete submissions until ``stop`` (a :func:`run_sweep` every five
+    minutes)."""
+    del settings
+    await run_sweep(sessions, remove_incomplete, stop, name="intake cleanup",
+                    interval=_INTERVAL_SECONDS, batch_size=_BATCH)

@@ -21,7 +21,7 @@ import hmac
 import ipaddress
 import math
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import delete, func, select
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from case_service.open311.errors import TooManyReports
 from case_service.open311.models import ClientKey, ReportLogEntry
 from case_service.settings import CaseSettings
+from city_shared.sweeps import run_sweep
 
 __all__ = [
     "PURGE_INTERVAL_SECONDS",
@@ -38,6 +39,7 @@ __all__ = [
     "WINDOW",
     "admit_report",
     "client_hash",
+    "purge_old_entries",
     "purge_report_log",
 ]
 
@@ -107,16 +109,16 @@ async def admit_report(session: AsyncSession, *, address: str, now: datetime,
     await session.flush()
 
 
+async def purge_old_entries(session: AsyncSession, now: datetime) -> int:
+    """Delete the log entries older than the window at ``now``; returns how many."""
+    result = await session.execute(delete(ReportLogEntry).where(ReportLogEntry.at <= now - WINDOW))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def purge_report_log(sessions: async_sessionmaker[AsyncSession], settings: CaseSettings,
                            stop: asyncio.Event) -> None:
     """Worker job: every :data:`PURGE_INTERVAL_SECONDS` delete log entries older than the
-    window, until ``stop`` is set. Idempotent; safe on several workers."""
+    window, until ``stop`` is set (a :func:`run_sweep`). Idempotent; safe on several workers."""
     del settings
-    while not stop.is_set():
-        async with sessions() as session, session.begin():
-            await session.execute(delete(ReportLogEntry).where(
-                ReportLogEntry.at <= datetime.now(UTC) - WINDOW))
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=PURGE_INTERVAL_SECONDS)
-        except TimeoutError:
-            continue
+    await run_sweep(sessions, purge_old_entries, stop, name="open311 report log",
+                    interval=PURGE_INTERVAL_SECONDS)

@@ -9,20 +9,16 @@ that moment is simply left for the next round (by then it is confirmed or closed
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from city_shared.journey import resume
-from city_shared.unit_of_work import unit_of_work
+from city_shared.sweeps import run_sweep
 from ticketing_service.orders import repository, service
 from ticketing_service.settings import TicketingSettings
 
 __all__ = ["HOLD_EXPIRED", "expire_due_holds", "run_hold_expiry"]
-
-log = logging.getLogger(__name__)
 
 HOLD_EXPIRED = "hold_expired"
 
@@ -41,19 +37,12 @@ async def expire_due_holds(session: AsyncSession, now: datetime, limit: int) -> 
 
 async def run_hold_expiry(sessions: async_sessionmaker[AsyncSession],
                           settings: TicketingSettings, stop: asyncio.Event) -> None:
-    """Expire orders whose hold ran out, releasing their capacity, until ``stop``: one batch
-    per unit of work, batches back to back while they come full, then a pause of
-    ``hold_sweep_interval_seconds``. A failed round is logged and tried again next time."""
-    while not stop.is_set():
-        try:
-            while not stop.is_set():
-                async with unit_of_work(sessions) as session:
-                    expired = await expire_due_holds(session, datetime.now(UTC),
-                                                     settings.hold_sweep_batch_size)
-                if expired < settings.hold_sweep_batch_size:
-                    break
-        except Exception as exc:  # logged without its message: it may quote row values
-            log.warning("hold expiry round failed; retrying after the interval",
-                        extra={"error": type(exc).__name__})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.hold_sweep_interval_seconds)
+    """Expire orders whose hold ran out, releasing their capacity, until ``stop`` (a
+    :func:`run_sweep` every ``hold_sweep_interval_seconds``)."""
+
+    async def sweep(session: AsyncSession, now: datetime) -> int:
+        return await expire_due_holds(session, now, settings.hold_sweep_batch_size)
+
+    await run_sweep(sessions, sweep, stop, name="hold expiry",
+                    interval=settings.hold_sweep_interval_seconds,
+                    batch_size=settings.hold_sweep_batch_size)
