@@ -74,7 +74,7 @@ async def test_the_command_merges_the_ids_into_the_demo_file(
     demo.write_text(json.dumps({"identity": {"kept": True}}), encoding="utf-8")
     monkeypatch.setenv("CITY_DATABASE_URL", case.url)
     before = await case.rows(_SNAPSHOT)
-    await asyncio.to_thread(main, ["--demo-file", str(demo)])
+    await asyncio.to_thread(main, ["--demo-file", str(demo), "--intake-key-bits", "2048"])
     written = json.loads(demo.read_text(encoding="utf-8"))
     assert written["identity"] == {"kept": True}
     assert written["case"]["services"]["geburtsurkunde"] == str(DEMO_SERVICES["geburtsurkunde"])

@@ -3,8 +3,9 @@ every start and concurrently: rows have fixed ids and are only inserted, never u
 second run (or a library admin's newer version) changes nothing.
 
 ``python -m case_service.seed [--demo-file .local/demo.json]`` reads the settings from the
-environment like the API and merges the service ids (slug -> id) under the key ``case`` into the
-demo file, for the README's curl examples and the demo frontend.
+environment like the API, seeds the library, one intake destination per tenant and (with the
+identity seed's demo file, for the citizens' account ids) the demo cases, and merges the ids
+under the key ``case`` into the demo file, for the README's curl examples and the demo frontend.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,12 +30,16 @@ from case_service.catalogue.demo_library import (
     parameters_id,
 )
 from case_service.catalogue.models import Service, ServiceDefinition, ServiceParameters
+from case_service.demo_cases import seed_cases
+from case_service.intake.models import Destination
+from case_service.intake.router import PREFIX as INTAKE_PREFIX
+from case_service.intake.seed import seed_destinations
 from case_service.settings import CaseSettings
 from city_shared.db import create_engine, create_session_factory
 from city_shared.production import refuse_demo_seed
 from city_shared.unit_of_work import unit_of_work
 
-__all__ = ["DEMO_SERVICES", "SEEDED_BY", "main", "merge_demo_file", "seed_library"]
+__all__ = ["DEMO_SERVICES", "SEEDED_BY", "destinations", "main", "merge_demo_file", "seed_library"]
 
 SEEDED_BY = "seed:demo-library"
 
@@ -78,12 +84,41 @@ async def seed_library(engine: AsyncEngine) -> None:
             insert(ServiceParameters).values(parameters).on_conflict_do_nothing())
 
 
-async def _seed(url: str) -> None:
-    engine = create_engine(url, pool_size=1)
+async def destinations(engine: AsyncEngine, base_url: str) -> dict[str, dict[str, str]]:
+    """tenant -> its intake destination's id and the URLs of the destination and its public
+    encryption key (what an outside online service fetches before encrypting)."""
+    async with create_session_factory(engine)() as session:
+        rows = await session.execute(
+            select(Destination.tenant, Destination.id, Destination.encryption_kid)
+            .order_by(Destination.tenant, Destination.id))
+    found: dict[str, dict[str, str]] = {}
+    for tenant, destination_id, kid in rows:
+        url = f"{base_url}{INTAKE_PREFIX}/destinations/{destination_id}"
+        found.setdefault(tenant, {"destination_id": str(destination_id),
+                                  "destination_url": url,
+                                  "public_key_url": f"{url}/keys/{kid}"})
+    return found
+
+
+async def _seed(settings: CaseSettings, demo: dict[str, Any], *,
+                key_bits: int) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    engine = create_engine(settings.database_url.get_secret_value(), pool_size=1)
     try:
         await seed_library(engine)
+        await seed_destinations(engine, settings, key_bits=key_bits)
+        cases = await seed_cases(engine, settings, demo)
+        return await destinations(engine, settings.base_url), cases
     finally:
         await engine.dispose()
+
+
+def _read_demo_file(path: Path | None) -> dict[str, Any]:
+    if path is None or not path.exists():
+        return {}
+    loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
+    if not isinstance(loaded, dict):
+        raise SystemExit(f"{path} does not hold a JSON object")
+    return loaded
 
 
 def merge_demo_file(path: Path, case: dict[str, object]) -> None:
@@ -104,21 +139,30 @@ def merge_demo_file(path: Path, case: dict[str, object]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
-    """Entry point: seed the demo library into ``CITY_DATABASE_URL``, merge the ids into
-    ``--demo-file`` (if given) and return the ``case`` part of it."""
+    """Entry point: seed the demo library, intake destinations and demo cases into
+    ``CITY_DATABASE_URL``, merge the ids into ``--demo-file`` (if given) and return the
+    ``case`` part of it. Demo cases need the citizens' account ids the identity seed wrote to
+    the demo file, so without it (or before identity's seed) there are none."""
     parser = argparse.ArgumentParser(prog="python -m case_service.seed")
     parser.add_argument("--demo-file", type=Path, default=None,
-                        help="JSON file to merge the service ids into (key 'case')")
+                        help="JSON file to read the demo accounts from and to merge the ids "
+                             "into (key 'case')")
+    # FIT-Connect asks for 4096-bit RSA keys; generating the four keys takes about 10 s, once.
+    parser.add_argument("--intake-key-bits", type=int, default=4096, choices=(2048, 3072, 4096),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     settings = CaseSettings()
     refuse_demo_seed(settings.env)
-    asyncio.run(_seed(settings.database_url.get_secret_value()))
+    intake, cases = asyncio.run(_seed(settings, _read_demo_file(args.demo_file),
+                                      key_bits=args.intake_key_bits))
     case: dict[str, object] = {"api": settings.base_url, "services": {
-        slug: str(service_id) for slug, service_id in DEMO_SERVICES.items()}}
+        slug: str(service_id) for slug, service_id in DEMO_SERVICES.items()},
+        "intake": intake, "cases": cases}
     if args.demo_file is not None:
         merge_demo_file(args.demo_file, case)
     print(f"case seed: demo library of {len(LIBRARY)} services, parameters of "
-          f"{len({t for s in LIBRARY for t in s.parameters})} tenants"
+          f"{len({t for s in LIBRARY for t in s.parameters})} tenants, "
+          f"{len(intake)} intake destinations, {len(cases)} demo cases"
           + (f"; ids in {args.demo_file}" if args.demo_file else ""))
     return case
 

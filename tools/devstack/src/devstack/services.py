@@ -154,11 +154,13 @@ async def wait_all_ok(pairs: Sequence[tuple[Child, str]], timeout: float) -> Non
 
 def seed_commands(config: StackConfig) -> list[tuple[str, list[str]]]:
     """The demo seeds in the order they run, as (service, arguments of ``python -m``):
-    identity writes the demo file, ticketing merges its ids into it, notification adds the
-    templates and rules. Each is idempotent."""
+    identity writes the demo file, case reads the citizens' account ids from it (for its demo
+    cases) and merges its ids, ticketing merges its ids, notification adds the templates and
+    rules. Each is idempotent."""
     demo = str(config.demo_file)
     return [
         ("identity", ["identity_service.seed", "--out", demo]),
+        ("case", ["case_service.seed", "--demo-file", demo]),
         ("ticketing", ["ticketing_service.seed", "--demo-file", demo]),
         ("notification", ["notification_service.seed"]),
     ]
