@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from case_service.intake.seed import demo_destination_id
+
 from .conftest import CaseHarness
 
 
@@ -51,3 +53,12 @@ async def test_the_catalogue_examples_name_the_seeded_demo_rows(case: CaseHarnes
     assert version.status_code == 200, version.text
     assert parameters.status_code == 200, parameters.text
     assert report_form.status_code == 200, report_form.text
+
+
+async def test_the_intake_examples_name_the_demo_destination(case: CaseHarness) -> None:
+    document = (await case.client.get("/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    announce = schemas["SubmissionCreate"]["examples"][0]
+
+    assert announce["destinationId"] == str(demo_destination_id("musterstadt"))
+    assert schemas["SubmissionRead"]["examples"][0]["destinationId"] == announce["destinationId"]

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -34,6 +34,16 @@ JWE_PATTERN: Final = rf"^{_PART}+\.{_PART}*\.{_PART}+\.{_PART}+\.{_PART}+$"
 MAX_JWE_CHARS: Final = 700_000
 """Metadata and data each (the request body limit applies on top)."""
 
+# Documentation examples: the demo destination of musterstadt (``intake.seed``) and the
+# parking permit of the demo library; the other ids are made up.
+_DESTINATION: Final = "07299d6f-ba87-5095-9613-039d20ec3e1c"
+_SUBMISSION: Final = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+_TRANSPORT_CASE: Final = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+_PARKING: Final[dict[str, JsonValue]] = {"identifier": "urn:de:fim:leika:leistung:99108001001000",
+                   "name": "Bewohnerparkausweis"}
+_JWE_EXAMPLE: Final = ("eyJhbGciOiJSU0EtT0FFUC0yNTYiLCJlbmMiOiJBMjU2R0NNIn0.b3Bh.cXVl.Y2lwaGVy"
+                       ".dGFn")
+
 
 class _Camel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
@@ -49,12 +59,18 @@ class ServiceType(_Camel):
 class SubmissionCreate(_Camel):
     """Announce a submission: where to, which service, the attachments that will follow."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "destinationId": _DESTINATION, "serviceType": _PARKING, "announcedAttachments": []}]})
+
     destination_id: uuid.UUID
     service_type: ServiceType
     announced_attachments: list[uuid.UUID] = Field(default_factory=list, max_length=50)
 
 
 class SubmissionCreated(_Camel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "destinationId": _DESTINATION, "submissionId": _SUBMISSION, "caseId": _TRANSPORT_CASE}]})
+
     destination_id: uuid.UUID
     submission_id: uuid.UUID
     case_id: uuid.UUID
@@ -63,6 +79,9 @@ class SubmissionCreated(_Camel):
 
 class SubmissionSubmit(_Camel):
     """Both parts as compact JWE to the destination's key (``RSA-OAEP-256`` + ``A256GCM``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "encryptedMetadata": _JWE_EXAMPLE, "encryptedData": _JWE_EXAMPLE}]})
 
     encrypted_metadata: str = Field(max_length=MAX_JWE_CHARS, pattern=JWE_PATTERN)
     encrypted_data: str = Field(max_length=MAX_JWE_CHARS, pattern=JWE_PATTERN)
@@ -76,6 +95,14 @@ class AcceptedCase(_Camel):
 
 
 class SubmissionRead(_Camel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "submissionId": _SUBMISSION, "caseId": _TRANSPORT_CASE, "destinationId": _DESTINATION,
+        "serviceType": _PARKING, "announcedAttachments": [], "status": "accepted",
+        "rejectReason": None, "createdAt": "2026-03-02T09:14:03Z",
+        "submittedAt": "2026-03-02T09:14:05Z",
+        "acceptedCase": {"id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                         "number": "MS-2026-000123"}}]})
+
     submission_id: uuid.UUID
     case_id: uuid.UUID
     destination_id: uuid.UUID
