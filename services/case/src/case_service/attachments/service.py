@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from case_service.access import draft_owner
 from case_service.attachments.errors import AttachmentNotFound, TooManyAttachments
 from case_service.attachments.models import Attachment
 from case_service.attachments.storage import BlobStorage
@@ -19,8 +20,8 @@ from case_service.attachments.upload import (
     receive_upload,
     sanitize_filename,
 )
-from case_service.catalogue.resolution import definition_by_id
 from case_service.drafts import repository
+from case_service.drafts.errors import DraftNotFound, DraftSubmitted
 from case_service.drafts.service import open_draft, touch
 from case_service.settings import CaseSettings
 from city_shared.auth import Principal
@@ -44,10 +45,16 @@ async def add_attachment(session: AsyncSession, principal: Principal, draft_id: 
     :raises AttachmentTooLarge: (413) over the kind's (or the service-wide) limit,
     :raises AttachmentTypeNotAllowed: (415) content not of an allowed type, or not ``declared``.
     """
-    draft = await open_draft(session, principal, draft_id, now=now, writable=True)
-    definition = await definition_by_id(session, draft.definition_id)
-    spec = attachment_kind(definition.attachments, kind)
-    await _check_room(session, draft.id, settings)
+    found = await repository.owned_draft_for_upload(
+        session, draft_id, tenant=principal.tenant, owner=draft_owner(principal), now=now)
+    if found is None:
+        raise DraftNotFound()
+    draft, specs, count = found
+    if draft.submitted_case_id is not None:
+        raise DraftSubmitted()
+    spec = attachment_kind(specs, kind)
+    if count >= settings.attachments_per_draft:
+        raise TooManyAttachments(settings.attachments_per_draft)
     received = await receive_upload(chunks, max_bytes=spec.limit(settings.attachment_max_bytes))
     media_type = check_media_type(received.content, declared=declared or "",
                                   allowed=spec.media_types)

@@ -43,10 +43,11 @@ async def submit(
     ``WWW-Authenticate`` step-up challenge) when the login is too weak for the service; 404
     ``draft_not_found``; 409 ``draft_submitted`` with ``case_id``; 422 ``form_invalid`` (with
     ``errors``), ``attachments_missing`` (with ``kinds``)."""
-    case = await submit_draft(session, principal, draft_id, settings=settings,
-                              now=datetime.now(UTC))
-    response.headers["Location"] = f"{settings.base_url}/cases/{case.id}"
-    return await views.view(session, principal, case, settings)
+    opened = await submit_draft(session, principal, draft_id, settings=settings,
+                                now=datetime.now(UTC))
+    response.headers["Location"] = f"{settings.base_url}/cases/{opened.case.id}"
+    return await views.view(session, principal, opened.case, settings,
+                            attachments=opened.attachments, history=opened.history)
 
 
 @router.post(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from case_service.attachments.models import Attachment
 from case_service.cases import numbering
 from case_service.cases.errors import AttachmentsMissing
-from case_service.cases.models import Case, CaseStatus
+from case_service.cases.models import Case, CaseHistory, CaseStatus
 from case_service.cases.payments import LineItem, line_items
 from case_service.catalogue.models import ServiceDefinition, ServiceParameters
 from case_service.catalogue.resolution import Effective
@@ -23,7 +24,8 @@ from case_service.forms import Locale, require_valid
 from case_service.settings import CaseSettings
 from city_shared.journey import JourneyContext
 
-__all__ = ["locale_of", "open_case", "payment_items", "required_kinds"]
+__all__ = ["OpenedCase", "locale_of", "open_case", "open_case_in_full", "payment_items",
+           "required_kinds"]
 
 
 def locale_of(locale: str) -> Locale:
@@ -70,12 +72,38 @@ async def open_case(
     draft_id: uuid.UUID | None, journey: JourneyContext, now: datetime,
     settings: CaseSettings,
 ) -> Case:
+    """:func:`open_case_in_full`'s case (the use case every channel calls)."""
+    opened = await open_case_in_full(
+        session, effective=effective, definition=definition, data=data, verified=verified,
+        account_id=account_id, submitted_by=submitted_by, channel=channel, locale=locale,
+        attachments=attachments, draft_id=draft_id, journey=journey, now=now,
+        settings=settings)
+    return opened.case
+
+
+@dataclass(frozen=True)
+class OpenedCase:
+    """A new case with its attachments (oldest first) and history rows (in order)."""
+
+    case: Case
+    attachments: list[Attachment]
+    history: list[CaseHistory]
+
+
+async def open_case_in_full(
+    session: AsyncSession, *, effective: Effective, definition: ServiceDefinition,
+    data: Mapping[str, Any], verified: Mapping[str, Any], account_id: uuid.UUID | None,
+    submitted_by: str, channel: str, locale: str, attachments: Sequence[Attachment],
+    draft_id: uuid.UUID | None, journey: JourneyContext, now: datetime,
+    settings: CaseSettings,
+) -> OpenedCase:
     """Open a case of ``definition`` (the version the applicant filled in) under
     ``effective.parameters``: validate ``data`` fully in ``locale``, check the required
     attachment kinds, price the fee, number the case, move ``attachments`` from the draft to
     the case (or add new, unsaved ones to it), record ``case.submitted`` and, if a fee is due
     now, the payment command. The case is ``awaiting_payment`` if a fee is due now, else
-    ``submitted``. Flushes.
+    ``submitted``. Flushes. Returns the case with its attachments and its history rows (what
+    a reader of the new case would otherwise read back).
 
     :raises FormInvalid: (422 ``form_invalid``) with every field error.
     :raises AttachmentsMissing: (422 ``attachments_missing``) naming the missing kinds.
@@ -116,4 +144,4 @@ async def open_case(
         attachment.case_id = case.id
         session.add(attachment)  # a channel without drafts (Open311) hands over new rows
     await session.flush()
-    return case
+    return OpenedCase(case=case, attachments=list(attachments), history=history)

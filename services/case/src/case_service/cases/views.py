@@ -5,14 +5,16 @@ department), a page of cases, an attachment's content, and the applicant's payme
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from case_service.attachments.models import Attachment
 from case_service.attachments.storage import blob_storage
 from case_service.cases import repository
 from case_service.cases.errors import AttachmentNotFound, CaseNotFound, NothingDue, PaymentPending
-from case_service.cases.models import Case
+from case_service.cases.models import Case, CaseHistory
 from case_service.cases.schemas import (
     AttachmentMeta,
     CaseList,
@@ -55,25 +57,29 @@ def _summary(case: Case) -> dict[str, object]:
 
 
 async def view(session: AsyncSession, principal: Principal, case: Case,
-               settings: CaseSettings) -> CaseRead:
-    """``case`` as ``principal`` (who may see it) reads it."""
+               settings: CaseSettings, *, attachments: Sequence[Attachment] | None = None,
+               history: Sequence[CaseHistory] | None = None) -> CaseRead:
+    """``case`` as ``principal`` (who may see it) reads it; ``attachments`` (oldest first)
+    and ``history`` (in order) are read unless the caller has them (a case just opened)."""
     base = f"{settings.base_url}/cases/{case.id}"
     payment = None if case.payment_status is None else PaymentState(
         status=case.payment_status, payment_id=case.payment_id,
         pay_url=f"{base}/pay" if case.status == "awaiting_payment" else None)
-    attachments = [
+    attachment_metas = [
         AttachmentMeta(id=a.id, kind=a.kind, filename=a.filename, media_type=a.media_type,
                        size=a.size, sha256=a.sha256, download_url=f"{base}/attachments/{a.id}")
-        for a in await repository.attachments_of(session, case.id)]
-    history = [HistoryEntry(type=h.type, status=h.status, at=h.at, detail=h.detail)
-               for h in await repository.history_of(session, case.id)]
+        for a in (await repository.attachments_of(session, case.id)
+                  if attachments is None else attachments)]
+    entries = [HistoryEntry(type=h.type, status=h.status, at=h.at, detail=h.detail)
+               for h in (await repository.history_of(session, case.id)
+                         if history is None else history)]
     return CaseRead.model_validate({
         **_summary(case), "account_id": case.account_id, "definition_id": case.definition_id,
         "definition_version": case.definition_version,
         "parameters_version": case.parameters_version,
         "fee": FeeQuote.model_validate({k: v for k, v in case.fee.items() if k != "due_now"}),
         "payment": payment, "data": case.data if _sees_data(principal, case) else None,
-        "attachments": attachments, "history": history, "retain_until": case.retain_until,
+        "attachments": attachment_metas, "history": entries, "retain_until": case.retain_until,
         "version": case.version})
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import DateTime, String, bindparam, delete, func, select, tuple_
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.attachments.models import Attachment
+from case_service.catalogue.models import ServiceDefinition
 from case_service.drafts.models import Draft
 from city_shared.pagination import Cursor
 
@@ -20,9 +23,22 @@ __all__ = [
     "delete_drafts",
     "expired_draft_ids",
     "owned_draft",
+    "owned_draft_for_upload",
     "owned_drafts",
     "storage_keys_of",
 ]
+
+
+_FOR_UPLOAD = (
+    select(Draft, ServiceDefinition.attachments,
+           select(func.count()).select_from(Attachment)
+           .where(Attachment.draft_id == Draft.id).scalar_subquery())
+    .join(ServiceDefinition, ServiceDefinition.id == Draft.definition_id)
+    .where(Draft.id == bindparam("draft_id", type_=UUID(as_uuid=True)),
+           Draft.tenant == bindparam("tenant", type_=String()),
+           Draft.owner == bindparam("owner", type_=String()),
+           Draft.expires_at > bindparam("now", type_=DateTime(timezone=True)))
+)
 
 
 async def owned_draft(session: AsyncSession, draft_id: uuid.UUID, *, tenant: str, owner: str,
@@ -32,8 +48,24 @@ async def owned_draft(session: AsyncSession, draft_id: uuid.UUID, *, tenant: str
     query = select(Draft).where(Draft.id == draft_id, Draft.tenant == tenant,
                                 Draft.owner == owner, Draft.expires_at > now)
     if lock:
-        query = query.with_for_update()
+        # The row as it is now (a change committed meanwhile), not the one loaded earlier in
+        # this session: the caller changes it under the lock.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def owned_draft_for_upload(
+        session: AsyncSession, draft_id: uuid.UUID, *, tenant: str, owner: str,
+        now: datetime) -> tuple[Draft, list[dict[str, Any]], int] | None:
+    """As :func:`owned_draft` (no lock), with its pinned definition's attachment specs and
+    the number of its attachments, in one round trip (an upload checks all three before it
+    reads a byte)."""
+    row = (await session.execute(_FOR_UPLOAD, {
+        "draft_id": draft_id, "tenant": tenant, "owner": owner, "now": now})).first()
+    if row is None:
+        return None
+    draft, specs, count = row._tuple()
+    return draft, list(specs or []), int(count)
 
 
 async def owned_drafts(session: AsyncSession, *, tenant: str, owner: str, now: datetime,

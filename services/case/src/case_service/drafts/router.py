@@ -62,12 +62,15 @@ async def create_draft(body: DraftCreate, response: Response, session: SessionDe
         return await verified_attributes(settings, forwarded or "", http=http)
 
     now = datetime.now(UTC)
-    draft, prefilled = await service.start_draft(
+    started = await service.start_draft(
         session, body, principal, settings=settings, locale=locale, now=now,
         attributes=attributes if principal.kind == "citizen" and forwarded else None)
+    draft = started.draft
     response.headers["Location"] = f"{settings.base_url}/drafts/{draft.id}"
     _etag(response, draft)
-    return await draft_view(session, draft, locale=locale, now=now, prefill=prefilled)
+    return await draft_view(session, draft, locale=locale, now=now, prefill=started.prefill,
+                            effective=started.effective, errors=started.errors,
+                            attachments=())
 
 
 def bearer_token_of(header: str | None) -> str | None:

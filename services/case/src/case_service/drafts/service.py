@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from case_service.access import draft_owner
 from case_service.attachments.storage import BlobStorage
 from case_service.catalogue.errors import ServiceNotFound
-from case_service.catalogue.resolution import definition_by_id, resolve
+from case_service.catalogue.resolution import Effective, definition_by_id, resolve
 from case_service.drafts import repository
 from case_service.drafts.errors import (
     AccountNotAllowed,
@@ -37,6 +38,7 @@ from city_shared.auth import Principal
 from city_shared.pagination import Cursor, next_page
 
 __all__ = [
+    "StartedDraft",
     "check_version",
     "delete_draft",
     "list_drafts",
@@ -49,9 +51,22 @@ __all__ = [
 AttributeSource = Callable[[], Awaitable[list[VerifiedAttribute] | None]]
 
 
+@dataclass(frozen=True)
+class StartedDraft:
+    """A new draft and what starting it found out, for the view to show without reading or
+    validating it again."""
+
+    draft: Draft
+    prefill: PrefillState
+    effective: Effective
+    """The service as offered today (its newest definition is the draft's)."""
+    errors: list[FieldError]
+    """The partial validation of ``draft.data`` in the caller's locale."""
+
+
 async def start_draft(session: AsyncSession, body: DraftCreate, principal: Principal, *,
                       attributes: AttributeSource | None, settings: CaseSettings,
-                      locale: Locale, now: datetime) -> tuple[Draft, PrefillState]:
+                      locale: Locale, now: datetime) -> StartedDraft:
     """A new draft of the service's newest definition (pinned for the draft's life) in the
     caller's tenant, prefilled from ``attributes`` (a citizen's verified identity; None for
     city systems) and then ``body.data``.
@@ -79,7 +94,8 @@ async def start_draft(session: AsyncSession, body: DraftCreate, principal: Princ
             data, verified = dict(filled.data), dict(filled.verified)
     given: Mapping[str, object] = body.data or {}
     merged = merge_patch(data, given)
-    _refuse_errors_in(given, validate_form(schema, merged, locale=locale, partial=True))
+    errors = validate_form(schema, merged, locale=locale, partial=True)
+    _refuse_errors_in(given, errors)
     draft = Draft(
         id=uuid.uuid4(), tenant=principal.tenant, service_id=effective.service.id,
         definition_id=effective.definition.id, owner=owner, account_id=account_id,
@@ -89,7 +105,7 @@ async def start_draft(session: AsyncSession, body: DraftCreate, principal: Princ
     )
     session.add(draft)
     await session.flush()
-    return draft, state
+    return StartedDraft(draft=draft, prefill=state, effective=effective, errors=errors)
 
 
 async def open_draft(session: AsyncSession, principal: Principal, draft_id: uuid.UUID, *,

@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from case_service.access import draft_owner
 from case_service.attachments.models import Attachment
 from case_service.cases.errors import DraftSubmitted
-from case_service.cases.models import Case
-from case_service.cases.service import open_case
+from case_service.cases.service import OpenedCase, open_case_in_full
 from case_service.catalogue.resolution import TRUST_LEVELS, definition_by_id, resolve, stricter
 from case_service.drafts.errors import DraftNotFound
 from case_service.drafts.models import Draft
@@ -46,8 +45,9 @@ async def _lock_draft(session: AsyncSession, principal: Principal, draft_id: uui
 
 
 async def submit_draft(session: AsyncSession, principal: Principal, draft_id: uuid.UUID, *,
-                       settings: CaseSettings, now: datetime) -> Case:
+                       settings: CaseSettings, now: datetime) -> OpenedCase:
     """Turn the caller's draft into a case (see the module); the draft becomes read-only.
+    Returns the case with its attachments and history (for the answer; nothing is read back).
 
     :raises Forbidden: (403) staff, a client without ``case:write``.
     :raises DraftNotFound: (404 ``draft_not_found``) not the caller's draft, or expired.
@@ -71,14 +71,14 @@ async def submit_draft(session: AsyncSession, principal: Principal, draft_id: uu
     attachments = (await session.scalars(
         select(Attachment).where(Attachment.draft_id == draft.id)
         .order_by(Attachment.created_at, Attachment.id))).all()
-    case = await open_case(
+    opened = await open_case_in_full(
         session, effective=effective, definition=definition, data=draft.data,
         verified=draft.verified, account_id=draft.account_id,
         submitted_by=f"{principal.kind}:{principal.sub}",
         channel="online" if principal.kind == "citizen" else "partner", locale=draft.locale,
         attachments=attachments, draft_id=draft.id, journey=capture(), now=now,
         settings=settings)
-    draft.submitted_case_id = case.id
+    draft.submitted_case_id = opened.case.id
     draft.version += 1
     draft.updated_at = now
-    return case
+    return opened

@@ -1,0 +1,73 @@
+"""How many SQL statements a citizen's whole path costs (draft with the whole form, one PDF,
+submit): counted, not timed, so it fails the day someone reintroduces a read of what is loaded
+already or a row-by-row insert (an N+1), whatever the machine's speed.
+
+Counted are the statements the case app sends through SQLAlchemy while each request runs
+(pool pre-pings, BEGIN and COMMIT are no statements here); the budgets are the counts of
+today's code, so a change that needs one more statement says so here on purpose.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from case_service.catalogue.demo_library import DEMO_SERVICES
+
+from .conftest import CaseHarness
+
+PARKING_DATA: dict[str, Any] = {
+    "given_name": "Erika", "family_name": "Mustermann", "birth_date": "1964-08-12",
+    "street_address": "Hauptstr. 1", "postal_code": "12345", "locality": "Musterstadt",
+    "vehicle_registration": "MS-AB 123", "vehicle_owner": "self",
+    "valid_from": (date.today() + timedelta(days=7)).isoformat()}
+PDF = b"%PDF-1.4\n" + b"\x00" * 4096
+#: Statements per step of today's code (see the module).
+BUDGET = {"draft": 2, "upload": 6, "submit": 13}
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL every engine of this process executes meanwhile (one entry per execution; an
+    ``executemany`` batch counts once, as it is one round trip)."""
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        seen.append(" ".join(sql.split())[:160])
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
+async def test_the_citizens_three_calls_stay_within_their_statement_budget(
+        case: CaseHarness) -> None:
+    auth = case.citizen_headers(acr="substantial")
+    counted: dict[str, list[str]] = {}
+    with statements() as seen:
+        draft = await case.client.post("/drafts", headers=auth, json={
+            "service_id": str(DEMO_SERVICES["bewohnerparkausweis"]), "data": PARKING_DATA})
+        counted["draft"], seen[:] = list(seen), []
+        assert draft.status_code == 201, draft.text
+        upload = await case.client.post(
+            f"/drafts/{draft.json()['id']}/attachments", content=PDF,
+            params={"kind": "proof_of_residence", "filename": "x.pdf"},
+            headers={**auth, "Content-Type": "application/pdf"})
+        counted["upload"], seen[:] = list(seen), []
+        assert upload.status_code == 201, upload.text
+        submitted = await case.client.post(
+            f"/drafts/{draft.json()['id']}/submit",
+            headers={**auth, "Idempotency-Key": str(uuid.uuid4())})
+        counted["submit"] = list(seen)
+        assert submitted.status_code == 201, submitted.text
+    for step, sql in counted.items():
+        print(f"--- {step}: {len(sql)}", *sql, sep="\n  ")
+    assert {step: len(sql) for step, sql in counted.items()} == BUDGET
