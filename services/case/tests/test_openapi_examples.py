@@ -62,3 +62,18 @@ async def test_the_intake_examples_name_the_demo_destination(case: CaseHarness) 
 
     assert announce["destinationId"] == str(demo_destination_id("musterstadt"))
     assert schemas["SubmissionRead"]["examples"][0]["destinationId"] == announce["destinationId"]
+
+
+async def test_the_request_body_examples_of_drafts_and_cases_are_accepted(
+        case: CaseHarness) -> None:
+    schemas = (await case.client.get("/openapi.json")).json()["components"]["schemas"]
+
+    draft = await case.client.post("/drafts", json=schemas["DraftCreate"]["examples"][0],
+                                   headers=case.citizen_headers(acr="substantial"))
+    opened = await case.client.post("/cases", json=schemas["CaseCreate"]["examples"][0],
+                                    headers={**case.client_headers(), "Idempotency-Key": "e"})
+
+    assert draft.status_code == 201, draft.text
+    assert draft.json()["service"]["id"] == schemas["DraftCreate"]["examples"][0]["service_id"]
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["status"] == "awaiting_payment"

@@ -26,9 +26,11 @@ class CaseCreate(BaseModel):
     """An application a city system (``case:write``) makes on a citizen's behalf."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "service_id": "0b1c2d3e-4f5a-4b6c-9d7e-8f9a0b1c2d3e",
+        "service_id": "44c8e3f4-7b5b-51b3-b4d2-7b1910b9ece8",  # the demo birth certificate
         "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
-        "data": {"copies": 1},
+        "data": {"given_name": "Erika", "family_name": "Mustermann",
+                 "birth_date": "1990-04-01", "place_of_birth": "Musterstadt", "copies": 1,
+                 "purpose": "passport", "delivery": "post", "confirmation": True},
         "locale": "de",
     }]})
 

@@ -29,7 +29,7 @@ class DraftCreate(BaseModel):
     """Start an application for a library service of the caller's tenant."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "service_id": "2f0b7a1e-6a55-4c1e-9d7e-0c5b8a0f3b11",
+        "service_id": "5142c013-1628-5691-9a0a-23784e4dc8f9",  # the demo parking permit
         "data": {"vehicle_registration": "MS-AB 123"}}]})
 
     service_id: uuid.UUID
