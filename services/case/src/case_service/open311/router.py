@@ -28,6 +28,7 @@ from case_service.open311.schemas import (
     ServiceDefinitionRead,
     ServiceRead,
     ServiceRequestRead,
+    Timestamp,
 )
 from case_service.open311.submission import read_form
 from case_service.settings import CaseSettings
@@ -161,7 +162,7 @@ async def list_requests(
     tenant: str, fmt: str, request: Request, session: SessionDep,
     service_request_id: Annotated[str | None, Query(max_length=4000)] = None,
     service_code: Annotated[str | None, Query(max_length=100)] = None,
-    start_date: datetime | None = None, end_date: datetime | None = None,
+    start_date: Timestamp | None = None, end_date: Timestamp | None = None,
     status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
 ) -> list[ServiceRequestRead]:
     """``service_request_id`` (comma list of case numbers) wins over the other filters; by

@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from case_service.open311.attributes import Datatype
 
@@ -19,9 +20,22 @@ __all__ = [
     "ServiceDefinitionRead",
     "ServiceRead",
     "ServiceRequestRead",
+    "Timestamp",
 ]
 
 _EXAMPLE_TIME = "2026-04-01T09:30:00+00:00"
+_ISO_DATE_TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ].+)?")
+
+
+def _iso_only(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE_TIME.fullmatch(value)):
+        return value
+    raise ValueError("expected a date-time as in 2026-04-01T09:30:00Z")
+
+
+#: A query's date-time (``start_date``, ``end_date``) as ISO 8601 / W3C; pydantic's lax mode
+#: would read a number (``0.5``) as a Unix time, which the documented format forbids.
+Timestamp = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 class _Read(BaseModel):
