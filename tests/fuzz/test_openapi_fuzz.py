@@ -5,7 +5,8 @@ and seeded PostgreSQL database; `schemathesis run` reads the service's ``/openap
 sends generated requests, valid and invalid, with the token of a tenant admin or of a citizen.
 A run fails on any server error, and on any response that contradicts the documented schema,
 status codes, content types, headers or ``Allow`` header, or that accepts input the schema
-forbids. The fix for a finding is in the spec or the code, never here.
+forbids (a documented 413 counts as refusing it: the platform refuses a body over the limit
+before reading it). The fix for a finding is in the spec or the code, never here.
 
 Generation is seeded (``CITY_FUZZ_SEED``, default fixed) so that CI is reproducible; set
 ``CITY_FUZZ_SEED=random`` and ``CITY_FUZZ_EXAMPLES`` higher to search further by hand.
@@ -43,6 +44,16 @@ CHECKS = ",".join([
     "missing_required_header", "unsupported_method", "allow_header_conformance",
     "use_after_free", "ensure_resource_availability",
 ])
+BIRTH_CERTIFICATE = {
+    "given_name": "Erika", "family_name": "Mustermann", "birth_date": "1990-04-01",
+    "place_of_birth": "Musterstadt", "copies": 2, "purpose": "passport", "delivery": "post",
+    "confirmation": True,
+}
+#: ``negative_data_rejection``'s statuses that refuse input: schemathesis's own list and 413.
+REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429",
+              "5xx"]
+CONFIG = "[checks.negative_data_rejection]\nexpected-statuses = [{}]\n".format(
+    ", ".join(f'"{status}"' for status in REJECTIONS))
 SIGNING_KEY = "ZnV6ei10aWNrZXQtc2lnbmluZy1rZXktbnVtYmVyLTE"
 
 Seed = Callable[[str], Awaitable[None]]
@@ -69,6 +80,47 @@ async def _seed_notification(url: str) -> None:
 
 async def _seed_nothing(url: str) -> None:
     del url
+
+
+async def _seed_case(url: str) -> None:
+    """The demo library and the demo intake destinations (2048-bit keys: seeding stays fast),
+    and the citizen's rows the OpenAPI examples name (a complete birth certificate draft, a
+    submitted parking permit case), so that the examples phase reaches the happy paths."""
+    import uuid
+    from datetime import UTC, date, datetime, timedelta
+
+    from case_service.cases.models import Case
+    from case_service.catalogue.demo_library import DEMO_SERVICES, definition_id, parameters_id
+    from case_service.drafts.models import Draft
+    from case_service.intake.seed import seed_destinations
+    from case_service.openapi_examples import EXAMPLE_IDS
+    from case_service.seed import seed_library
+    from city_shared.db import create_engine, create_session_factory
+    from city_shared.unit_of_work import unit_of_work
+
+    erika = uuid.UUID(ERIKA)
+    engine = create_engine(url, pool_size=1)
+    try:
+        await seed_library(engine)
+        await seed_destinations(engine, key_bits=2048)
+        async with unit_of_work(create_session_factory(engine)) as session:
+            session.add(Draft(
+                id=EXAMPLE_IDS["draft_id"], tenant=TENANT,
+                service_id=DEMO_SERVICES["geburtsurkunde"],
+                definition_id=definition_id("geburtsurkunde"), owner=f"citizen:{ERIKA}",
+                account_id=erika, data=BIRTH_CERTIFICATE, verified={}, locale="de",
+                expires_at=datetime.now(UTC) + timedelta(days=1)))
+            case_id = EXAMPLE_IDS["case_id"]
+            session.add(Case(
+                id=case_id, tenant=TENANT, department="citizens-office",
+                number="MS-2026-000123", service_id=DEMO_SERVICES["bewohnerparkausweis"],
+                definition_id=definition_id("bewohnerparkausweis"), definition_version=1,
+                parameters_id=parameters_id(TENANT, "bewohnerparkausweis"),
+                parameters_version=1, account_id=erika, submitted_by=f"citizen:{ERIKA}",
+                channel="online", status="submitted", data={}, reference=f"case/case/{case_id}",
+                retain_until=date(2036, 12, 31)))
+    finally:
+        await engine.dispose()
 
 
 def _app(service: str, url: str) -> FastAPI:
@@ -111,7 +163,7 @@ TARGETS = {
     "payment": Target("payment", _seed_nothing),
     "notification": Target("notification", _seed_notification),
     "ticketing": Target("ticketing", _seed_ticketing),
-    "case": Target("case", _seed_nothing),
+    "case": Target("case", _seed_case),
 }
 
 
@@ -157,8 +209,11 @@ def _seed_argument() -> list[str]:
 async def schemathesis(base_url: str, headers: dict[str, str], report: Path) -> tuple[int, str]:
     """Run the schemathesis CLI against ``base_url``; its exit code and output."""
     examples = os.environ.get("CITY_FUZZ_EXAMPLES", "10")
+    config = report.with_suffix(".toml")
+    config.write_text(CONFIG, encoding="utf-8")
     arguments = [
-        "run", f"{base_url}/openapi.json", "--checks", CHECKS, "--max-examples", examples,
+        "--config-file", str(config), "run", f"{base_url}/openapi.json", "--checks", CHECKS,
+        "--max-examples", examples,
         *_seed_argument(), "--workers", "1", "--request-timeout", "20",
         "--suppress-health-check", "all", "--continue-on-failure",
         "--report", "junit", "--report-junit-path", str(report),
