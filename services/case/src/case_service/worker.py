@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
+from case_service import models  # noqa: F401  (every table known before the first flush)
 from case_service.cases.stalls import stalled_cases
 from case_service.jobs import JOBS
 from case_service.settings import CaseSettings
