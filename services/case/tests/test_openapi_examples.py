@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from case_service.intake.seed import demo_destination_id
 
 from .conftest import CaseHarness
@@ -77,3 +79,20 @@ async def test_the_request_body_examples_of_drafts_and_cases_are_accepted(
     assert draft.json()["service"]["id"] == schemas["DraftCreate"]["examples"][0]["service_id"]
     assert opened.status_code == 201, opened.text
     assert opened.json()["status"] == "awaiting_payment"
+
+
+
+async def test_every_schema_example_matches_its_schema(case: CaseHarness) -> None:
+    """An example that contradicts its own schema teaches readers (and the fuzzer) wrong."""
+    document = (await case.client.get("/openapi.json")).json()
+    components = document["components"]
+    wrong = {}
+    for name, schema in components["schemas"].items():
+        validator = Draft202012Validator({"$ref": f"#/components/schemas/{name}",
+                                          "components": components})
+        for example in schema.get("examples", []):
+            errors = [error.message for error in validator.iter_errors(example)]
+            if errors:
+                wrong[name] = errors
+
+    assert wrong == {}

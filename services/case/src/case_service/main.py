@@ -18,7 +18,7 @@ from case_service.intake.router import router as intake_router
 from case_service.intake.router import upload_limit as intake_upload_limit
 from case_service.open311.router import body_limits as open311_body_limits
 from case_service.open311.router import router as open311_router
-from case_service.openapi_examples import document_path_examples
+from case_service.openapi_examples import document_examples
 from case_service.settings import CaseSettings
 from city_shared.app import create_service_app
 
@@ -40,7 +40,7 @@ def create_app(settings: CaseSettings | None = None) -> FastAPI:
         body_limits={**attachment_body_limits(settings), **open311_body_limits(settings),
                      INTAKE_ATTACHMENT_ROUTE: intake_upload_limit(settings)},
     )
-    document_path_examples(app)
+    document_examples(app)
     return app
 
 

@@ -22,6 +22,9 @@ __all__ = [
 ]
 
 
+_CASE = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+
+
 class CaseCreate(BaseModel):
     """An application a city system (``case:write``) makes on a citizen's behalf."""
 
@@ -86,6 +89,35 @@ class CaseSummary(BaseModel):
 class CaseRead(CaseSummary):
     """One case: its versions, fee quote, payment, and, for the applicant and the staff of its
     department, its form data."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": _CASE, "number": "MS-2026-000123", "tenant": "musterstadt",
+        "department": "citizens-office", "service_id": "44c8e3f4-7b5b-51b3-b4d2-7b1910b9ece8",
+        "status": "awaiting_payment", "channel": "online", "fee_amount": 2400, "currency": "EUR",
+        "submitted_at": "2026-03-02T09:14:05Z", "updated_at": "2026-03-02T09:14:06Z",
+        "account_id": "3f2b6c1e-8d4a-4c7e-9b1f-2a6d5e4c3b21",
+        "definition_id": "0d4b6f0e-2c1a-5b3d-8e9f-1a2b3c4d5e6f", "definition_version": 1,
+        "parameters_version": 1,
+        "fee": {"amount": 2400, "currency": "EUR", "due_now": 2400, "collect": "on_submission",
+                "period": "once", "exempt": None,
+                "lines": [{"label": {"de": "Geburtsurkunde", "en": "Birth certificate"},
+                           "quantity": 2, "unit_amount": 1200, "amount": 2400}]},
+        "payment": {"status": "pending",
+                    "pay_url": f"https://case.musterstadt.example/cases/{_CASE}/pay",
+                    "payment_id": "9b2e7c4a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"},
+        "data": {"given_name": "Erika", "family_name": "Mustermann",
+                 "birth_date": "1990-04-01", "place_of_birth": "Musterstadt", "copies": 2,
+                 "purpose": "passport", "delivery": "post", "confirmation": True},
+        "attachments": [],
+        "history": [{"type": "submitted", "status": "awaiting_payment",
+                     "at": "2026-03-02T09:14:05Z",
+                     "detail": {"channel": "online", "definition_version": 1,
+                                "parameters_version": 1}},
+                    {"type": "payment_requested", "status": "awaiting_payment",
+                     "at": "2026-03-02T09:14:05Z",
+                     "detail": {"amount": 2400, "currency": "EUR", "attempt": 1}}],
+        "retain_until": "2036-03-02", "version": 2,
+    }]})
 
     account_id: uuid.UUID | None
     definition_id: uuid.UUID
