@@ -13,100 +13,27 @@ mailbox and the Kafka topics.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
-from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from city_shared.testing import html_forms
 from devstack.smtp import read_mailbox
-from devstack.testing import LocalStack, local_stack
+from devstack.testing import LocalStack
+
+from .kit import checkout, client_token, eventually, journey_events, login
 
 pytestmark = pytest.mark.timeout(420)
 
 TENANT = "musterstadt"
-REDIRECT_URI = "http://127.0.0.1:5173/callback"
 ERIKA = "erika.mustermann@example.org"
 MAX = "max.mustermann@example.org"
 POOL_GATE = "pools.gatekeeper@example.org"
-T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    """The whole platform, started once for this module and stopped afterwards."""
-    # Gates admit a day early here, so that the next bookable slot (whenever the test runs)
-    # can be scanned right after buying it.
-    with local_stack(CITY_HOLD_SWEEP_INTERVAL_SECONDS="1",
-                     CITY_CHECKIN_EARLY_MINUTES="1440") as running:
-        up = running.devstack("up", timeout=300)
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield running
-
-
-# -- what a user or a frontend does ---------------------------------------------------------------
-
-
-def demo(stack: LocalStack) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(stack.config.demo_file.read_text())
-    return data
-
-
-async def login(stack: LocalStack, email: str) -> dict[str, str]:
-    """The browser part of the code flow with PKCE through identity's login page, then the
-    token exchange by the public demo frontend; returns an Authorization header."""
-    identity = stack.base_url("identity")
-    password = demo(stack)["demo_password"]
-    oauth = AsyncOAuth2Client(client_id="demo-frontend", redirect_uri=REDIRECT_URI,
-                              scope="openid profile email ticketing:read ticketing:write "
-                              "payment:read notification:read", code_challenge_method="S256")
-    verifier = generate_token(48)
-    url, _ = oauth.create_authorization_url(f"{identity}/authorize", code_verifier=verifier)
-    async with httpx.AsyncClient(timeout=30) as browser:
-        page = await browser.get(url)
-        assert page.status_code == 200, page.text
-        form = next(f for f in html_forms(page.text) if f.fields.get("login_method") == "password")
-        done = await browser.post(httpx.URL(url).join(form.action),
-                                  data={**form.fields, "email": email, "password": password})
-    assert done.status_code == 303, done.text
-    token = await oauth.fetch_token(f"{identity}/token", authorization_response=done.headers[
-        "location"], code_verifier=verifier)
-    await oauth.aclose()
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
-async def client_token(stack: LocalStack, client_id: str, scope: str) -> dict[str, str]:
-    """A machine client's token (client credentials) with the demo secret."""
-    secret = next(c["client_secret"] for c in demo(stack)["clients"]
-                  if c["client_id"] == client_id)
-    async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(f"{stack.base_url('identity')}/token",
-                                   data={"grant_type": "client_credentials", "scope": scope},
-                                   auth=(client_id, secret))
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], what: str,
-                     timeout: float = 90.0) -> T:
-    """Poll ``probe`` until it returns something (the platform is asynchronous)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = await probe()
-        if found is not None:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.5)
 
 
 async def bookable_slot(http: httpx.AsyncClient, stack: LocalStack, offering_name: str,
@@ -168,16 +95,6 @@ async def order_when(http: httpx.AsyncClient, stack: LocalStack, citizen: dict[s
     return await eventually(probe, what)
 
 
-async def checkout(checkout_url: str, action: str) -> httpx.Response:
-    """What the citizen's browser does on the sandbox checkout page: open it, press a button."""
-    async with httpx.AsyncClient(timeout=30, follow_redirects=False) as browser:
-        page = await browser.get(checkout_url)
-        assert page.status_code == 200, page.text
-        form = next(f for f in html_forms(page.text) if (("action", action) in f.buttons))
-        return await browser.post(httpx.URL(checkout_url).join(form.action),
-                                  data={**form.fields, "action": action})
-
-
 def mails_to(stack: LocalStack, address: str) -> list[EmailMessage]:
     return [m for m in read_mailbox(stack.config.mail_dir) if address in str(m["To"])]
 
@@ -194,35 +111,9 @@ async def scan(http: httpx.AsyncClient, stack: LocalStack, gate: dict[str, str],
     return outcome
 
 
-async def journey_events(stack: LocalStack, correlation: str,
-                         expected: set[str]) -> list[tuple[str, dict[str, str]]]:
-    """Every event of the journey on the platform's topics: (type, ce_* headers), read from
-    Kafka from the beginning until every ``expected`` type has been seen."""
-    topics = ["ticketing.orders", "ticketing.tickets", "payment.requests", "payment.payments",
-              "notification.deliveries"]
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=stack.config.bootstrap_servers,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                group_id=f"journey-{uuid.uuid4().hex[:8]}")
-    await consumer.start()
-    found: list[tuple[str, dict[str, str]]] = []
-    try:
-        async def probe() -> list[tuple[str, dict[str, str]]] | None:
-            batches = await consumer.getmany(timeout_ms=1000)
-            for records in batches.values():
-                for record in records:
-                    headers = {k: v.decode() for k, v in record.headers}
-                    if headers.get("ce_correlationid") == correlation:
-                        found.append((headers["ce_type"], headers))
-            return found if expected <= {t for t, _ in found} else None
-
-        try:
-            return await eventually(probe, "the journey's events")
-        except AssertionError:
-            missing = expected - {t for t, _ in found}
-            raise AssertionError(f"events of the journey never seen: {sorted(missing)}; "
-                                 f"seen: {sorted({t for t, _ in found})}") from None
-    finally:
-        await consumer.stop()
+TICKET_TOPICS = ("ticketing.orders", "ticketing.tickets", "payment.requests",
+                 "payment.payments", "notification.deliveries")
+TICKET_SCOPE = "openid profile email ticketing:read ticketing:write payment:read notification:read"
 
 
 # -- the journeys ---------------------------------------------------------------------------------
@@ -234,7 +125,7 @@ async def test_a_citizen_buys_a_pool_slot_and_a_museum_ticket_and_gets_in(
     correlation = f"journey-{uuid.uuid4()}"
     async with httpx.AsyncClient(timeout=30) as http:
         # 1. login through OpenID Connect (code flow + PKCE)
-        erika = await login(stack, ERIKA)
+        erika = await login(stack, ERIKA, scope=TICKET_SCOPE)
         # 2. one order: a pool slot and a museum ticket
         pool_type, pool_slot, pool_before = await bookable_slot(http, stack, "Hallenbad")
         museum_type, museum_slot, _ = await bookable_slot(http, stack, "Dauerausstellung")
@@ -280,7 +171,7 @@ async def test_a_citizen_buys_a_pool_slot_and_a_museum_ticket_and_gets_in(
         assert all(t["code"] in json.dumps(inbox_message) for t in tickets.values())
 
         # 5. the pool's gate
-        gate = await login(stack, POOL_GATE)
+        gate = await login(stack, POOL_GATE, scope=TICKET_SCOPE)
         pool_payload = await qr_payload(http, stack, erika, tickets["pools"])
         museum_payload = await qr_payload(http, stack, erika, tickets["museum"])
         assert await scan(http, stack, gate, pool_payload) == "admitted"
@@ -301,7 +192,7 @@ async def test_a_citizen_buys_a_pool_slot_and_a_museum_ticket_and_gets_in(
         assert len(mails_to(stack, ERIKA)) == 1
 
     # 7. one correlation id and one trace across the services
-    events = await journey_events(stack, correlation, {
+    events = await journey_events(stack, correlation, topics=TICKET_TOPICS, expected={
         "city.ticketing.order.placed.v1", "city.payment.request.v1",
         "city.payment.payment.created.v1", "city.payment.payment.succeeded.v1",
         "city.ticketing.order.confirmed.v1", "city.ticketing.ticket.issued.v1",
@@ -328,7 +219,7 @@ async def test_a_failed_payment_gives_the_places_back_and_tells_the_citizen(
 ) -> None:
     correlation = f"journey-{uuid.uuid4()}"
     async with httpx.AsyncClient(timeout=30) as http:
-        max_ = await login(stack, MAX)
+        max_ = await login(stack, MAX, scope=TICKET_SCOPE)
         pool_type, pool_slot, before = await bookable_slot(http, stack, "Hallenbad")
         order = await place_order(http, stack, max_, MAX, [
             {"ticket_type_id": pool_type, "slot_id": pool_slot, "quantity": 2}], correlation)

@@ -48,6 +48,8 @@ def base_env(environ: Mapping[str, str], config: StackConfig) -> dict[str, str]:
             "CITY_KAFKA_BOOTSTRAP_SERVERS": config.bootstrap_servers,
             "CITY_AUTH_ISSUER": identity.base_url,
             "CITY_AUTH_JWKS_URL": f"{identity.base_url}/.well-known/jwks.json",
+            # case prefills forms from identity's verified attributes.
+            "CITY_IDENTITY_URL": identity.base_url,
             "CITY_SMTP_HOST": LOOPBACK,
             "CITY_SMTP_PORT": str(config.smtp_port),
         }
