@@ -49,6 +49,8 @@ BIRTH_CERTIFICATE = {
     "place_of_birth": "Musterstadt", "copies": 2, "purpose": "passport", "delivery": "post",
     "confirmation": True,
 }
+NO_FEE = {"amount": 0, "currency": "EUR", "collect": "on_submission", "period": "once",
+          "exempt": None, "lines": []}
 #: ``negative_data_rejection``'s statuses that refuse input: schemathesis's own list and 413.
 REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429",
               "5xx"]
@@ -118,7 +120,7 @@ async def _seed_case(url: str) -> None:
                 parameters_id=parameters_id(TENANT, "bewohnerparkausweis"),
                 parameters_version=1, account_id=erika, submitted_by=f"citizen:{ERIKA}",
                 channel="online", status="submitted", data={}, reference=f"case/case/{case_id}",
-                retain_until=date(2036, 12, 31)))
+                fee_amount=0, fee=NO_FEE, retain_until=date(2036, 12, 31)))
     finally:
         await engine.dispose()
 
