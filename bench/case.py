@@ -242,8 +242,9 @@ def render(m: report.Machine, saturation: dict[str, LoadResult], half: dict[str,
         "prefill call (`/me/attributes`) with no attributes. Baseline (`bench/case_baseline.py`): "
         "the same form JSON, PDF and token in one request; unchecked, one asyncpg transaction "
         "inserts what a submitted case leaves (number counter upsert, case, draft, attachment "
-        "and blob, two history rows, two outbox rows); no idempotency record, validation or "
-        f"auth. *Saturation*: {args.concurrency} closed-loop citizens, {args.seconds:.0f} s "
+        "and blob, two history rows, two outbox rows: 9 statements); the catalogue row is read "
+        "once per process and kept; no idempotency record, validation, auth or tracing. "
+        f"*Saturation*: {args.concurrency} closed-loop citizens, {args.seconds:.0f} s "
         f"after {args.warmup:.0f} s warm-up. *Half load*: open loop at half of each endpoint's "
         f"saturation rate, {args.seconds:.0f} s. Rows read back afterwards: "
         f"{'cases, attachments and outbox rows match' if rows_ok else 'ROW COUNTS DIFFER'}.",
