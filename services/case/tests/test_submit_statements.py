@@ -71,3 +71,20 @@ async def test_the_citizens_three_calls_stay_within_their_statement_budget(
     for step, sql in counted.items():
         print(f"--- {step}: {len(sql)}", *sql, sep="\n  ")
     assert {step: len(sql) for step, sql in counted.items()} == BUDGET
+
+
+async def test_a_page_of_drafts_costs_the_same_statements_for_two_drafts_or_six(
+        case: CaseHarness) -> None:
+    auth = case.citizen_headers()
+    counts = []
+    for _ in range(2):
+        for _ in range(2 if not counts else 4):
+            created = await case.client.post("/drafts", headers=auth, json={
+                "service_id": str(DEMO_SERVICES["bewohnerparkausweis"]), "data": PARKING_DATA})
+            assert created.status_code == 201, created.text
+        with statements() as seen:
+            page = await case.client.get("/drafts", headers=auth)
+        assert page.status_code == 200, page.text
+        assert all(d["fee"] is not None for d in page.json()["items"])
+        counts.append((len(page.json()["items"]), len(seen)))
+    assert counts == [(2, 3), (6, 3)]  # the page, its attachments, the service's offer

@@ -19,6 +19,7 @@ from city_shared.pagination import Cursor
 
 __all__ = [
     "attachment_count",
+    "attachments_by_draft",
     "attachments_of",
     "delete_drafts",
     "expired_draft_ids",
@@ -84,6 +85,18 @@ async def attachments_of(session: AsyncSession, draft_id: uuid.UUID) -> Sequence
     return (await session.scalars(
         select(Attachment).where(Attachment.draft_id == draft_id)
         .order_by(Attachment.created_at, Attachment.id))).all()
+
+
+async def attachments_by_draft(session: AsyncSession, draft_ids: Sequence[uuid.UUID]
+                               ) -> dict[uuid.UUID, list[Attachment]]:
+    """The attachments of each of ``draft_ids`` (oldest first), in one query."""
+    found: dict[uuid.UUID, list[Attachment]] = {draft_id: [] for draft_id in draft_ids}
+    for attachment in (await session.scalars(
+            select(Attachment).where(Attachment.draft_id.in_(draft_ids))
+            .order_by(Attachment.created_at, Attachment.id))).all():
+        if attachment.draft_id is not None:
+            found.setdefault(attachment.draft_id, []).append(attachment)
+    return found
 
 
 async def attachment_count(session: AsyncSession, draft_id: uuid.UUID) -> int:

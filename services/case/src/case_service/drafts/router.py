@@ -20,7 +20,7 @@ from case_service.drafts.dependencies import (
 )
 from case_service.drafts.models import Draft
 from case_service.drafts.schemas import DraftCreate, DraftList, DraftRead, DraftUpdate
-from case_service.drafts.views import draft_view
+from case_service.drafts.views import draft_view, drafts_view
 from case_service.forms import VerifiedAttribute
 from case_service.identity_client import verified_attributes
 from city_shared.auth import CurrentPrincipal
@@ -87,7 +87,7 @@ async def list_drafts(session: SessionDep, principal: CurrentPrincipal, locale: 
     now = datetime.now(UTC)
     page, next_cursor = await service.list_drafts(session, principal, cursor=cursor,
                                                   limit=limit, now=now)
-    return DraftList(items=[await draft_view(session, d, locale=locale, now=now) for d in page],
+    return DraftList(items=await drafts_view(session, page, locale=locale, now=now),
                      next_cursor=next_cursor)
 
 
