@@ -29,7 +29,7 @@ PARKING_DATA: dict[str, Any] = {
     "valid_from": (date.today() + timedelta(days=7)).isoformat()}
 PDF = b"%PDF-1.4\n" + b"\x00" * 4096
 #: Statements per step of today's code (see the module).
-BUDGET = {"draft": 2, "upload": 6, "submit": 13}
+BUDGET = {"draft": 2, "upload": 6, "submit": 12}
 
 
 @contextmanager

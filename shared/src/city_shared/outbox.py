@@ -7,6 +7,8 @@ The relay (:mod:`city_shared.relay`) publishes committed rows to Kafka.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import column, table
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,8 +35,18 @@ async def add(session: AsyncSession, topic: str, event: Event) -> None:
     Does not commit. The record key will be ``event.subject`` (the aggregate id). Adding the
     same event id twice violates the unique constraint: an event is published once.
     """
+    await add_all(session, [(topic, event)])
+
+
+async def add_all(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
+    """Write ``events`` ((topic, event) pairs) into the outbox in this order, as one
+    statement executed for all of them (one round trip); otherwise as :func:`add`."""
+    if not events:
+        return
+    await session.execute(_INSERT, [_row(topic, event) for topic, event in events])
+
+
+def _row(topic: str, event: Event) -> dict[str, object]:
     attributes = event.model_dump(mode="json", exclude={"data"}, exclude_none=True)
-    await session.execute(_INSERT, {
-        "event_id": event.id, "topic": topic, "key": event.subject, "event_type": event.type,
-        "attributes": attributes, "data": event.data,
-    })
+    return {"event_id": event.id, "topic": topic, "key": event.subject,
+            "event_type": event.type, "attributes": attributes, "data": event.data}

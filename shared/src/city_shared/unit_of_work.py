@@ -94,8 +94,7 @@ def _drop_recorded_events(session: Session, previous_transaction: SessionTransac
 async def write_recorded_events(session: AsyncSession) -> int:
     """Write the events recorded in the session to the outbox, oldest first; return how many."""
     recorded = session.sync_session.info.pop(_RECORDED, [])
-    for topic, event in recorded:
-        await outbox.add(session, topic, event)
+    await outbox.add_all(session, recorded)
     return len(recorded)
 
 
