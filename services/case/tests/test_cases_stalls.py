@@ -6,11 +6,13 @@ detail: ``/readyz`` stays 200."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
+from case_service.cases.stalls import stalled_case_queries
 from case_service.seed import seed_library
 
 from .conftest import CaseHarness
@@ -100,3 +102,20 @@ async def test_thresholds_come_from_the_settings(case_app: Any) -> None:
         await age(h, pending, 10)
 
         assert await stalled(h) == {UNANSWERED: 1, WITHOUT_OUTCOME: 1}
+
+
+async def test_each_count_reads_the_partial_index_of_unpaid_cases(case: CaseHarness) -> None:
+    """Never the whole table of case files: with sequential scans off, each kind's query still
+    plans on the partial index (it could not if the query's predicate did not match the
+    index's)."""
+    queries = stalled_case_queries(case.settings, datetime.now(UTC))
+    async with case.engine.connect() as conn:
+        await conn.execute(text("SET enable_seqscan = off"))
+        plans = {}
+        for kind, query in queries.items():
+            compiled = query.compile(dialect=case.engine.dialect,
+                                     compile_kwargs={"literal_binds": True})
+            explained = await conn.execute(text(f"EXPLAIN {compiled}"))
+            plans[kind] = "\n".join(row[0] for row in explained.all())
+
+    assert all("ix_cases_awaiting_payment" in plan for plan in plans.values()), plans
