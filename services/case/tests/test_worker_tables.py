@@ -5,6 +5,7 @@ once). Checked in a fresh interpreter, as the worker starts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -21,8 +22,9 @@ async def test_the_worker_imports_every_table_of_the_schema(case_db: Any) -> Non
     migrated = {r.tablename for r in await case_db.rows(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
         "AND tablename <> 'alembic_version'")}
-    result = subprocess.run([sys.executable, "-c", IMPORTED_TABLES], capture_output=True,
-                            text=True, check=True, timeout=60)
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", IMPORTED_TABLES], capture_output=True, text=True,
+        check=True, timeout=60)
     known = set(json.loads(result.stdout.strip().splitlines()[-1]))
 
     assert migrated - known == set()
