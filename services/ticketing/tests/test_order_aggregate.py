@@ -49,10 +49,10 @@ async def written(order: Order, monkeypatch: pytest.MonkeyPatch) -> list[tuple[s
     """(topic, event type) of what the unit of work would write for ``order``, in order."""
     seen: list[tuple[str, str]] = []
 
-    async def add(_session: Any, topic: str, event: Event) -> None:
-        seen.append((topic, event.type))
+    async def add_all(_session: Any, events: list[tuple[str, Event]]) -> None:
+        seen.extend((topic, event.type) for topic, event in events)
 
-    monkeypatch.setattr("city_shared.unit_of_work.outbox.add", add)
+    monkeypatch.setattr("city_shared.unit_of_work.outbox.add_all", add_all)
     session = AsyncSession()
     session.add(order)
     await write_recorded_events(session)
