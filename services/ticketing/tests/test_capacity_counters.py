@@ -93,6 +93,20 @@ async def test_baskets_over_two_slots_in_opposite_orders_do_not_deadlock(
         assert await counts(t, pool) == (120, 0)
 
 
+async def _manager_reached_the_quota(t: Any, shrink: asyncio.Task[Any]) -> None:
+    """Wait until the manager's request has either finished (nothing stopped it) or waits for
+    a lock in the database (the buyer's transaction holds it): a fixed sleep raced a loaded
+    machine, where the request had not reached the row yet when the buyer committed."""
+    for _ in range(300):
+        if shrink.done():
+            return
+        if await t.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                          "AND datname = current_database()"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the manager's request neither finished nor waited for the buyer")
+
+
 async def _shrink_while_a_reservation_is_in_flight(t: Any) -> tuple[int, int]:
     """A buyer's transaction holds all 10 places of the reduced quota and has not committed
     when a manager shrinks the quota to 5; then the buyer commits. Returns the manager's HTTP
@@ -110,7 +124,7 @@ async def _shrink_while_a_reservation_is_in_flight(t: Any) -> tuple[int, int]:
         shrink = asyncio.create_task(t.client.patch(
             f"/quotas/{demo.reduced_quota}", json={"capacity": 5},
             headers=t.manager_headers()))
-        await asyncio.sleep(0.5)  # the manager's request reaches the quota's row meanwhile
+        await _manager_reached_the_quota(t, shrink)
         await buyer.commit()
     response = await shrink
     held = await t.scalar("SELECT held FROM slot_quota_usage WHERE slot_id = :s",
