@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from case_service.intake.router import PREFIX as INTAKE_PREFIX
 from case_service.intake.seed import seed_destinations
 from case_service.settings import CaseSettings
 from city_shared.db import create_engine, create_session_factory
+from city_shared.demo_file import merge_demo_file, read_demo_file
 from city_shared.production import refuse_demo_seed
 from city_shared.unit_of_work import unit_of_work
 
@@ -112,32 +111,6 @@ async def _seed(settings: CaseSettings, demo: dict[str, Any], *,
         await engine.dispose()
 
 
-def _read_demo_file(path: Path | None) -> dict[str, Any]:
-    if path is None or not path.exists():
-        return {}
-    loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
-    if not isinstance(loaded, dict):
-        raise SystemExit(f"{path} does not hold a JSON object")
-    return loaded
-
-
-def merge_demo_file(path: Path, case: dict[str, object]) -> None:
-    """Put ``case`` under the key ``case`` of the JSON object in ``path`` (created if missing),
-    keeping everything else; replaces the file atomically."""
-    current: dict[str, object] = {}
-    if path.exists():
-        loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
-        if not isinstance(loaded, dict):
-            raise SystemExit(f"{path} does not hold a JSON object")
-        current = loaded
-    current["case"] = case
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-    os.replace(partial, path)
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     """Entry point: seed the demo library, intake destinations and demo cases into
     ``CITY_DATABASE_URL``, merge the ids into ``--demo-file`` (if given) and return the
@@ -153,13 +126,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     args = parser.parse_args(argv)
     settings = CaseSettings()
     refuse_demo_seed(settings.env)
-    intake, cases = asyncio.run(_seed(settings, _read_demo_file(args.demo_file),
+    intake, cases = asyncio.run(_seed(settings, read_demo_file(args.demo_file),
                                       key_bits=args.intake_key_bits))
     case: dict[str, object] = {"api": settings.base_url, "services": {
         slug: str(service_id) for slug, service_id in DEMO_SERVICES.items()},
         "intake": intake, "cases": cases}
     if args.demo_file is not None:
-        merge_demo_file(args.demo_file, case)
+        merge_demo_file(args.demo_file, "case", case)
     print(f"case seed: demo library of {len(LIBRARY)} services, parameters of "
           f"{len({t for s in LIBRARY for t in s.parameters})} tenants, "
           f"{len(intake)} intake destinations, {len(cases)} demo cases"

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -33,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from city_shared.db import create_engine, create_session_factory
+from city_shared.demo_file import merge_demo_file
 from city_shared.production import refuse_demo_seed
 from city_shared.unit_of_work import unit_of_work
 from ticketing_service.catalogue.models import (
@@ -366,23 +365,6 @@ async def seed(database_url: str, *, now: datetime | None = None) -> SeedResult:
     return SeedResult(tenants=tenants, counts=dict(seeder.counts), offerings=len(OFFERINGS))
 
 
-def merge_demo_file(path: Path, ticketing: dict[str, object]) -> None:
-    """Put ``ticketing`` under the key ``ticketing`` of the JSON object in ``path`` (created if
-    missing), keeping everything else; replaces the file atomically."""
-    current: dict[str, object] = {}
-    if path.exists():
-        loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
-        if not isinstance(loaded, dict):
-            raise SystemExit(f"{path} does not hold a JSON object")
-        current = loaded
-    current["ticketing"] = ticketing
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-    os.replace(partial, path)
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     """Entry point: seed, merge the ids into ``--demo-file`` (if given), print a summary and
     return the ``ticketing`` part of the demo file."""
@@ -395,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     result = asyncio.run(seed(settings.database_url.get_secret_value()))
     ticketing: dict[str, object] = {"api": settings.base_url, "tenants": result.tenants}
     if args.demo_file is not None:
-        merge_demo_file(args.demo_file, ticketing)
+        merge_demo_file(args.demo_file, "ticketing", ticketing)
     created = ", ".join(f"{n} {what}" for what, n in sorted(result.counts.items()))
     print(f"ticketing seed: {len(result.tenants)} tenants, {result.offerings} offerings; "
           f"{created or 'nothing new'}"
