@@ -84,6 +84,23 @@ class Case(RecordsEvents, Base):
     """The retention period ends here; then the purge job deletes the file."""
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the applicant's account was erased (the link is gone, the file stays)."""
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    """The staff member working the case (their account id, ``sub``), or None."""
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """The target date of the decision: submission + the definition's processing days
+    (working days, Monday to Friday)."""
+    state_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """The deadline of the current state (e.g. the answer to a request for information), or
+    None; the deadline job acts on it as the process says."""
+    applicant_name: Mapped[str | None] = mapped_column(String(200))
+    """Given and family name of the applicant as submitted, for staff's text search."""
+    decision: Mapped[str | None] = mapped_column(String(16))
+    """``approved`` or ``rejected`` once decided."""
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """What an approval grants (e.g. ``permit_number``, ``valid_until``), or None."""
+    refund_status: Mapped[str | None] = mapped_column(String(16))
+    """None, or ``requested`` once the paid fee was asked back from payment (withdrawal)."""
 
     @property
     def journey(self) -> JourneyContext:

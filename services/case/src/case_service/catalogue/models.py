@@ -99,6 +99,9 @@ class ServiceParameters(Base):
     """A stricter level than the definition's, or None."""
     texts: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     """Local texts: ``office_address``, ``opening_hours``, ``legal_basis`` (each de/en)."""
+    part_departments: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    """Which department answers each part of the process (part key -> department slug); a
+    part not named here is answered by the responsible department itself."""
     retention_days: Mapped[int] = mapped_column(Integer)
     """How long a case file is kept after it was submitted."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
