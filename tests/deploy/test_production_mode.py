@@ -42,7 +42,7 @@ SERVICES = {
 #: The secrets the README's commands put into each service's Secret.
 SECRETS = {
     "identity": {"CITY_KEY_ENCRYPTION_KEY", "CITY_CSRF_SECRET"},
-    "case": {"CITY_INTAKE_KEY_ENCRYPTION_KEY"},
+    "case": {"CITY_INTAKE_KEY_ENCRYPTION_KEY", "CITY_DOCUMENT_LINK_KEY"},
     "payment": {"CITY_SANDBOX_WEBHOOK_SECRETS"},
     "notification": set(),
     "ticketing": {"CITY_TICKET_SIGNING_KEYS"},

@@ -1,5 +1,5 @@
-"""Production mode: case's secrets are its database URL and the key that encrypts intake
-destinations' private keys; production refuses to start without them (or with the published
+"""Production mode: case's secrets are its database URL, the key that encrypts intake
+destinations' private keys and the key that signs documents' download links; production refuses to start without them (or with the published
 development key), naming the variables, and accepts a complete configuration; development
 accepts the defaults."""
 
@@ -15,6 +15,7 @@ PRODUCTION = {
     "CITY_ENV": "production",
     "CITY_DATABASE_URL": "postgresql+asyncpg://case:s3cret-db-password@db:5432/case",
     "CITY_INTAKE_KEY_ENCRYPTION_KEY": "q83vEjRWeJASNFZ4kKvN7xI0VniQq83vEjRWeJASNFY",
+    "CITY_DOCUMENT_LINK_KEY": "7c1e0a9d52b84f3e9a6d1c0b8e7f2a4d",
 }
 
 
@@ -31,13 +32,15 @@ def test_production_refuses_the_development_database_url_and_key(
     environ.setenv("CITY_ENV", "production")
     with pytest.raises(ProductionSettingsRefused) as refused:
         CaseSettings()
-    assert refused.value.variables == ("CITY_DATABASE_URL", "CITY_INTAKE_KEY_ENCRYPTION_KEY")
+    assert refused.value.variables == ("CITY_DATABASE_URL", "CITY_INTAKE_KEY_ENCRYPTION_KEY",
+                                       "CITY_DOCUMENT_LINK_KEY")
     assert "CITY_INTAKE_KEY_ENCRYPTION_KEY" in str(refused.value)
 
 
 def test_production_refuses_only_what_is_still_missing(environ: pytest.MonkeyPatch) -> None:
     environ.setenv("CITY_ENV", "production")
     environ.setenv("CITY_DATABASE_URL", PRODUCTION["CITY_DATABASE_URL"])
+    environ.setenv("CITY_DOCUMENT_LINK_KEY", PRODUCTION["CITY_DOCUMENT_LINK_KEY"])
     with pytest.raises(ProductionSettingsRefused) as refused:
         CaseSettings()
     assert refused.value.variables == ("CITY_INTAKE_KEY_ENCRYPTION_KEY",)

@@ -13,6 +13,10 @@ DEV_INTAKE_KEY_ENCRYPTION_KEY: Final = "Y2l0eS1wbGF0Zm9ybS1ERVYtT05MWS1pbnRha2Ut
 """base64url of the published development key that encrypts intake destinations' private keys
 at rest; production refuses it."""
 
+DEV_DOCUMENT_LINK_KEY: Final = "city-platform-DEV-ONLY-document-links-0000"
+"""The published development key that signs documents' download links; production refuses
+it."""
+
 
 class CaseSettings(ServiceSettings):
     """The case service's settings; its API listens on port 8002 by default."""
@@ -51,10 +55,20 @@ class CaseSettings(ServiceSettings):
     expires an unpaid payment after 90 minutes by default, so its answer never arrived."""
     stall_check_interval_seconds: float = Field(default=15.0, gt=0)
     """How often the worker counts stalled sagas for its metric."""
+    document_link_key: SecretStr = SecretStr(DEV_DOCUMENT_LINK_KEY)
+    """``CITY_DOCUMENT_LINK_KEY``: signs the time-limited download links of case documents
+    that events carry (notification attaches the decision to its e-mail through them)."""
+    document_link_days: int = Field(default=14, ge=1, le=90)
+    """How long a signed download link of a document works."""
+    deadline_check_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often the worker looks for deadlines to remind of or act on (requests for
+    information, parts)."""
 
     def development_settings(self) -> list[Finding]:
-        """Adds the intake key-encryption key."""
+        """Adds the intake key-encryption key and the document link key."""
         findings = super().development_settings()
         if published(self.intake_key_encryption_key, DEV_INTAKE_KEY_ENCRYPTION_KEY):
             findings.append(Finding(self.variable("intake_key_encryption_key"), PUBLISHED))
+        if published(self.document_link_key, DEV_DOCUMENT_LINK_KEY):
+            findings.append(Finding(self.variable("document_link_key"), PUBLISHED))
         return findings
