@@ -14,6 +14,7 @@ from case_service.intake.cleanup import run_incomplete_cleanup
 from case_service.open311.ratelimit import purge_report_log
 from case_service.retention import run_retention
 from case_service.settings import CaseSettings
+from case_service.workflow.deadlines import run_deadlines
 
 __all__ = ["JOBS", "Job"]
 
@@ -25,4 +26,5 @@ JOBS: tuple[Job, ...] = (
     run_incomplete_cleanup,
     purge_report_log,
     run_retention,
+    run_deadlines,
 )

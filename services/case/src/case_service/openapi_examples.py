@@ -24,7 +24,8 @@ _NAMESPACE: Final = uuid.UUID("3b7e0c2a-6d41-5f08-9c3e-7a1d2f0e0013")
 #: submission); the demo does not create them, a test seeding "the documented examples" may.
 EXAMPLE_IDS: Final[dict[str, uuid.UUID]] = {
     name: uuid.uuid5(_NAMESPACE, name)
-    for name in ("draft_id", "case_id", "attachment_id", "submission_id")}
+    for name in ("draft_id", "case_id", "attachment_id", "submission_id", "part_id",
+                 "document_id", "template_id")}
 
 PATH_EXAMPLES: Final[Mapping[str, object]] = {
     "tenant": "musterstadt",
@@ -37,6 +38,9 @@ PATH_EXAMPLES: Final[Mapping[str, object]] = {
     "fmt": "json",
     "service_code": "strassenschaden",
     "service_request_id": "MS-2026-000123",
+    "action": "start_review",
+    "department": "citizens-office",
+    "token": "eyJkIjoiOWY4ZTdkNmMifQ.ZxYwVg.signature",
     **{name: str(value) for name, value in EXAMPLE_IDS.items()},
 }
 
