@@ -9,6 +9,7 @@ when the process they wait for exits, and name the URL they polled.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -42,6 +43,7 @@ def base_env(environ: Mapping[str, str], config: StackConfig) -> dict[str, str]:
     """The environment every child starts from: the caller's, with the stack-wide settings."""
     env = {k: v for k, v in environ.items() if k not in _PER_PROCESS}
     identity = next(s for s in config.services if s.name == "identity")
+    case = next(s for s in config.services if s.name == "case")
     env.update(
         {
             "PYTHONUNBUFFERED": "1",
@@ -50,6 +52,8 @@ def base_env(environ: Mapping[str, str], config: StackConfig) -> dict[str, str]:
             "CITY_AUTH_JWKS_URL": f"{identity.base_url}/.well-known/jwks.json",
             # case prefills forms from identity's verified attributes.
             "CITY_IDENTITY_URL": identity.base_url,
+            # notification attaches case documents (the decision) fetched from here only.
+            "CITY_DOCUMENT_SOURCES": json.dumps([f"{case.base_url}/documents/signed/"]),
             "CITY_SMTP_HOST": LOOPBACK,
             "CITY_SMTP_PORT": str(config.smtp_port),
         }
