@@ -29,8 +29,8 @@ from jinja2 import (
     nodes,
     pass_context,
 )
-from jinja2.runtime import Context
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from case_service.documents.errors import InvalidTemplate, TemplateProblem
