@@ -1,12 +1,15 @@
-"""The command the cases slice sends to payment on ``payment.requests`` (payment owns that topic
+"""The commands the cases slice sends to payment on ``payment.requests`` (payment owns that topic
 and its contract; the names are repeated here, services never import each other):
 ``city.payment.request.v1``, collect a case's fee, split into line items per department and
-cost centre.
+cost centre; ``city.payment.refund.request.v1``, pay (a payment of) a case's fee back.
 
 Payment dedupes on (tenant, source, reference): the first attempt of a case uses
 ``case/case/<id>``, a new attempt after a failed payment ``case/case/<id>/<n>`` (else payment
 would answer with the failed payment again). ``request_id`` is ``uuid5(case.id, "payment")`` for
 the first attempt and ``uuid5(case.id, "payment:<n>")`` for attempt ``n``.
+A refund names the reference of the attempt whose payment is paid back; its ``request_id`` is
+``uuid5(case.id, <occasion>)`` (``withdrawal``, ``late:<payment id>``), so payment obeys one
+occasion once however often the command is sent.
 Source ``/case``; subject and record key = the attempt's reference.
 """
 
@@ -25,17 +28,24 @@ if TYPE_CHECKING:
     from case_service.cases.models import Case
 
 __all__ = [
+    "LATE_PAYMENT_REFUND",
     "PAYMENT_REQUEST",
+    "REFUND_REQUEST",
     "REQUESTS_TOPIC",
     "LineItem",
     "PaymentRequestData",
+    "RefundRequestData",
     "line_items",
     "payment_reference",
     "payment_request",
+    "refund_request",
 ]
 
 REQUESTS_TOPIC: Final = "payment.requests"
 PAYMENT_REQUEST: Final = "city.payment.request.v1"
+REFUND_REQUEST: Final = "city.payment.refund.request.v1"
+#: The refund reason of a payment the case did not need (an earlier attempt, or paid twice).
+LATE_PAYMENT_REFUND: Final = "late_payment"
 _DESCRIPTION_MAX: Final = 255
 
 
@@ -78,6 +88,25 @@ class PaymentRequestData(BaseModel):
     line_items: list[LineItem]
     payer: Payer
     metadata: dict[str, str]
+
+
+class RefundRequestData(BaseModel):
+    """``city.payment.refund.request.v1`` as payment reads it: pay ``amount`` of the payment
+    of ``reference`` back."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "request_id": "5e4d3c2b-1a0f-5e9d-8c7b-6a5f4e3d2c1b",
+        "tenant": "musterstadt",
+        "reference": "case/case/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+        "amount": 1200,
+        "reason": "withdrawn",
+    }]})
+
+    request_id: uuid.UUID
+    tenant: str
+    reference: str
+    amount: int
+    reason: str
 
 
 class _Share(BaseModel):
@@ -138,3 +167,15 @@ def payment_request(case: Case, *, attempt: int, items: list[LineItem], descript
     return new_event(type=PAYMENT_REQUEST, source=SOURCE, subject=data.reference,
                      tenant=case.tenant, department=case.department, data=data,
                      caused_by=caused_by, correlation_id=case.correlation_id)
+
+
+def refund_request(case: Case, *, reference: str, amount: int, reason: str, occasion: str,
+                   caused_by: Event | None = None) -> Event:
+    """The command to pay ``amount`` (positive) of the payment of ``reference`` (an attempt of
+    ``case``) back; ``occasion`` names the refund (``withdrawal``, ``late:<payment id>``): the
+    same occasion is the same refund for payment, whatever the retries."""
+    data = RefundRequestData(request_id=uuid.uuid5(case.id, occasion), tenant=case.tenant,
+                             reference=reference, amount=amount, reason=_shorten(reason))
+    return new_event(type=REFUND_REQUEST, source=SOURCE, subject=reference, tenant=case.tenant,
+                     department=case.department, data=data, caused_by=caused_by,
+                     correlation_id=case.correlation_id)
