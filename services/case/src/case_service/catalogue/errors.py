@@ -17,6 +17,7 @@ __all__ = [
     "InvalidFeeValues",
     "InvalidLeikaKey",
     "InvalidParameters",
+    "InvalidProcess",
     "NoParametersOn",
     "ParametersNotFound",
     "ParametersOverlap",
@@ -162,6 +163,14 @@ class InvalidDefinition(_Unprocessable):
 
     code = "invalid_definition"
     title = "Invalid service definition"
+
+
+class InvalidProcess(_Unprocessable):
+    """422: a process definition that is not sound (``errors`` with pointers into
+    ``/process``, one per finding; see :mod:`case_service.process.validation`)."""
+
+    code = "invalid_process"
+    title = "Invalid process definition"
 
 
 class TenantNotFound(NotFound):
