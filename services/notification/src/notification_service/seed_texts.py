@@ -1,9 +1,12 @@
 """The demo city's notification templates (German and English) and the rules that send them;
-data only, used by :mod:`notification_service.seed`."""
+data only, used by :mod:`notification_service.seed`. Case management's are in
+:mod:`notification_service.seed_case_texts`."""
 
 from __future__ import annotations
 
 from typing import Any, Final
+
+from notification_service.seed_case_texts import CASE_RULES, CASE_TEMPLATES
 
 __all__ = ["RULES", "TEMPLATES"]
 
@@ -176,6 +179,7 @@ TEMPLATES: Final[list[dict[str, Any]]] = [
                         "this message.\n\nYour city administration\n"}},
         },
     },
+    *CASE_TEMPLATES,
 ]
 
 #: (event type, template key, channels, legally required); tenant-wide rules.
@@ -184,4 +188,5 @@ RULES: Final[list[tuple[str, str, list[str], bool]]] = [
     ("city.ticketing.order.cancelled.v1", "ticketing-order-cancelled", ["email", "inbox"], False),
     ("city.ticketing.order.expired.v1", "ticketing-order-expired", ["email", "inbox"], False),
     ("city.ticketing.order.refunded.v1", "ticketing-refund-done", ["email", "inbox"], False),
+    *CASE_RULES,
 ]

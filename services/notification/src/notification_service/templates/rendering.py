@@ -11,14 +11,16 @@ callers run it in a worker thread.
 
 Built-in names available to every template: ``locale`` (``de`` or ``en``). Filters:
 ``money(cents, currency="EUR")`` ("8,00 €" in German, "€8.00" in English) and
-``datetime(iso)`` (local time in Europe/Berlin, "12.03.2026, 10:30" / "12 Mar 2026, 10:30").
+``datetime(iso)`` (local time in Europe/Berlin, "12.03.2026, 10:30" / "12 Mar 2026, 10:30")
+and ``until(iso)`` for deadlines (a deadline at local midnight is the end of the day before:
+"17.06.2026" / "17 Jun 2026"; any other time as ``datetime``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Final
@@ -114,12 +116,30 @@ def local_datetime(context: Context, value: object) -> str:
     return f"{moment:%d.%m.%Y, %H:%M}"
 
 
+@pass_context
+def until(context: Context, value: object) -> str:
+    """A deadline as the last day it allows (local midnight ends the day before), with the
+    time only when it is not midnight; empty for null."""
+    if value is None:
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_ZONE)
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
+        return local_datetime(context, moment)
+    day = moment.date() - timedelta(days=1)
+    if _locale(context) == "en":
+        return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+    return f"{day:%d.%m.%Y}"
+
+
 def _environment(*, html: bool, lenient: bool = False) -> BoundedSandbox:
     env = BoundedSandbox(undefined=ChainableUndefined if lenient else StrictUndefined,
                          autoescape=html, keep_trailing_newline=True, trim_blocks=True,
                          lstrip_blocks=True)
     env.filters["money"] = metered(money)
     env.filters["datetime"] = metered(local_datetime)
+    env.filters["until"] = metered(until)
     return env
 
 
