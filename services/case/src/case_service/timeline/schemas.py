@@ -24,12 +24,14 @@ __all__ = [
 
 Locale: TypeAlias = Literal["de", "en"]
 EntryKind: TypeAlias = Literal["status", "note", "information_request", "document", "payment"]
-PaymentStep: TypeAlias = Literal["requested", "paid", "failed", "refund_requested", "refunded"]
+PaymentStep: TypeAlias = Literal["requested", "paid", "failed", "refund_requested", "refunded",
+                                 "refund_failed"]
 ExpectedAction: TypeAlias = Literal["pay", "answer", "none"]
 
 
 class PaymentEvent(BaseModel):
-    """A step of the fee: asked for, paid, failed (or expired), asked back, paid back."""
+    """A step of the fee: asked for, paid, failed (or expired), asked back, paid back (or the
+    refund failed)."""
 
     step: PaymentStep
     amount: int | None = None

@@ -43,18 +43,21 @@ PAYMENT_STEPS: Final[Mapping[str, PaymentStep]] = {
     "paid": "paid",
     "payment_failed": "failed",
     "refund_requested": "refund_requested",
-    "refunded": "refunded",
+    "payment_refunded": "refund_requested",
+    "refund_succeeded": "refunded",
+    "refund_failed": "refund_failed",
 }
 """History row types that are steps of the fee (other payment rows, e.g. ``payment_created``,
-are technical and left out)."""
+are technical and left out). ``payment_refunded``: a payment the case did not need (a second
+or late one) is asked back."""
 
 LABELS: Final[Mapping[str, Mapping[Locale, str]]] = {
     "payment.requested": {"de": "Gebühr angefordert", "en": "Fee requested"},
     "payment.paid": {"de": "Gebühr bezahlt", "en": "Fee paid"},
     "payment.failed": {"de": "Zahlung nicht erfolgt", "en": "Payment not completed"},
-    "payment.refund_requested": {"de": "Erstattung der Gebühr veranlasst",
-                                 "en": "Refund of the fee requested"},
-    "payment.refunded": {"de": "Gebühr erstattet", "en": "Fee refunded"},
+    "payment.refund_requested": {"de": "Erstattung veranlasst", "en": "Refund requested"},
+    "payment.refunded": {"de": "Betrag erstattet", "en": "Amount refunded"},
+    "payment.refund_failed": {"de": "Erstattung fehlgeschlagen", "en": "Refund failed"},
     "note.office": {"de": "Mitteilung der Behörde", "en": "Message from the office"},
     "note.applicant": {"de": "Ihre Mitteilung", "en": "Your message"},
     "information_request": {"de": "Nachforderung von Angaben",
@@ -96,8 +99,8 @@ def _uuid(value: object) -> uuid.UUID | None:
         return None
 
 
-def _history_entries(history: Sequence[CaseHistory], process: ProcessSpec, locale: Locale,
-                     notes: Mapping[uuid.UUID, CaseNote],
+def _history_entries(case: Case, history: Sequence[CaseHistory], process: ProcessSpec,
+                     locale: Locale, notes: Mapping[uuid.UUID, CaseNote],
                      requests: Sequence[InformationRequest],
                      used_notes: set[uuid.UUID]) -> list[TimelineEntry]:
     """A ``status`` entry for every row whose status differs from the one before it (with the
@@ -110,17 +113,19 @@ def _history_entries(history: Sequence[CaseHistory], process: ProcessSpec, local
         step = PAYMENT_STEPS.get(row.type)
         if step is not None:
             amount = row.detail.get("amount")
-            currency = row.detail.get("currency")
+            currency = row.detail.get("currency", case.currency)
+            known = isinstance(amount, int)
             entries.append(TimelineEntry(
                 at=row.at, kind="payment", label=LABELS[f"payment.{step}"][locale],
-                payment=PaymentEvent(step=step,
-                                     amount=amount if isinstance(amount, int) else None,
-                                     currency=currency if isinstance(currency, str) else None)))
+                payment=PaymentEvent(step=step, amount=amount if known else None,
+                                     currency=str(currency) if known else None)))
         if row.status == status:
             continue
         status = row.status
         note_id = _uuid(row.detail.get("note_id"))
         note = notes.get(note_id) if note_id is not None else None
+        if note is not None and _by_applicant(note):
+            note = None  # the applicant's own words get an entry of their own
         request = by_id.get(_uuid(row.detail.get("request_id")) or uuid.UUID(int=0)) or next(
             (r for r in requests if r.requested_at == row.at), None)
         if note is not None:
@@ -145,8 +150,12 @@ def _request_entry(request: InformationRequest, locale: Locale) -> TimelineEntry
                                      answered_at=request.answered_at))
 
 
+def _by_applicant(note: CaseNote) -> bool:
+    return note.author.startswith(("citizen:", "client:"))
+
+
 def _note_entry(note: CaseNote, locale: Locale) -> TimelineEntry:
-    mine = note.author.startswith(("citizen:", "client:"))
+    mine = _by_applicant(note)
     return TimelineEntry(at=note.created_at, kind="note",
                          label=LABELS["note.applicant" if mine else "note.office"][locale],
                          text=note.text)
@@ -221,7 +230,7 @@ async def read_timeline(session: AsyncSession, v: Visibility, case_id: uuid.UUID
         .order_by(CaseDocument.created_at, CaseDocument.id))).all()
 
     used: set[uuid.UUID] = set()
-    entries = _history_entries(history, process, lang, notes, requests, used)
+    entries = _history_entries(case, history, process, lang, notes, requests, used)
     entries += [_request_entry(r, lang) for r in requests]
     entries += [_note_entry(n, lang) for n in notes.values() if n.id not in used]
     entries += [_document_entry(d, base, lang) for d in documents]
