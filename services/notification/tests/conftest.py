@@ -41,6 +41,7 @@ from notification_service.main import create_app
 from notification_service.seed import DEMO_TENANTS, seed_tenant
 from notification_service.settings import NotificationSettings
 from notification_service.subscriptions import build_subscriptions
+from notification_service.worker import document_fetcher
 
 BASE_URL = "http://notification.test"
 CONFIRMED = "city.ticketing.order.confirmed.v1"
@@ -161,7 +162,7 @@ class NotificationHarness(ServiceHarness[NotificationSettings]):
             email=SmtpSender(self.smtp.host, smtp_port or self.smtp.port,
                              self.settings.smtp_from,
                              message_id_domain=self.settings.message_id_domain, timeout=5),
-            sms=SandboxSmsProvider(self.sessions))
+            sms=SandboxSmsProvider(self.sessions), documents=document_fetcher(self.settings))
 
     async def deliver(self, *, smtp_port: int | None = None,
                       now: datetime | None = None) -> dict[str, int]:

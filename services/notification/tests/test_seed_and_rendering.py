@@ -28,7 +28,7 @@ async def test_seeding_again_changes_nothing(notify: Any) -> None:
         await session.commit()
     assert set(results.values()) == {"unchanged"}
     assert await notify.scalar("SELECT count(*) FROM template_versions") == before
-    assert await notify.scalar("SELECT count(*) FROM rules WHERE tenant = 'beispielhausen'") == 4
+    assert await notify.scalar("SELECT count(*) FROM rules WHERE tenant = 'beispielhausen'") == 11
 
 
 class _Version:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from city_shared.settings import ServiceSettings
@@ -37,3 +37,29 @@ class NotificationSettings(ServiceSettings):
     """A delivery claimed for sending and not settled this long after (a crashed worker) is
     claimed again."""
     sms_provider: str = Field(default="sandbox", pattern=r"^sandbox$")
+    document_sources: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8002/documents/signed/"])
+    """``CITY_DOCUMENT_SOURCES``: the URL prefixes documents attached to e-mails may be
+    fetched from (JSON list, each ending with ``/``); any other ``download_url`` is never
+    requested. Default: the local case service's signed document links."""
+    document_fetch_via: dict[str, str] = Field(default_factory=dict)
+    """``CITY_DOCUMENT_FETCH_VIA``: an allowed prefix -> the prefix the worker fetches it
+    through (e.g. the case API's public address -> its in-cluster Service)."""
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    document_fetch_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("document_sources")
+    @classmethod
+    def _prefixes(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not prefix.startswith(("http://", "https://")) or not prefix.endswith("/"):
+                raise ValueError("each document source is an http(s) URL prefix ending with /")
+        return value
+
+    @field_validator("document_fetch_via")
+    @classmethod
+    def _via(cls, value: dict[str, str]) -> dict[str, str]:
+        for target in value.values():
+            if not target.startswith(("http://", "https://")) or not target.endswith("/"):
+                raise ValueError("each fetch prefix is an http(s) URL prefix ending with /")
+        return value

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from city_shared.db import create_engine, create_session_factory
 from city_shared.worker import run_process, run_worker
+from notification_service.channels.documents import DocumentFetcher
 from notification_service.channels.email import SmtpSender
 from notification_service.channels.sms import SandboxSmsProvider
 from notification_service.deliveries.sending import Channels, DeliveryConfig, run_delivery_job
@@ -17,19 +18,29 @@ from notification_service.settings import NotificationSettings
 from notification_service.subscriptions import build_subscriptions
 from notification_service.topics import COMMAND_TOPICS, OWNED_TOPICS
 
-__all__ = ["build_channels", "main", "run_notification_worker"]
+__all__ = ["build_channels", "document_fetcher", "main", "run_notification_worker"]
 
 
 def build_channels(
     settings: NotificationSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> Channels:
-    """The channel adapters from settings (SMTP server, sandbox SMS)."""
+    """The channel adapters from settings (SMTP server, sandbox SMS, the document sources
+    e-mails attach from)."""
     return Channels(
         email=SmtpSender(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                          timeout=settings.smtp_timeout_seconds,
                          message_id_domain=settings.message_id_domain),
         sms=SandboxSmsProvider(sessions),
+        documents=document_fetcher(settings),
     )
+
+
+def document_fetcher(settings: NotificationSettings) -> DocumentFetcher:
+    """The fetcher of e-mails' documents from settings."""
+    return DocumentFetcher(sources=tuple(settings.document_sources),
+                           fetch_via=dict(settings.document_fetch_via),
+                           max_bytes=settings.document_max_bytes,
+                           timeout=settings.document_fetch_timeout_seconds)
 
 
 async def run_notification_worker(settings: NotificationSettings, stop: asyncio.Event) -> None:

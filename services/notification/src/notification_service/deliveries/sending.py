@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from city_shared.journey import resume
 from city_shared.unit_of_work import unit_of_work
 from notification_service.channels.base import PermanentSendError, SendError
+from notification_service.channels.documents import DocumentFetcher
 from notification_service.channels.email import EmailSender, OutgoingEmail
 from notification_service.channels.qr import ticket_attachments
 from notification_service.channels.sms import SmsProvider
@@ -82,10 +83,12 @@ class DeliveryConfig:
 
 @dataclass(frozen=True)
 class Channels:
-    """The adapters the job sends through."""
+    """The adapters the job sends through; ``documents`` fetches the documents e-mails attach
+    (default: none allowed)."""
 
     email: EmailSender
     sms: SmsProvider
+    documents: DocumentFetcher = field(default_factory=DocumentFetcher)
 
 
 @dataclass(frozen=True)
@@ -130,15 +133,17 @@ async def _claim(
 
 
 async def _send(claimed: _Claimed, channels: Channels) -> None:
-    """Hand the delivery to its channel; the inbox is filed when settling."""
+    """Hand the delivery to its channel; the inbox is filed when settling. An e-mail's
+    attachments (tickets' QR codes, documents fetched now) are made at each attempt."""
     content = claimed.content
     if claimed.channel == "email":
         assert claimed.address is not None
+        attachments = [*ticket_attachments(claimed.params),
+                       *await channels.documents.attachments(claimed.params)]
         await channels.email.send(OutgoingEmail(
             delivery_id=claimed.delivery_id, to=claimed.address,
             subject=str(content.get("subject", "")), text=str(content.get("text", "")),
-            html=content.get("html"), attachments=ticket_attachments(claimed.params),
-            locale=claimed.locale))
+            html=content.get("html"), attachments=attachments, locale=claimed.locale))
     elif claimed.channel == "sms":
         assert claimed.address is not None
         await channels.sms.send(tenant=claimed.tenant, delivery_id=claimed.delivery_id,
