@@ -13,12 +13,14 @@ from typing import Any, Literal
 
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from case_service.cases import events, payments
 from case_service.cases.payments import REQUESTS_TOPIC, LineItem, payment_request
 from case_service.db import Base
 from case_service.topics import CASES
+from case_service.workflow.audit import SYSTEM, audit_entry, snapshot
+from case_service.workflow.models import AuditEntry
 from city_shared.envelope import Event
 from city_shared.errors import InvalidTransition
 from city_shared.journey import JourneyContext
@@ -27,6 +29,7 @@ from city_shared.unit_of_work import RecordsEvents
 __all__ = ["Case", "CaseHistory", "CaseNumberCounter", "CaseStatus", "PaymentOutcome"]
 
 CaseStatus = Literal["awaiting_payment", "submitted"]
+"""The states a case is opened in; later ones are the process's (:mod:`case_service.process`)."""
 PaymentOutcome = Literal["failed", "cancelled", "expired"]
 
 
@@ -101,6 +104,8 @@ class Case(RecordsEvents, Base):
     """What an approval grants (e.g. ``permit_number``, ``valid_until``), or None."""
     refund_status: Mapped[str | None] = mapped_column(String(16))
     """None, or ``requested`` once the paid fee was asked back from payment (withdrawal)."""
+    audit_trail: WriteOnlyMapped[AuditEntry] = relationship(passive_deletes=True)
+    """The case's audit entries; its own transitions add theirs here (written on flush)."""
 
     @property
     def journey(self) -> JourneyContext:
@@ -121,6 +126,20 @@ class Case(RecordsEvents, Base):
     def _touch(self, now: datetime) -> None:
         self.version += 1
         self.updated_at = now
+
+    def touch(self, now: datetime) -> None:
+        """A change of the case by the workflow: a new version (the ETag), ``updated_at``."""
+        self._touch(now)
+
+    def history(self, type_: str, now: datetime, **detail: object) -> CaseHistory:
+        """The history row (not yet added) of ``type_`` with the current status; ``detail``
+        without None values, and never personal data."""
+        return self._history(type_, now, **detail)
+
+    def _audit(self, action: str, before: dict[str, Any] | None, now: datetime, *,
+               actor: str = SYSTEM, **after: object) -> None:
+        self.audit_trail.add(audit_entry(self, actor=actor, action=action, before=before,
+                                         after={**snapshot(self), **after}, at=now))
 
     def submit(self, *, leika_key: str, items: list[LineItem], description: str,
                return_url: str | None, now: datetime) -> list[CaseHistory]:
@@ -148,6 +167,8 @@ class Case(RecordsEvents, Base):
                 self, attempt=1, items=items, description=description, return_url=return_url))
             rows.append(self._history("payment_requested", now, amount=self.fee_amount,
                                       currency=self.currency, attempt=1))
+        self._audit("submit", None, now, actor=self.submitted_by, channel=self.channel,
+                    fee_amount=self.fee_amount, payment_status=self.payment_status)
         return rows
 
     def payment_created(self, payment_id: uuid.UUID, checkout_url: str | None,
@@ -156,10 +177,13 @@ class Case(RecordsEvents, Base):
         fee is unpaid. None (nothing changed) if it is known already or the case was paid."""
         if self.status != "awaiting_payment" or self.payment_status != "requested":
             return None
+        before = snapshot(self, "payment_status")
         self.payment_id = payment_id
         self.checkout_url = checkout_url
         self.payment_status = "pending"
         self._touch(now)
+        self._audit("payment_created", before, now, payment_status=self.payment_status,
+                    payment_id=str(payment_id))
         return self._history("payment_created", now, payment_id=str(payment_id))
 
     def paid(self, payment_id: uuid.UUID, now: datetime, *,
@@ -168,11 +192,14 @@ class Case(RecordsEvents, Base):
         changed) if the case is paid already."""
         if self.status != "awaiting_payment":
             return None
+        before = snapshot(self, "payment_status")
         self.status = "submitted"
         self.payment_status = "paid"
         self.payment_id = payment_id
         self.checkout_url = None
         self._touch(now)
+        self._audit("paid", before, now, payment_status=self.payment_status,
+                    payment_id=str(payment_id))
         self.record(CASES, events.case_event(events.PAID, self, caused_by=caused_by,
                                              payment_id=payment_id))
         return self._history("paid", now, payment_id=str(payment_id))
@@ -186,10 +213,13 @@ class Case(RecordsEvents, Base):
         if self.status != "awaiting_payment" or self.payment_status not in ("requested",
                                                                              "pending"):
             return None
+        before = snapshot(self, "payment_status")
         self.payment_status = "expired" if outcome == "expired" else "failed"
         self.payment_id = payment_id
         self.checkout_url = None
         self._touch(now)
+        self._audit("payment_failed", before, now, payment_status=self.payment_status,
+                    payment_id=str(payment_id))
         self.record(CASES, events.case_event(
             events.PAYMENT_FAILED, self, caused_by=caused_by, payment_id=payment_id,
             payment_status=outcome, reason=reason))
@@ -197,9 +227,10 @@ class Case(RecordsEvents, Base):
                              outcome=outcome, reason=reason)
 
     def request_payment_again(self, *, items: list[LineItem], description: str,
-                              return_url: str | None, now: datetime) -> CaseHistory:
+                              return_url: str | None, now: datetime,
+                              actor: str | None = None) -> CaseHistory:
         """After a failed or expired payment: a new attempt (new reference and request id)
-        and its payment command.
+        and its payment command; ``actor`` (default: who submitted) is audited.
 
         :raises InvalidTransition: (409) the case is paid, or its payment is still open.
         """
@@ -208,11 +239,14 @@ class Case(RecordsEvents, Base):
             raise InvalidTransition(f"{self.status}/{self.payment_status}",
                                     "payment_requested", noun="case")
         attempt = self.payment_attempt + 1
+        before = snapshot(self, "payment_status")
         self.reference = payments.payment_reference(self.id, attempt)
         self.payment_status = "requested"
         self.payment_id = None
         self.checkout_url = None
         self._touch(now)
+        self._audit("request_payment_again", before, now, actor=actor or self.submitted_by,
+                    payment_status=self.payment_status, attempt=attempt)
         self.record(REQUESTS_TOPIC, payment_request(
             self, attempt=attempt, items=items, description=description,
             return_url=return_url))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import RedirectResponse
@@ -72,8 +72,8 @@ async def create_case(
             responses=problem_responses(401, 403, 422))
 async def list_cases(
     session: SessionDep, v: CaseVisibilityDep,
-    status_: Annotated[Literal["awaiting_payment", "submitted"] | None,
-                       Query(alias="status")] = None,
+    status_: Annotated[str | None, Query(alias="status", pattern=r"^[a-z][a-z0-9_]{0,23}$")
+                       ] = None,
     service_id: uuid.UUID | None = None, cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> CaseList:
@@ -85,11 +85,15 @@ async def list_cases(
 
 @router.get("/cases/{case_id}", summary="One case with its fee, payment and history",
             responses=problem_responses(401, 403, 404, 422))
-async def get_case(case_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal,
-                   v: CaseVisibilityDep, settings: SettingsDep) -> CaseRead:
+async def get_case(case_id: uuid.UUID, response: Response, session: SessionDep,
+                   principal: CurrentPrincipal, v: CaseVisibilityDep,
+                   settings: SettingsDep) -> CaseRead:
     """404 ``case_not_found`` also for a case the caller may not see. ``data`` only for the
-    applicant and the staff of the case's department."""
-    return await views.read_case(session, principal, v, case_id, settings)
+    applicant and the staff of the case's department. ``ETag``: the case's version (send it
+    as ``If-Match`` with a change); ``actions``: what the caller may do now."""
+    case = await views.read_case(session, principal, v, case_id, settings)
+    response.headers["ETag"] = f'"{case.version}"'
+    return case
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}",

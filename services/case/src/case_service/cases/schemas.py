@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from case_service.fees import FeeQuote
+from case_service.workflow.schemas import ActionRead
 
 __all__ = [
     "AttachmentMeta",
@@ -116,7 +117,11 @@ class CaseRead(CaseSummary):
                     {"type": "payment_requested", "status": "awaiting_payment",
                      "at": "2026-03-02T09:14:05Z",
                      "detail": {"amount": 2400, "currency": "EUR", "attempt": 1}}],
-        "retain_until": "2036-03-02", "version": 2,
+        "retain_until": "2036-03-02", "version": 2, "assignee": None,
+        "due_at": "2026-03-09T09:14:05Z", "state_deadline": None, "decision": None,
+        "decided_at": None, "outcome": None, "refund_status": None,
+        "actions": [{"action": "withdraw", "label": "Zurückziehen", "public_note": False,
+                     "information_request": False}],
     }]})
 
     account_id: uuid.UUID | None
@@ -130,6 +135,19 @@ class CaseRead(CaseSummary):
     history: list[HistoryEntry]
     retain_until: date
     version: int
+    """Also the ``ETag``; changes take it as ``If-Match``."""
+    assignee: str | None = None
+    """The staff member working the case (account id)."""
+    due_at: datetime | None = None
+    """The target date of the decision."""
+    state_deadline: datetime | None = None
+    """The deadline of the current state (e.g. the answer to a request for information)."""
+    decision: str | None = None
+    decided_at: datetime | None = None
+    outcome: dict[str, Any] | None = None
+    refund_status: str | None = None
+    actions: list[ActionRead] = []
+    """What the caller may do now (``POST /cases/{id}/actions/{action}``)."""
 
 
 class CaseList(BaseModel):

@@ -22,15 +22,26 @@ from case_service.catalogue.resolution import Effective
 from case_service.fees import FeeQuote, FeeRule, quote_fee
 from case_service.forms import Locale, require_valid
 from case_service.settings import CaseSettings
+from case_service.workflow.dates import add_working_days
 from city_shared.journey import JourneyContext
 
-__all__ = ["OpenedCase", "locale_of", "open_case", "open_case_in_full", "payment_items",
-           "required_kinds"]
+__all__ = ["OpenedCase", "applicant_name", "locale_of", "open_case", "open_case_in_full",
+           "payment_items", "required_kinds"]
 
 
 def locale_of(locale: str) -> Locale:
     """``locale`` if the forms speak it, else German."""
     return "en" if locale == "en" else "de"
+
+
+def applicant_name(data: Mapping[str, Any]) -> str | None:
+    """The applicant's name as the form data gives it (``given_name`` and ``family_name``,
+    else ``name``), for staff's search; None when the form asks for no name."""
+    parts = [data.get("given_name"), data.get("family_name")]
+    words = [p.strip() for p in parts if isinstance(p, str) and p.strip()]
+    if not words and isinstance(data.get("name"), str):
+        words = [str(data["name"]).strip()]
+    return " ".join(words)[:200] or None
 
 
 def required_kinds(definition: ServiceDefinition) -> list[str]:
@@ -131,6 +142,8 @@ async def open_case_in_full(
         correlation_id=journey.correlation_id, traceparent=journey.traceparent, version=1,
         submitted_at=now, updated_at=now,
         retain_until=now.date() + timedelta(days=parameters.retention_days),
+        due_at=add_working_days(now, definition.processing_days),
+        applicant_name=applicant_name(data),
     )
     session.add(case)
     items, description = payment_items(case, definition, parameters)

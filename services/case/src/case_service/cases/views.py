@@ -28,19 +28,15 @@ from case_service.catalogue.models import ServiceParameters
 from case_service.catalogue.resolution import definition_by_id
 from case_service.fees import FeeQuote
 from case_service.settings import CaseSettings
+from case_service.workflow.actors import actor_of, is_applicant
+from case_service.workflow.process_of import process_of
+from case_service.workflow.transitions import available_actions
 from city_shared.auth import Principal
 from city_shared.pagination import Cursor, next_page
 from city_shared.visibility import Visibility
 
 __all__ = ["attachment_content", "checkout_url", "is_applicant", "list_cases", "read_case",
            "request_new_payment", "view"]
-
-
-def is_applicant(principal: Principal, case: Case) -> bool:
-    """True for the citizen the case is for, or the city system that submitted it."""
-    if principal.kind == "citizen":
-        return case.account_id is not None and str(case.account_id) == principal.sub
-    return principal.kind == "client" and case.submitted_by == f"client:{principal.sub}"
 
 
 def _sees_data(principal: Principal, case: Case) -> bool:
@@ -80,7 +76,11 @@ async def view(session: AsyncSession, principal: Principal, case: Case,
         "fee": FeeQuote.model_validate({k: v for k, v in case.fee.items() if k != "due_now"}),
         "payment": payment, "data": case.data if _sees_data(principal, case) else None,
         "attachments": attachment_metas, "history": entries, "retain_until": case.retain_until,
-        "version": case.version})
+        "version": case.version, "assignee": case.assignee, "due_at": case.due_at,
+        "state_deadline": case.state_deadline, "decision": case.decision,
+        "decided_at": case.decided_at, "outcome": case.outcome,
+        "refund_status": case.refund_status,
+        "actions": available_actions(await process_of(session, case), case, principal)})
 
 
 async def _visible(session: AsyncSession, v: Visibility, case_id: uuid.UUID, *,
@@ -172,5 +172,6 @@ async def request_new_payment(session: AsyncSession, principal: Principal, v: Vi
     assert parameters is not None  # a foreign key keeps it
     items, description = payment_items(case, definition, parameters)
     session.add(case.request_payment_again(items=items, description=description,
-                                           return_url=settings.payment_return_url, now=now))
+                                           return_url=settings.payment_return_url, now=now,
+                                           actor=actor_of(principal)))
     return case
