@@ -21,6 +21,7 @@ from city_shared.production import refuse_demo_seed
 from city_shared.unit_of_work import unit_of_work
 from notification_service.rules import repository as rules_repository
 from notification_service.rules.models import Rule
+from notification_service.seed_case_texts import CASE_RULES, CASE_TEMPLATES
 from notification_service.seed_texts import RULES, TEMPLATES
 from notification_service.settings import NotificationSettings
 from notification_service.templates import repository as templates_repository
@@ -80,10 +81,10 @@ async def _upsert_rule(session: AsyncSession, tenant: str, event_type: str, key:
 async def seed_tenant(session: AsyncSession, tenant: str) -> dict[str, str]:
     """Upsert the demo templates and rules of ``tenant`` (flushes, does not commit)."""
     results: dict[str, str] = {}
-    for raw in TEMPLATES:
+    for raw in [*TEMPLATES, *CASE_TEMPLATES]:
         data = TemplateCreate.model_validate(raw)
         results[f"template {data.key}"] = await _upsert_template(session, tenant, data)
-    for event_type, key, channels, legally_required in RULES:
+    for event_type, key, channels, legally_required in [*RULES, *CASE_RULES]:
         results[f"rule {event_type}"] = await _upsert_rule(session, tenant, event_type, key,
                                                            channels, legally_required)
     await session.flush()

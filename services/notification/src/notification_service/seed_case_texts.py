@@ -1,5 +1,5 @@
 """The demo city's templates (German and English) and rules for case management's citizen-facing
-events on ``case.cases``; data only, merged into :mod:`notification_service.seed_texts`.
+events on ``case.cases``; data only, seeded with :mod:`notification_service.seed_texts`'s.
 
 The params are the event's data (case's ``CaseEventData`` and the type's own fields). A
 decision's ``documents`` are attached to the e-mail by the sender (see

@@ -1,12 +1,11 @@
 """The demo city's notification templates (German and English) and the rules that send them;
 data only, used by :mod:`notification_service.seed`. Case management's are in
-:mod:`notification_service.seed_case_texts`."""
+:mod:`notification_service.seed_case_texts` (their events carry ``recipient`` only when the case
+has an account, so they are not among the rules whose events must carry one)."""
 
 from __future__ import annotations
 
 from typing import Any, Final
-
-from notification_service.seed_case_texts import CASE_RULES, CASE_TEMPLATES
 
 __all__ = ["RULES", "TEMPLATES"]
 
@@ -179,7 +178,6 @@ TEMPLATES: Final[list[dict[str, Any]]] = [
                         "this message.\n\nYour city administration\n"}},
         },
     },
-    *CASE_TEMPLATES,
 ]
 
 #: (event type, template key, channels, legally required); tenant-wide rules.
@@ -188,5 +186,4 @@ RULES: Final[list[tuple[str, str, list[str], bool]]] = [
     ("city.ticketing.order.cancelled.v1", "ticketing-order-cancelled", ["email", "inbox"], False),
     ("city.ticketing.order.expired.v1", "ticketing-order-expired", ["email", "inbox"], False),
     ("city.ticketing.order.refunded.v1", "ticketing-refund-done", ["email", "inbox"], False),
-    *CASE_RULES,
 ]
