@@ -6,6 +6,7 @@ intent and the XMP metadata with ``pdfaid`` that PDF/A asks for. See ADR 0014.""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -113,6 +114,8 @@ def _outcome(pdf: _Document, rows: Sequence[tuple[str, str]]) -> None:
 
 def render_pdf(letter: Letter, texts: RenderedTexts) -> bytes:
     """The letter as PDF/A-3b bytes (A4). Pure: no I/O but reading the bundled fonts."""
+    # fontTools logs every glyph of every subset at INFO: noise in the service's log.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     pdf = _Document(letter)
     pdf.add_font(FONT, "", str(_FONTS / "DejaVuSans.ttf"))
     pdf.add_font(FONT, "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
