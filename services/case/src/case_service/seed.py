@@ -1,6 +1,11 @@
 """Seeds the demo library (``catalogue.demo_library``) into the case database; safe to run on
-every start and concurrently: rows have fixed ids and are only inserted, never updated, so a
-second run (or a library admin's newer version) changes nothing.
+every start and concurrently: rows have fixed ids, so a second run changes nothing.
+
+A database seeded by an older demo library (the local stack keeps its data) is brought up to
+date without touching what exists: a demo definition that changed becomes the service's next
+definition version (drafts and cases keep theirs), unless a library admin wrote a newer version
+(then that one stays newest); the parts' departments, a column added after the first demo
+parameters, are filled into the seeded parameters while they have none.
 
 ``python -m case_service.seed [--demo-file .local/demo.json]`` reads the settings from the
 environment like the API, seeds the library, one intake destination per tenant and (with the
@@ -12,18 +17,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from case_service.catalogue.demo_library import (
     DEMO_SERVICES,
     DEMO_VALID_FROM,
     LIBRARY,
+    DemoService,
     definition_id,
     parameters_id,
 )
@@ -43,18 +50,24 @@ __all__ = ["DEMO_SERVICES", "SEEDED_BY", "destinations", "main", "merge_demo_fil
 SEEDED_BY = "seed:demo-library"
 
 
+def _content(item: DemoService) -> dict[str, Any]:
+    """What a definition version of ``item`` holds, as its JSON columns read back."""
+    content: dict[str, Any] = json.loads(json.dumps({
+        "names": item.names, "descriptions": item.descriptions, "keywords": item.keywords,
+        "form_schema": item.form_schema, "attachments": item.attachments,
+        "fee_rule": item.fee_rule, "process": item.process}))
+    return {**content, "trust_level": item.trust_level,
+            "processing_days": item.processing_days, "public_report": item.public_report,
+            "anonymous": item.anonymous}
+
+
 def _rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     services, definitions, parameters = [], [], []
     for item in LIBRARY:
         services.append({"id": item.id, "leika_key": item.leika_key, "slug": item.slug,
                          "latest_version": 1})
-        definitions.append({
-            "id": definition_id(item.slug), "service_id": item.id, "version": 1,
-            "names": item.names, "descriptions": item.descriptions, "keywords": item.keywords,
-            "form_schema": item.form_schema, "attachments": item.attachments,
-            "trust_level": item.trust_level, "fee_rule": item.fee_rule, "process": None,
-            "processing_days": item.processing_days, "public_report": item.public_report,
-            "anonymous": item.anonymous, "created_by": SEEDED_BY})
+        definitions.append({"id": definition_id(item.slug), "service_id": item.id,
+                            "version": 1, **_content(item), "created_by": SEEDED_BY})
         for tenant, local in item.parameters.items():
             parameters.append({
                 "id": parameters_id(tenant, item.slug), "tenant": tenant,
@@ -63,16 +76,54 @@ def _rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, 
                 "cost_centre": local.cost_centre, "revenue_shares": local.revenue_shares,
                 "fee_values": local.fee_values, "currency": "EUR",
                 "trust_level": local.trust_level, "texts": local.texts,
-                "retention_days": local.retention_days, "created_by": SEEDED_BY})
+                "retention_days": local.retention_days,
+                "part_departments": local.part_departments, "created_by": SEEDED_BY})
     return services, definitions, parameters
 
 
+async def _upgrade_definition(session: AsyncSession, item: DemoService) -> None:
+    """Add the demo definition as the next version if the newest one is an older demo
+    definition. The service row lock serializes concurrent seeds (and library admins)."""
+    service = await session.scalar(select(Service).where(Service.id == item.id)
+                                   .with_for_update())
+    if service is None:
+        return
+    newest = await session.scalar(select(ServiceDefinition).where(
+        ServiceDefinition.service_id == item.id,
+        ServiceDefinition.version == service.latest_version))
+    wanted = _content(item)
+    if newest is None or newest.created_by != SEEDED_BY or all(
+            getattr(newest, name) == value for name, value in wanted.items()):
+        return
+    service.latest_version += 1
+    session.add(ServiceDefinition(id=definition_id(item.slug, service.latest_version),
+                                  service_id=item.id, version=service.latest_version,
+                                  **wanted, created_by=SEEDED_BY))
+    await session.flush()
+
+
+async def _fill_part_departments(session: AsyncSession, item: DemoService) -> None:
+    """Set the demo parameters' part departments where the seeded set has none yet."""
+    for tenant, local in item.parameters.items():
+        if not local.part_departments:
+            continue
+        await session.execute(
+            update(ServiceParameters)
+            .where(ServiceParameters.id == parameters_id(tenant, item.slug),
+                   ServiceParameters.created_by == SEEDED_BY,
+                   ServiceParameters.part_departments == {})
+            .values(part_departments=local.part_departments))
+
+
 async def seed_library(engine: AsyncEngine) -> None:
-    """Insert what is missing of the demo library, in one transaction.
+    """Insert what is missing of the demo library and bring an older demo library up to date,
+    in one transaction.
 
     Idempotent: every insert is ``ON CONFLICT DO NOTHING`` (also against the unique LeiKa key
     and slug and the validity exclusion constraint), so existing rows, newer versions and
-    parameters a tenant wrote itself stay as they are.
+    parameters a tenant wrote itself stay as they are. A demo definition that differs from
+    the service's newest version, when that one was seeded too, is added as the next version;
+    seeded parameters without part departments get the demo's.
     """
     services, definitions, parameters = _rows()
     async with unit_of_work(create_session_factory(engine)) as session:
@@ -81,6 +132,9 @@ async def seed_library(engine: AsyncEngine) -> None:
             insert(ServiceDefinition).values(definitions).on_conflict_do_nothing())
         await session.execute(
             insert(ServiceParameters).values(parameters).on_conflict_do_nothing())
+        for item in LIBRARY:
+            await _upgrade_definition(session, item)
+            await _fill_part_departments(session, item)
 
 
 async def destinations(engine: AsyncEngine, base_url: str) -> dict[str, dict[str, str]]:

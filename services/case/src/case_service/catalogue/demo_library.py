@@ -1,6 +1,12 @@
-"""The demo library as data (``shared/DEMO.md``, "Case management"): six services, each with one
-definition and parameters for ``musterstadt`` and ``beispielhausen``. Written by
+"""The demo library as data (``shared/DEMO.md``, "Case management"): six services, each with its
+definition (and process) and parameters for ``musterstadt`` and ``beispielhausen``. Written by
 :mod:`case_service.seed`; the fixed ids let tests and the README name them.
+
+Processes: the parking permit asks the traffic authority for a check while ``in_review``, the
+business registration the public order office; the dog tax exemption needs a manager's sign-off
+(four eyes: a clerk proposes, a manager approves); the others use the default process.
+musterstadt's parameters route those parts to ``traffic`` and ``public-order``; beispielhausen's
+citizens' office answers them itself.
 
 LeiKa keys: parking permit (99108001001000), dog tax registration (99102013104000), birth
 certificate (99027002012000) and business registration (99050012104000) are the national keys
@@ -16,6 +22,7 @@ from datetime import date
 from typing import Any, Final
 
 from case_service.forms import demo_forms
+from case_service.process.default import STAFF, process_data, with_parts
 
 __all__ = [
     "DEMO_NAMESPACE",
@@ -65,11 +72,13 @@ class DemoParameters:
     retention_days: int
     revenue_shares: list[dict[str, Any]] = field(default_factory=list)
     trust_level: str | None = None
+    part_departments: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class DemoService:
-    """One service of the demo library (definition version 1) and its tenants' parameters."""
+    """One service of the demo library (its newest seeded definition) and its tenants'
+    parameters. ``process`` None: the default process."""
 
     slug: str
     leika: str
@@ -84,6 +93,7 @@ class DemoService:
     parameters: dict[str, DemoParameters]
     public_report: bool = False
     anonymous: bool = False
+    process: dict[str, Any] | None = None
 
     @property
     def id(self) -> uuid.UUID:
@@ -126,16 +136,42 @@ _ROAD_LEGAL = ("Straßengesetz des Landes (Verkehrssicherungspflicht)",
 
 def _pair(slug_legal: tuple[str, str], *, ms: tuple[str, str, tuple[str, str]],
           bh_values: dict[str, Any], ms_values: dict[str, Any], retention_days: int,
-          ms_shares: list[dict[str, Any]] | None = None) -> dict[str, DemoParameters]:
+          ms_shares: list[dict[str, Any]] | None = None,
+          ms_parts: dict[str, str] | None = None) -> dict[str, DemoParameters]:
     department, cost_centre, office = ms
     return {
         _MS: DemoParameters(department, cost_centre, ms_values,
                             _texts(_MS, office, slug_legal), retention_days,
-                            revenue_shares=ms_shares or []),
+                            revenue_shares=ms_shares or [], part_departments=ms_parts or {}),
         _BH: DemoParameters("citizens-office", "BB-0100", bh_values,
                             _texts(_BH, _CITIZENS, slug_legal), retention_days),
     }
 
+
+def _signed_off_by_a_manager() -> dict[str, Any]:
+    """The default process with a four-eyes step: a clerk proposes the approval
+    (``awaiting_signoff``), a manager approves or returns the case to review."""
+    data = process_data(None)
+    data["states"]["awaiting_signoff"] = {
+        "label": _t("Zur Freigabe vorgelegt", "Awaiting sign-off")}
+    for transition in data["transitions"]:
+        if transition["action"] == "approve":
+            transition.update({"from": ["awaiting_signoff"], "roles": ["manager"]})
+        elif transition["action"] == "withdraw" and "in_review" in transition["from"]:
+            transition["from"] = [*transition["from"], "awaiting_signoff"]
+    data["transitions"] += [
+        {"action": "propose_approval", "label": _t("Zur Freigabe vorlegen", "Propose approval"),
+         "from": ["in_review"], "to": "awaiting_signoff", "roles": STAFF},
+        {"action": "return_to_review",
+         "label": _t("Zurück in die Bearbeitung", "Return to review"),
+         "from": ["awaiting_signoff"], "to": "in_review", "roles": ["manager"]}]
+    return data
+
+
+_TRAFFIC_CHECK: Final = {"key": "traffic_check", "label": _t(
+    "Prüfung durch die Straßenverkehrsbehörde", "Check by the traffic authority")}
+_PUBLIC_ORDER_CHECK: Final = {"key": "public_order_check", "label": _t(
+    "Prüfung durch das Ordnungsamt", "Check by the public order office")}
 
 LIBRARY: Final[tuple[DemoService, ...]] = (
     DemoService(
@@ -158,7 +194,9 @@ LIBRARY: Final[tuple[DemoService, ...]] = (
                          ms_values={"permit": 3070}, bh_values={"permit": 12000},
                          retention_days=3 * 365,
                          ms_shares=[{"department": "traffic", "cost_centre": "SVB-6600",
-                                     "percent": 30}]),
+                                     "percent": 30}],
+                         ms_parts={"traffic_check": "traffic"}),
+        process=with_parts("in_review", [_TRAFFIC_CHECK]),
     ),
     DemoService(
         slug="hundesteuer-anmeldung", leika="99102013104000",
@@ -200,6 +238,7 @@ LIBRARY: Final[tuple[DemoService, ...]] = (
         trust_level="substantial", fee_rule={"components": []}, processing_days=20,
         parameters=_pair(_DOG_LEGAL, ms=("tax-office", "ST-2000", _TAX), ms_values={},
                          bh_values={}, retention_days=10 * 365),
+        process=_signed_off_by_a_manager(),
     ),
     DemoService(
         slug="geburtsurkunde", leika="99027002012000",
@@ -231,7 +270,9 @@ LIBRARY: Final[tuple[DemoService, ...]] = (
                          ms_values={"registration": 2600}, bh_values={"registration": 2000},
                          retention_days=5 * 365,
                          ms_shares=[{"department": "public-order", "cost_centre": "OA-3200",
-                                     "percent": 40}]),
+                                     "percent": 40}],
+                         ms_parts={"public_order_check": "public-order"}),
+        process=with_parts("in_review", [_PUBLIC_ORDER_CHECK]),
     ),
     DemoService(
         slug="strassenschaden", leika="99126003070000",

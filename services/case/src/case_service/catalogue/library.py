@@ -27,6 +27,7 @@ from case_service.catalogue.validation import (
     check_leika_key,
 )
 from case_service.forms import check_form_schema
+from case_service.process.validation import check_process
 from city_shared.auth import Principal
 
 __all__ = ["add_version", "create_service", "get_service", "get_version", "list_services"]
@@ -39,6 +40,8 @@ def _check(data: DefinitionCreate, max_bytes: int) -> None:
     check_form_schema(data.form_schema)
     check_attachments([a.model_dump() for a in data.attachments], max_bytes=max_bytes)
     check_fee_rule_syntax(data.fee_rule)
+    if data.process is not None:
+        check_process(data.process)
 
 
 def _definition(service_id: uuid.UUID, version: int, data: DefinitionCreate,
@@ -48,7 +51,9 @@ def _definition(service_id: uuid.UUID, version: int, data: DefinitionCreate,
         descriptions=data.descriptions.model_dump(), keywords=list(data.keywords),
         form_schema=data.form_schema,
         attachments=[a.model_dump() for a in data.attachments], trust_level=data.trust_level,
-        fee_rule=data.fee_rule.model_dump(mode="json"), process=None,
+        fee_rule=data.fee_rule.model_dump(mode="json"),
+        process=(None if data.process is None
+                 else data.process.model_dump(mode="json", by_alias=True)),
         processing_days=data.processing_days, public_report=data.public_report,
         anonymous=data.anonymous, created_by=principal.sub)
 
@@ -59,7 +64,8 @@ async def create_service(session: AsyncSession, principal: Principal, data: Serv
 
     :raises Forbidden: (403) no platform admin.
     :raises InvalidLeikaKey, InvalidFormSchema, InvalidAttachments, InvalidFeeRule,
-        InvalidDefinition: (422) see :mod:`case_service.catalogue.validation`.
+        InvalidDefinition: (422) see :mod:`case_service.catalogue.validation`;
+        InvalidProcess: (422) see :mod:`case_service.process.validation`.
     :raises DuplicateService: (409 ``service_exists``) the key or slug is taken, also by a
         concurrent writer.
     """

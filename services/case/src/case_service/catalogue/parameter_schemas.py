@@ -21,13 +21,15 @@ __all__ = ["ParameterTexts", "ParametersCreate", "ParametersEnd", "ParametersLis
 
 _PARKING = LIBRARY[0]
 _MS = _PARKING.parameters["musterstadt"]
+_Text = Annotated[str, StringConstraints(max_length=200)]
 _CostCentre = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,31}$"),
                         Field(examples=["BB-1100"])]
 _CREATE_EXAMPLE: dict[str, Any] = {
     "service_id": str(_PARKING.id), "department": _MS.department, "valid_from": "2027-01-01",
     "valid_to": None, "offered": True, "cost_centre": _MS.cost_centre,
     "revenue_shares": _MS.revenue_shares, "fee_values": {"permit": 3570}, "currency": "EUR",
-    "trust_level": None, "texts": _MS.texts, "retention_days": _MS.retention_days}
+    "trust_level": None, "texts": _MS.texts, "retention_days": _MS.retention_days,
+    "part_departments": _MS.part_departments}
 
 
 class RevenueShare(BaseModel):
@@ -64,7 +66,9 @@ class ParameterTexts(BaseModel):
 class ParametersCreate(BaseModel):
     """A new parameter version of a service for the caller's tenant, valid on
     ``[valid_from, valid_to)`` (``valid_to`` None: until further notice). ``fee_values`` are the
-    ``values.<name>`` the service's fee rule reads (amounts in cents, texts, lists of texts)."""
+    ``values.<name>`` the service's fee rule reads (amounts in cents, texts, lists of texts).
+    ``part_departments``: which department answers each part of the service's process (part
+    key -> department slug; a part not named is answered by ``department`` itself)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CREATE_EXAMPLE]})
 
@@ -80,6 +84,7 @@ class ParametersCreate(BaseModel):
     trust_level: TrustLevel | None = None
     texts: ParameterTexts = ParameterTexts()
     retention_days: Annotated[int, Field(ge=1, le=36500)]
+    part_departments: Annotated[dict[_Text, _Text], Field(max_length=20)] = {}
 
 
 class ParametersEnd(BaseModel):
@@ -114,6 +119,7 @@ class ParametersRead(BaseModel):
     trust_level: str | None
     texts: dict[str, Any]
     retention_days: int
+    part_departments: dict[str, str]
     created_at: datetime
     created_by: str
 

@@ -29,8 +29,14 @@ from case_service.catalogue.errors import (
 from case_service.catalogue.models import Service, ServiceParameters
 from case_service.catalogue.parameter_schemas import ParametersCreate
 from case_service.catalogue.resolution import TRUST_LEVELS, newest_definition
-from case_service.catalogue.validation import check_fee_values, check_revenue_shares
+from case_service.catalogue.validation import (
+    check_fee_values,
+    check_part_departments,
+    check_revenue_shares,
+)
 from case_service.fees import FeeRule
+from case_service.process.default import DEFAULT_PROCESS
+from case_service.process.spec import ProcessSpec
 from city_shared.auth import Principal
 from city_shared.errors import Forbidden
 
@@ -86,7 +92,9 @@ async def create_parameters(session: AsyncSession, principal: Principal, tenant:
     :raises TenantNotFound: (404) ``tenant`` is not the caller's.
     :raises Forbidden: (403) neither tenant admin nor manager of ``data.department``.
     :raises ServiceNotFound: (404) no such library service.
-    :raises InvalidParameters, TrustLevelTooLow, InvalidFeeValues: (422).
+    :raises InvalidParameters, TrustLevelTooLow, InvalidFeeValues: (422); a
+        ``part_departments`` key that is no part of the newest definition's process, or a
+        value that is no department slug, is an ``InvalidParameters``.
     :raises ParametersOverlap: (409 ``parameters_overlap``) the period overlaps another
         version's, found here or by the exclusion constraint under a concurrent writer.
     """
@@ -100,6 +108,8 @@ async def create_parameters(session: AsyncSession, principal: Principal, tenant:
     check_fee_values(FeeRule.model_validate(definition.fee_rule), data.fee_values)
     shares = [s.model_dump(exclude_none=True) for s in data.revenue_shares]
     check_revenue_shares(shares)
+    check_part_departments(data.part_departments, DEFAULT_PROCESS if definition.process is None
+                           else ProcessSpec.model_validate(definition.process))
     for _attempt in range(_ATTEMPTS):
         other = await _overlapping(session, tenant, data.service_id, data.valid_from,
                                    data.valid_to)
@@ -116,7 +126,7 @@ async def create_parameters(session: AsyncSession, principal: Principal, tenant:
             revenue_shares=shares, fee_values=data.fee_values, currency=data.currency,
             trust_level=data.trust_level,
             texts=data.texts.model_dump(exclude_none=True), retention_days=data.retention_days,
-            created_by=principal.sub)
+            part_departments=dict(data.part_departments), created_by=principal.sub)
         try:
             async with session.begin_nested():
                 session.add(parameters)

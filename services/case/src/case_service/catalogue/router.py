@@ -44,7 +44,8 @@ async def create_service(data: ServiceCreate, response: Response, session: Sessi
                          principal: CurrentPrincipal, settings: SettingsDep) -> LibraryServiceRead:
     """Platform admins. 422 ``invalid_leika_key``, ``invalid_form_schema``,
     ``invalid_attachments``, ``invalid_fee_rule`` (syntax; the values are the tenants'),
-    ``invalid_definition``; 409 ``service_exists``."""
+    ``invalid_definition``, ``invalid_process`` (``process``: None for the default one);
+    409 ``service_exists``."""
     service, definition = await library.create_service(
         session, principal, data, max_bytes=settings.attachment_max_bytes)
     response.headers["Location"] = f"{settings.base_url}/library/services/{service.id}"

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from case_service.catalogue.demo_library import LIBRARY
 from case_service.catalogue.models import Service, ServiceDefinition
 from case_service.fees import FeeRule
+from case_service.process.default import DEFAULT_PROCESS, DEFAULT_PROCESS_DATA
+from case_service.process.spec import ProcessSpec
 
 __all__ = [
     "AttachmentSpec",
@@ -82,14 +84,16 @@ def _definition_example(service: Any) -> dict[str, Any]:
             "keywords": service.keywords, "form_schema": service.form_schema,
             "attachments": service.attachments, "trust_level": service.trust_level,
             "fee_rule": service.fee_rule, "processing_days": service.processing_days,
-            "public_report": service.public_report, "anonymous": service.anonymous}
+            "public_report": service.public_report, "anonymous": service.anonymous,
+            "process": service.process}
 
 
 class DefinitionCreate(_Model):
     """A definition version: form (JSON Schema 2020-12 with ``x-label``/``x-order``/...),
     attachments, minimum trust level, the fee rule (its ``values.<name>`` are set per tenant in
-    the parameters), target processing time in working days. ``anonymous`` only with
-    ``public_report``."""
+    the parameters), target processing time in working days, the process (None: the default
+    process; checked when saved, 422 ``invalid_process`` with a pointer per finding).
+    ``anonymous`` only with ``public_report``."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [_definition_example(_PARKING)]})
@@ -104,6 +108,7 @@ class DefinitionCreate(_Model):
     processing_days: Annotated[int, Field(ge=1, le=365)]
     public_report: bool = False
     anonymous: bool = False
+    process: ProcessSpec | None = None
 
 
 class ServiceCreate(DefinitionCreate):
@@ -123,12 +128,13 @@ class ServiceCreate(DefinitionCreate):
 _DEFINITION_READ: dict[str, Any] = {
     "id": "0b9c1a52-8d0e-5d7b-a2c4-2f0f4b7d9e11",
     "service_id": "6a3d9c15-1b1e-5f3a-9a44-0d1c4f2b7e55", "version": 1,
-    **_definition_example(_PARKING), "created_at": "2026-01-01T08:00:00Z",
-    "created_by": "seed:demo-library"}
+    **_definition_example(_PARKING), "process": _PARKING.process or DEFAULT_PROCESS_DATA,
+    "created_at": "2026-01-01T08:00:00Z", "created_by": "seed:demo-library"}
 
 
 class DefinitionRead(BaseModel):
-    """One immutable definition version."""
+    """One immutable definition version; ``process`` is the one its cases follow (the stored
+    one, or the default process)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_DEFINITION_READ]})
 
@@ -145,6 +151,7 @@ class DefinitionRead(BaseModel):
     processing_days: int
     public_report: bool
     anonymous: bool
+    process: ProcessSpec
     created_at: datetime
     created_by: str
 
@@ -159,6 +166,8 @@ class DefinitionRead(BaseModel):
                    fee_rule=FeeRule.model_validate(definition.fee_rule),
                    processing_days=definition.processing_days,
                    public_report=definition.public_report, anonymous=definition.anonymous,
+                   process=(DEFAULT_PROCESS if definition.process is None
+                            else ProcessSpec.model_validate(definition.process)),
                    created_at=definition.created_at, created_by=definition.created_by)
 
 

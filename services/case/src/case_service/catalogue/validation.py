@@ -1,6 +1,7 @@
 """Admission checks of what the library and the parameters API save: LeiKa keys, attachment
-specs, fee rules (syntax at library level, with a tenant's values at parameter level) and
-revenue shares. Pure; each raises a 422 with pointers naming every finding."""
+specs, fee rules (syntax at library level, with a tenant's values at parameter level), revenue
+shares and the departments that answer a process's parts. Pure; each raises a 422 with
+pointers naming every finding."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from case_service.fees import (
     check_rule,
 )
 from case_service.fees.expressions import value_references
+from case_service.process.spec import ProcessSpec
 from city_shared.errors import JsonValue
+from city_shared.slugs import is_slug
 
 __all__ = [
     "ALLOWED_MEDIA_TYPES",
@@ -35,6 +38,7 @@ __all__ = [
     "check_fee_rule_syntax",
     "check_fee_values",
     "check_leika_key",
+    "check_part_departments",
     "check_revenue_shares",
     "value_names",
 ]
@@ -158,3 +162,26 @@ def check_revenue_shares(shares: Sequence[Mapping[str, object]]) -> None:
         raise InvalidParameters("Revenue shares add up to more than 100 percent.",
                                 [{"pointer": "/revenue_shares", "code": "maximum",
                                   "message": "The percentages add up to at most 100."}])
+
+
+def check_part_departments(part_departments: Mapping[str, object], process: ProcessSpec) -> None:
+    """Each key names a part of ``process`` (the service's current definition's), each value
+    is a department slug.
+
+    :raises InvalidParameters: (422) one error per key that is no part (``unknown_part``) and
+        per value that is no slug (``pattern``), pointing into ``/part_departments``.
+    """
+    parts = {part.key for state in process.states.values() for part in state.parts}
+    errors: list[Mapping[str, JsonValue]] = []
+    for key, department in part_departments.items():
+        pointer = "/part_departments/" + key.replace("~", "~0").replace("/", "~1")
+        if key not in parts:
+            errors.append({"pointer": pointer, "code": "unknown_part",
+                           "message": "The service's process has no part of this key; parts: "
+                                      + (", ".join(sorted(parts)) or "none") + "."})
+        elif not is_slug(department):
+            errors.append({"pointer": pointer, "code": "pattern",
+                           "message": "A department slug (lower-case letters, digits, "
+                                      "hyphens)."})
+    if errors:
+        raise InvalidParameters("The part departments have errors; see 'errors'.", errors)
