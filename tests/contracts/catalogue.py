@@ -298,6 +298,9 @@ CONSUMED: Final[tuple[Consumed, ...]] = (
                              ("on_payment_ended", case_answers.PAYMENT_FAILED),
                              ("on_payment_ended", case_answers.PAYMENT_CANCELLED),
                              ("on_payment_ended", case_answers.PAYMENT_EXPIRED))),
+    *(Consumed("case", "on_refund_answered", case_answers.PAYMENTS_TOPIC, type_,
+               case_answers._RefundData)
+      for type_ in (case_answers.REFUND_SUCCEEDED, case_answers.REFUND_FAILED)),
     Consumed("case", "on_account_erased", case_erasure.IDENTITY_ACCOUNTS_TOPIC,
              case_erasure.ACCOUNT_ERASED, case_erasure.AccountErasedData),
 )

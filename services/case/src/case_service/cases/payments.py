@@ -91,8 +91,7 @@ class PaymentRequestData(BaseModel):
 
 
 class RefundRequestData(BaseModel):
-    """``city.payment.refund.request.v1`` as payment reads it: pay ``amount`` of the payment
-    of ``reference`` back."""
+    """``city.payment.refund.request.v1``: pay ``amount`` of the reference's payment back."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "request_id": "5e4d3c2b-1a0f-5e9d-8c7b-6a5f4e3d2c1b",
