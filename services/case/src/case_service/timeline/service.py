@@ -19,9 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from case_service.cases import repository
 from case_service.cases.errors import CaseNotFound
 from case_service.cases.models import Case, CaseHistory
-from case_service.catalogue.resolution import definition_by_id
 from case_service.documents.models import CaseDocument
-from case_service.process.default import DEFAULT_PROCESS
 from case_service.process.spec import FINAL_KINDS, ProcessSpec
 from case_service.settings import CaseSettings
 from case_service.timeline.schemas import (
@@ -34,6 +32,7 @@ from case_service.timeline.schemas import (
     TimelineEntry,
 )
 from case_service.workflow.models import CaseNote, InformationRequest
+from case_service.workflow.process_of import process_of
 from city_shared.visibility import Visibility
 
 __all__ = ["LABELS", "PAYMENT_STEPS", "read_timeline"]
@@ -76,13 +75,6 @@ LABELS: Final[Mapping[str, Mapping[Locale, str]]] = {
 }
 """Every headline of the timeline in German and English (state labels come from the
 process)."""
-
-
-async def _process(session: AsyncSession, case: Case) -> ProcessSpec:
-    definition = await definition_by_id(session, case.definition_id)
-    if definition.process is None:
-        return DEFAULT_PROCESS
-    return ProcessSpec.model_validate(definition.process)
 
 
 def _state_label(process: ProcessSpec, status: str, locale: Locale) -> str:
@@ -215,7 +207,7 @@ async def read_timeline(session: AsyncSession, v: Visibility, case_id: uuid.UUID
     if case is None:
         raise CaseNotFound()
     lang: Locale = locale or ("en" if case.locale == "en" else "de")
-    process = await _process(session, case)
+    process = await process_of(session, case)
     base = f"{settings.base_url}/cases/{case.id}"
     history = await repository.history_of(session, case.id)
     notes = {n.id: n for n in (await session.scalars(
