@@ -79,14 +79,11 @@ async def answer_part(session: AsyncSession, principal: Principal, part_id: uuid
         raise PartVersionMismatch(part.version)
     if part.status != "open":
         raise PartNotOpen(part.status)
-    actor = actor_of(principal)
     part.status = "answered"
     part.answer = body.model_dump(mode="json")
     part.answered_by = principal.sub
     part.answered_at = now
     part.version += 1
-    case.version += 1
-    case.updated_at = now
     case.record(CASES, events.case_event(
         events.PART_ANSWERED, case, department=part.department, part_id=part.id,
         key=part.key, part_department=part.department, part_status=part.status,
@@ -95,15 +92,18 @@ async def answer_part(session: AsyncSession, principal: Principal, part_id: uuid
               "result": body.result}
     session.add(CaseHistory(case_id=case.id, type="part_answered", status=case.status,
                             at=now, detail=detail))
-    audit(session, case, actor=actor, action="answer_part",
+    audit(session, case, actor=actor_of(principal), action="answer_part",
           before={"part_id": str(part.id), "part_status": "open",
-                  "part_version": part.version - 1},
+                  "part_version": part.version - 1, "version": case.version},
           after={**detail, "part_status": part.status, "part_version": part.version,
-                 "version": case.version}, at=now)
-    process = await process_of(session, case)
-    await open_next(session, case, process, part, now)
-    await session.flush()
-    if await all_answered(session, case):
+                 "version": case.version + 1}, at=now)
+    await open_next(session, case, await process_of(session, case), part, now)
+    # Decided under the case row lock: a concurrent answer of the case's other part waits
+    # for this transaction, so it sees this answer and exactly one of them moves the case.
+    done = await all_answered(session, case)
+    case.version += 1
+    case.updated_at = now
+    if done:
         await take_automatic(session, case, PARTS_ANSWERED, now=now, caused_by=None,
                              settings=settings)
     return part

@@ -16,7 +16,7 @@ from city_shared.pagination import Cursor
 from city_shared.visibility import Visibility
 
 __all__ = ["NO_DUE_DATE", "UNANSWERED", "due_key", "get_visible", "list_visible", "lock",
-           "of_case", "unanswered_count"]
+           "next_waiting", "of_case", "unanswered_count"]
 
 NO_DUE_DATE: Final = datetime(9999, 12, 31, tzinfo=UTC)
 """Where a part without a due date (a sequence's ``waiting`` part) sorts: after all others."""
@@ -78,6 +78,18 @@ async def of_case(session: AsyncSession, case_id: uuid.UUID, *,
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.scalars(query)).all()
+
+
+async def next_waiting(session: AsyncSession, case_id: uuid.UUID,
+                       step: str) -> CasePart | None:
+    """The first ``waiting`` part ``step`` opened on the case, row locked (lock the case
+    first); None when none waits."""
+    part: CasePart | None = await session.scalar(
+        select(CasePart).where(CasePart.case_id == case_id, CasePart.step == step,
+                               CasePart.status == "waiting")
+        .order_by(CasePart.position, CasePart.id).limit(1).with_for_update()
+        .execution_options(populate_existing=True))
+    return part
 
 
 async def unanswered_count(session: AsyncSession, case_id: uuid.UUID) -> int:

@@ -95,11 +95,9 @@ async def open_next(session: AsyncSession, case: Case, process: ProcessSpec, ans
     """In a sequence, open the part after ``answered`` (the first ``waiting`` part of its
     state), due ``due_days`` from ``now``, and record its request. None when no part waits.
     The caller holds the case row lock."""
-    waiting = [p for p in await repository.of_case(session, case.id, for_update=True)
-               if p.step == answered.step and p.status == "waiting"]
-    if not waiting:
+    part = await repository.next_waiting(session, case.id, answered.step)
+    if part is None:
         return None
-    part = waiting[0]
     spec = part_spec(process, part)
     part.status = "open"
     part.opened_at = now
