@@ -1,6 +1,7 @@
 """The retention job: a case file whose retention period has ended (``retain_until`` before
-today) is purged with its attachments, their contents and its history. Several workers may sweep
-at once: each batch locks its cases ``FOR UPDATE SKIP LOCKED``."""
+today) is purged with its attachments, documents, their contents, its history and its audit
+trail. Several workers may sweep at once: each batch locks its cases ``FOR UPDATE SKIP
+LOCKED``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from case_service.attachments.models import Attachment
 from case_service.attachments.storage import BlobStorage, blob_storage
 from case_service.cases.models import Case
+from case_service.documents.retention import delete_document_contents
 from case_service.settings import CaseSettings
 from city_shared.sweeps import run_sweep
 
@@ -39,6 +41,7 @@ async def purge_expired_cases(session: AsyncSession, *, today: date, storage: Bl
         select(Attachment.storage_key).where(Attachment.case_id.in_(due)))).all()
     for key in keys:
         await storage.delete(session, key)
+    await delete_document_contents(session, due, storage)
     await session.execute(delete(Case).where(Case.id.in_(due)))
     return due
 
