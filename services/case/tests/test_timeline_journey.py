@@ -78,6 +78,7 @@ async def test_the_applicant_follows_the_case_to_its_decision(case: CaseHarness)
 
     back = await timeline(case, c["id"])
     assert statuses(back)[-1] == "in_review"
+    assert [e for e in back["entries"] if e["kind"] == "status"][-1]["deadline"] is None
     [request] = [e for e in back["entries"] if e["kind"] == "information_request"]
     assert request["information"]["status"] == "answered"
     assert request["information"]["answered_at"] is not None

@@ -120,6 +120,8 @@ def _history_entries(case: Case, history: Sequence[CaseHistory], process: Proces
             note = None  # the applicant's own words get an entry of their own
         request = by_id.get(_uuid(row.detail.get("request_id")) or uuid.UUID(int=0)) or next(
             (r for r in requests if r.requested_at == row.at), None)
+        if request is not None and request.requested_at != row.at:
+            request = None  # the row answered or ended the request; it did not open it
         if note is not None:
             used_notes.add(note.id)
         text = note.text if note is not None else None
