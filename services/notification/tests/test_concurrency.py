@@ -47,20 +47,20 @@ async def test_negative_control_without_the_claim_mails_are_sent_twice(notify: A
 
 
 async def _rule_saved_while_template_deleted(notify: Any, *, check: bool) -> Any:
-    """A rule for ``case-decided`` is saved (checked, or with ``check`` false inserted as the
+    """A rule for ``permit-decided`` is saved (checked, or with ``check`` false inserted as the
     old code did) in an open transaction; the template is deleted through the API meanwhile;
     then the rule's transaction commits. Returns the delete's response."""
     created = await notify.client.post("/templates", headers=notify.admin_headers(), json={
-        "key": "case-decided", "variables": ["case_name"],
+        "key": "permit-decided", "variables": ["case_name"],
         "content": {"de": {"email": {"subject": "Bescheid", "text": "{{ case_name }}"}}}})
     template_id = created.json()["template_id"]
     async with notify.sessions() as session:
         if check:
-            await usage.check_rule(session, notify.TENANT, None, "city.case.case.decided.v1",
-                                   "case-decided", ["email"])
+            await usage.check_rule(session, notify.TENANT, None, "city.case.case.status_changed.v1",
+                                   "permit-decided", ["email"])
         session.add(Rule(id=uuid.uuid4(), tenant=notify.TENANT, department=None,
-                         event_type="city.case.case.decided.v1", template_key="case-decided",
-                         channels=["email"]))
+                         event_type="city.case.case.status_changed.v1",
+                         template_key="permit-decided", channels=["email"]))
         await session.flush()
         delete = asyncio.create_task(notify.client.delete(f"/templates/{template_id}",
                                                           headers=notify.admin_headers()))
@@ -86,6 +86,6 @@ async def test_negative_control_without_the_rules_share_lock_the_template_is_del
 ) -> None:
     response = await _rule_saved_while_template_deleted(notify, check=False)
     assert response.status_code == 204
-    assert await notify.scalar("SELECT count(*) FROM templates WHERE key = 'case-decided'") == 0
+    assert await notify.scalar("SELECT count(*) FROM templates WHERE key = 'permit-decided'") == 0
     assert await notify.scalar("SELECT count(*) FROM rules WHERE template_key = "
-                               "'case-decided'") == 1
+                               "'permit-decided'") == 1

@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 ERIKA = uuid.UUID("6f1c0c52-3f0e-4a55-9d0e-2b7c1f6b8a10")
-CASE_DECIDED = "city.case.case.decided.v1"
+CASE_STATUS_CHANGED = "city.case.case.status_changed.v1"
 FAILED_EVENT = "city.notification.delivery.failed.v1"
 
 
@@ -36,7 +36,7 @@ def template(key: str, department: str | None = None,
 
 def rule(template_key: str, department: str | None = None,
          channels: tuple[str, ...] = ("email", "inbox"),
-         event_type: str = CASE_DECIDED) -> dict[str, Any]:
+         event_type: str = CASE_STATUS_CHANGED) -> dict[str, Any]:
     return {"event_type": event_type, "department": department, "template_key": template_key,
             "channels": list(channels)}
 
@@ -186,21 +186,21 @@ async def test_a_rule_is_refused_when_its_template_is_missing_or_lacks_a_channel
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["code"] == "rule_template_missing"
     assert missing.json()["template_key"] == "no-such-template"
-    created = await post(notify, "/templates", template("case-decided"))
+    created = await post(notify, "/templates", template("permit-decided"))
     assert created.status_code == 201, created.text
-    lacking = await post(notify, "/rules", rule("case-decided", channels=("email", "sms")))
+    lacking = await post(notify, "/rules", rule("permit-decided", channels=("email", "sms")))
     assert lacking.status_code == 422, lacking.text
     assert lacking.json()["code"] == "rule_template_lacks_channel"
     assert lacking.json()["channels"] == ["sms"]
-    assert (await notify.client.get(f"/rules?event_type={CASE_DECIDED}",
+    assert (await notify.client.get(f"/rules?event_type={CASE_STATUS_CHANGED}",
                                     headers=notify.admin_headers())).json() == []
 
-    saved = await post(notify, "/rules", rule("case-decided"))
+    saved = await post(notify, "/rules", rule("permit-decided"))
     assert saved.status_code == 201, saved.text
     rule_id = saved.json()["rule_id"]
     for change, code in (({"template_key": "no-such-template", "channels": ["email"]},
                           "rule_template_missing"),
-                         ({"template_key": "case-decided", "channels": ["sms"]},
+                         ({"template_key": "permit-decided", "channels": ["sms"]},
                           "rule_template_lacks_channel")):
         refused = await notify.client.put(f"/rules/{rule_id}", json=change,
                                           headers=notify.admin_headers())
@@ -208,34 +208,34 @@ async def test_a_rule_is_refused_when_its_template_is_missing_or_lacks_a_channel
         assert refused.json()["code"] == code
     kept = await notify.client.get(f"/rules/{rule_id}", headers=notify.admin_headers())
     assert (kept.json()["template_key"], kept.json()["channels"]) == (
-        "case-decided", ["email", "inbox"])
+        "permit-decided", ["email", "inbox"])
 
 
 async def test_every_locale_of_the_template_needs_the_rules_channels(notify: Any) -> None:
     """An English reader would get no inbox message: refused."""
-    body = template("case-decided")
+    body = template("permit-decided")
     body["content"]["en"] = {"email": {"subject": "Decision", "text": "{{ case_name }}"}}
     assert (await post(notify, "/templates", body)).status_code == 201
-    lacking = await post(notify, "/rules", rule("case-decided"))
+    lacking = await post(notify, "/rules", rule("permit-decided"))
     assert lacking.status_code == 422, lacking.text
     assert lacking.json()["channels"] == ["inbox"]
-    assert (await post(notify, "/rules", rule("case-decided", channels=("email",)))
+    assert (await post(notify, "/rules", rule("permit-decided", channels=("email",)))
             ).status_code == 201
 
 
 async def test_a_tenant_wide_rule_needs_the_departments_own_templates_too(notify: Any) -> None:
-    """The museum's own ``case-decided`` would render the museum's messages of a tenant-wide
+    """The museum's own ``permit-decided`` would render the museum's messages of a tenant-wide
     rule; without e-mail text it would fail them."""
-    assert (await post(notify, "/templates", template("case-decided"))).status_code == 201
-    assert (await post(notify, "/templates", template("case-decided", "museum",
+    assert (await post(notify, "/templates", template("permit-decided"))).status_code == 201
+    assert (await post(notify, "/templates", template("permit-decided", "museum",
                                                       ("inbox",)))).status_code == 201
-    lacking = await post(notify, "/rules", rule("case-decided"))
+    lacking = await post(notify, "/rules", rule("permit-decided"))
     assert lacking.status_code == 422, lacking.text
     assert lacking.json()["code"] == "rule_template_lacks_channel"
     # With its own rule, the museum no longer uses the tenant-wide one.
-    museum = await post(notify, "/rules", rule("case-decided", "museum", ("inbox",)))
+    museum = await post(notify, "/rules", rule("permit-decided", "museum", ("inbox",)))
     assert museum.status_code == 201, museum.text
-    assert (await post(notify, "/rules", rule("case-decided"))).status_code == 201
+    assert (await post(notify, "/rules", rule("permit-decided"))).status_code == 201
 
 
 async def test_a_manager_cannot_point_a_rule_at_another_departments_template(
@@ -247,8 +247,8 @@ async def test_a_manager_cannot_point_a_rule_at_another_departments_template(
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "rule_template_missing"
     # A tenant-wide template is in every department's reach.
-    assert (await post(notify, "/templates", template("case-decided"))).status_code == 201
-    allowed = await post(notify, "/rules", rule("case-decided", "museum"), museum_manager)
+    assert (await post(notify, "/templates", template("permit-decided"))).status_code == 201
+    allowed = await post(notify, "/rules", rule("permit-decided", "museum"), museum_manager)
     assert allowed.status_code == 201, allowed.text
 
 
@@ -273,7 +273,7 @@ async def test_a_template_in_use_is_not_deleted_and_an_unused_one_is(notify: Any
     assert (await notify.client.get(f"/templates/{used['template_id']}",
                                     headers=notify.admin_headers())).status_code == 200
 
-    unused = (await post(notify, "/templates", template("case-decided"))).json()
+    unused = (await post(notify, "/templates", template("permit-decided"))).json()
     pools_manager = notify.staff_headers({"pools": ["manager"]})
     forbidden = await notify.client.delete(f"/templates/{unused['template_id']}",
                                            headers=pools_manager)

@@ -6,21 +6,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-EVENT = "city.case.case.decided.v1"
+EVENT = "city.case.case.status_changed.v1"
 
 
 def rule(department: str | None = None, **overrides: Any) -> dict[str, Any]:
     return {"event_type": EVENT, "department": department,
-            "template_key": "case-decided", "channels": ["email", "inbox", "email"],
+            "template_key": "permit-decided", "channels": ["email", "inbox", "email"],
             "legally_required": False, **overrides}
 
 
 async def create_templates(notify: Any) -> None:
-    """``case-decided`` (e-mail and inbox) and ``case-decided-v2`` (SMS), tenant-wide."""
+    """``permit-decided`` (e-mail and inbox) and ``permit-decided-v2`` (SMS), tenant-wide."""
     for key, content in (
-        ("case-decided", {"email": {"subject": "Bescheid", "text": "{{ case_name }}"},
+        ("permit-decided", {"email": {"subject": "Bescheid", "text": "{{ case_name }}"},
                           "inbox": {"title": "Bescheid", "body": "{{ case_name }}"}}),
-        ("case-decided-v2", {"sms": {"text": "Bescheid: {{ case_name }}"}}),
+        ("permit-decided-v2", {"sms": {"text": "Bescheid: {{ case_name }}"}}),
     ):
         created = await notify.client.post("/templates", headers=notify.admin_headers(), json={
             "key": key, "variables": ["case_name"], "content": {"de": content}})
@@ -38,11 +38,11 @@ async def test_create_read_change_and_delete_a_rule(notify: Any) -> None:
     assert again.status_code == 409
     assert again.json()["code"] == "rule_exists"
     changed = await notify.client.put(f"/rules/{rule_id}", headers=admin, json={
-        "template_key": "case-decided-v2", "channels": ["sms"], "legally_required": True})
+        "template_key": "permit-decided-v2", "channels": ["sms"], "legally_required": True})
     assert changed.status_code == 200, changed.text
     read = await notify.client.get(f"/rules/{rule_id}", headers=admin)
     assert (read.json()["template_key"], read.json()["channels"],
-            read.json()["legally_required"]) == ("case-decided-v2", ["sms"], True)
+            read.json()["legally_required"]) == ("permit-decided-v2", ["sms"], True)
     listed = await notify.client.get(f"/rules?event_type={EVENT}", headers=admin)
     assert [r["rule_id"] for r in listed.json()] == [rule_id]
     deleted = await notify.client.delete(f"/rules/{rule_id}", headers=admin)
