@@ -149,6 +149,11 @@ async def test_refund_succeeded_marks_the_fee_refunded_once(case: CaseHarness) -
     assert row["detail"] == {
         "refund_id": succeeded.data["refund_id"], "payment_id": pid(c, 1), "amount": 2400,
         "refunded_amount": 2400, "requested_by": "source", "reason": "withdrawn"}
+    [audited] = await case.rows("SELECT actor, before, after FROM case_audit WHERE case_id = :id "
+                                "AND action = 'refund_succeeded'", id=c["id"])
+    assert audited.actor == "system"
+    assert (audited.before["refund_status"], audited.after["refund_status"]) == (
+        "requested", "refunded")
 
 
 async def test_refund_failed_marks_the_fee_refund_failed(case: CaseHarness) -> None:

@@ -65,6 +65,9 @@ async def test_late_success_of_an_earlier_attempt_is_refunded_once(case: CaseHar
     assert row["detail"] == {"payment_id": pid(c, 1), "amount": 2400, "currency": "EUR",
                              "reason": "late_payment"}
     assert await case.outbox("city.case.case.paid.v1") == []
+    assert await case.rows("SELECT actor, action FROM case_audit WHERE case_id = :id "
+                           "AND action = 'payment_refunded'", id=c["id"]) == [
+        ("system", "payment_refunded")]
 
     # The current attempt pays as before; nothing more is paid back.
     await deliver(case, answer("created", c, attempt=2))

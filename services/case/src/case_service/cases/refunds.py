@@ -6,6 +6,8 @@ it: the fee on withdrawal (:func:`refund_fee`), a payment the case did not need
 Every function here expects the case row locked by the caller (``SELECT ... FOR UPDATE``) and
 decides by what the case and its history already hold, so a retry, a redelivery or a second
 worker delivering the same answer at once sends no second command and writes no second row.
+What the service does by itself here is audited (actor ``system``); :func:`refund_fee` is part
+of the caller's action, which audits it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.cases.models import Case, CaseHistory
 from case_service.cases.payments import LATE_PAYMENT_REFUND, REQUESTS_TOPIC, refund_request
+from case_service.workflow.audit import SYSTEM, audit, snapshot
 from city_shared.envelope import Event
 
 __all__ = [
@@ -85,6 +88,10 @@ async def refund_unneeded_payment(session: AsyncSession, case: Case, *, payment_
         occasion=f"late:{payment_id}", caused_by=caused_by))
     session.add(_history(case, PAYMENT_REFUNDED, now, payment_id=str(payment_id),
                          amount=amount, currency=case.currency, reason=LATE_PAYMENT_REFUND))
+    state = {**snapshot(case, "payment_status"),
+             "payment_id": None if case.payment_id is None else str(case.payment_id)}
+    audit(session, case, actor=SYSTEM, action=PAYMENT_REFUNDED, before=state,
+          after={**state, "refunded_payment_id": str(payment_id), "amount": amount}, at=now)
     return True
 
 
@@ -106,6 +113,7 @@ async def apply_refund_answer(session: AsyncSession, case: Case,
     ours = requested_by == "source"
     fee_payment = case.payment_status == "paid" and case.payment_id == payment_id
     before = case.refund_status
+    state = snapshot(case, "refund_status")
     if fee_payment and outcome == "succeeded" and (before in ("requested", "failed") or (
             not ours and refunded_amount >= case.fee_amount)):
         case.refund_status = "refunded"
@@ -118,4 +126,7 @@ async def apply_refund_answer(session: AsyncSession, case: Case,
                          payment_id=str(payment_id), amount=amount,
                          refunded_amount=refunded_amount, requested_by=requested_by,
                          reason=reason if ours else None))
+    audit(session, case, actor=SYSTEM, action=type_, before=state,
+          after={**snapshot(case, "refund_status"), "refund_id": str(refund_id),
+                 "payment_id": str(payment_id), "amount": amount}, at=now)
     return True
