@@ -49,6 +49,8 @@ async def create_decision_document(session: AsyncSession, case: Case, *, actor: 
     for its tenant (else the library's default) in the case's locale, store it with the case
     and return it; None when the service has no decision template.
 
+    :raises InvalidTemplate: (422) only for a template row that bypassed validation.
+
     Content and row are written in the caller's transaction (flushed, never committed); a
     rolled-back decision leaves no document behind (with the database store).
     """
@@ -61,9 +63,10 @@ async def create_decision_document(session: AsyncSession, case: Case, *, actor: 
     assert parameters is not None
     context = rendering.context_of(case, definition, parameters, now)
     locale = context["locale"]
-    texts = template.content.get(locale) or template.content["de"]
-    content = render_pdf(rendering.letter_of(case, context, now),
-                         templates.render(texts, context))
+    texts_locale = locale if locale in template.content else "de"
+    rendered = templates.render(template.content[texts_locale], context,
+                                pointer=f"/content/{texts_locale}")
+    content = render_pdf(rendering.letter_of(case, context, now), rendered)
     document = CaseDocument(
         id=uuid.uuid4(), case_id=case.id, tenant=case.tenant, kind=DECISION, locale=locale,
         template_id=template.id, template_version=template.version,

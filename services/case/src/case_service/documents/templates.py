@@ -186,11 +186,13 @@ def _sources(texts: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield field, str(value)
 
 
-def render(texts: Mapping[str, Any], context: Mapping[str, Any]) -> RenderedTexts:
+def render(texts: Mapping[str, Any], context: Mapping[str, Any], *,
+           pointer: str = "") -> RenderedTexts:
     """Render one locale's stored texts (validated when saved) with ``context``; a value the
-    case lacks prints as nothing.
+    case lacks prints as nothing, a text past :data:`MAX_OUTPUT` as nothing.
 
-    :raises TemplateError: only for a template that bypassed :func:`validate`.
+    :raises InvalidTemplate: (422) a text that does not compile or that the sandbox refuses
+        (only a row that bypassed :func:`validate`); ``pointer`` prefixes its JSON pointer.
     """
     rendered: dict[str, str] = {}
     body: list[str] = []
@@ -199,6 +201,12 @@ def render(texts: Mapping[str, Any], context: Mapping[str, Any]) -> RenderedText
             text = _render_one(source, context, strict=False)
         except _TooLong:
             text = ""
+        except _Refused as exc:
+            raise InvalidTemplate([_problem(f"{pointer}/{key}", "not_allowed",
+                                            exc.message)]) from None
+        except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError):
+            raise InvalidTemplate([_problem(f"{pointer}/{key}", "render_error",
+                                            "The text cannot be rendered.")]) from None
         if key.startswith("body/"):
             if text:
                 body.append(text)
