@@ -4,6 +4,7 @@ number and applicant name (tsquery syntax in the search text is only text)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from case_service.catalogue.demo_library import DEMO_SERVICES, definition_id, parameters_id
+from case_service.process.default import process_data
 
 from .conftest import CaseHarness
 
@@ -152,6 +154,14 @@ async def test_cursor_walks_every_case_once_in_due_order(case: CaseHarness) -> N
 
 
 async def test_counts_per_status_and_overdue(case: CaseHarness) -> None:
+    process = process_data(None)
+    process["states"]["archived"] = {"label": {"de": "Abgelegt", "en": "Filed"},
+                                     "kind": "decision", "decision": "approved"}
+    await case.execute("UPDATE service_definitions SET process = CAST(:p AS jsonb) "
+                       "WHERE id = :id", p=json.dumps(process),
+                       id=definition_id("gewerbeanmeldung"))
+    await insert_case(case, number="C-6", status="archived", slug="gewerbeanmeldung",
+                      due_at=NOW - timedelta(days=30), decided_at=NOW - timedelta(days=20))
     await insert_case(case, number="C-1", due_at=NOW - timedelta(days=1))
     await insert_case(case, number="C-2", due_at=NOW + timedelta(days=1))
     await insert_case(case, number="C-3", status="in_review", due_at=NOW - timedelta(hours=1))
@@ -166,7 +176,12 @@ async def test_counts_per_status_and_overdue(case: CaseHarness) -> None:
     assert response.json() == {
         "department": "citizens-office", "open": 4, "overdue": 2,
         "statuses": {"submitted": 2, "in_review": 1, "information_requested": 1,
-                     "rejected": 1}}
+                     "rejected": 1, "archived": 1}}
+    # A final state of a stored process is final in the worklist too.
+    assert "C-6" not in numbers(await worklist(case, case.clerk_headers()))
+    archived = await worklist(case, case.clerk_headers(), "?status=archived")
+    assert [(i["number"], i["overdue"]) for i in archived["items"]] == [("C-6", False)]
+    assert numbers(await worklist(case, case.clerk_headers(), "?overdue=true")) == ["C-1", "C-3"]
 
 
 @pytest.mark.parametrize("q", ["&|!():*'\\", "Muster & | !", "'erika':* | x", "(((", ":*",

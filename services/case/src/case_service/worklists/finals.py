@@ -1,5 +1,7 @@
 """Which statuses are final (a decision or a withdrawal): the states of kind ``decision`` or
-``withdrawn`` of the default process and of every process stored in the library.
+``withdrawn`` of the default process and of every process stored in the library, as an SQL
+condition on ``cases.status`` (no extra round trip: PostgreSQL runs the library's part once
+per statement, as a hashed subplan over the small definitions table).
 
 A status name is final if it is final in ANY process: the worklist and the reports cannot ask
 each case's process (that would join every row to its definition), and the library's processes
@@ -9,24 +11,28 @@ would be miscounted here; the library's validation is the place to forbid that.
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, String, column, or_, text
 
+from case_service.cases.models import Case
 from case_service.process.default import DEFAULT_PROCESS
 from case_service.process.spec import FINAL_KINDS
 
-__all__ = ["DEFAULT_FINALS", "final_statuses"]
+__all__ = ["DEFAULT_FINALS", "is_final", "is_open"]
 
 DEFAULT_FINALS: frozenset[str] = frozenset(
     name for name, state in DEFAULT_PROCESS.states.items() if state.kind in FINAL_KINDS)
 
 _STORED_FINALS = text(
-    "SELECT DISTINCT s.key FROM service_definitions d, jsonb_each(d.process -> 'states') s "
-    "WHERE d.process IS NOT NULL AND s.value ->> 'kind' IN ('decision', 'withdrawn')")
+    "SELECT s.key FROM service_definitions d, jsonb_each(d.process -> 'states') s "
+    "WHERE d.process IS NOT NULL AND s.value ->> 'kind' IN ('decision', 'withdrawn')",
+).columns(column("key", String))
 
 
-async def final_statuses(session: AsyncSession) -> frozenset[str]:
-    """The final statuses of the default process and of the library's stored processes (one
-    query over the small definitions table)."""
-    stored = (await session.scalars(_STORED_FINALS)).all()
-    return DEFAULT_FINALS | frozenset(stored)
+def is_final() -> ColumnElement[bool]:
+    """True for a case in a final status (``cases.status`` is never NULL)."""
+    return or_(Case.status.in_(sorted(DEFAULT_FINALS)), Case.status.in_(_STORED_FINALS))
+
+
+def is_open() -> ColumnElement[bool]:
+    """True for a case not in a final status."""
+    return ~is_final()

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from case_service.worklists import repository
 from case_service.worklists.access import require_report_reader, require_tenant_admin
 from case_service.worklists.errors import InvalidPeriod
-from case_service.worklists.finals import final_statuses
 from case_service.worklists.schemas import CaseReport, ServiceReport
 from city_shared.auth import Principal
 
@@ -43,8 +42,7 @@ async def _report(session: AsyncSession, tenant: str, department: str | None,
                   period_from: date | None, period_to: date | None,
                   now: datetime) -> CaseReport:
     start, end = _period(period_from, period_to, now)
-    finals = await final_statuses(session)
-    opened = await repository.open_counts(session, tenant, department, finals, now)
+    opened = await repository.open_counts(session, tenant, department, now)
     decided = await repository.decided_stats(
         session, tenant, department, datetime.combine(start, time(), UTC),
         datetime.combine(end + timedelta(days=1), time(), UTC))

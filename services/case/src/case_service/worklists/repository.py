@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.cases.models import Case
 from case_service.worklists.cursor import DueCursor
+from case_service.worklists.finals import is_final, is_open
 from case_service.worklists.search import prefix_query
 
 __all__ = ["WorklistFilter", "count_statuses", "decided_stats", "open_counts", "worklist_page"]
@@ -45,12 +46,11 @@ COLUMNS = (Case.id, Case.number, Case.service_id, Case.status, Case.assignee,
 
 @dataclass(frozen=True)
 class WorklistFilter:
-    """The filters of a worklist. ``statuses`` empty: every status not in ``finals``;
+    """The filters of a worklist. ``statuses`` empty: every open status;
     ``unassigned``: only cases without an assignee (``assignee`` is then ignored)."""
 
     tenant: str
     department: str
-    finals: frozenset[str]
     now: datetime
     statuses: Collection[str] = ()
     service_id: uuid.UUID | None = None
@@ -74,15 +74,20 @@ def _search(q: str) -> ColumnElement[bool]:
                SEARCH.op("@@")(func.to_tsquery("simple", prefix)))
 
 
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """True for an open case whose ``due_at`` has passed (false without a due date)."""
+    return and_(Case.due_at.is_not(None), Case.due_at < now, is_open())
+
+
 def _filtered(f: WorklistFilter) -> Select[Any]:
-    query: Select[Any] = select(*COLUMNS).where(Case.tenant == f.tenant,
-                                                Case.department == f.department)
+    query: Select[Any] = select(*COLUMNS, overdue(f.now).label("overdue")).where(
+        Case.tenant == f.tenant, Case.department == f.department)
     if f.statuses:
         statuses = sorted(set(f.statuses))
         query = query.where(Case.status == statuses[0] if len(statuses) == 1
                             else Case.status.in_(statuses))
     else:
-        query = query.where(Case.status.not_in(sorted(f.finals)))
+        query = query.where(is_open())
     if f.service_id is not None:
         query = query.where(Case.service_id == f.service_id)
     if f.unassigned:
@@ -92,7 +97,7 @@ def _filtered(f: WorklistFilter) -> Select[Any]:
     if f.due_before is not None:
         query = query.where(Case.due_at < f.due_before)
     if f.overdue:
-        query = query.where(Case.due_at < f.now, Case.status.not_in(sorted(f.finals)))
+        query = query.where(overdue(f.now))
     if f.q is not None:
         query = query.where(_search(f.q))
     return query
@@ -120,14 +125,14 @@ async def worklist_page(session: AsyncSession, f: WorklistFilter, cursor: DueCur
 
 
 async def count_statuses(session: AsyncSession, tenant: str, department: str,
-                         finals: frozenset[str], now: datetime) -> list[tuple[str, int, int]]:
-    """``(status, cases, overdue cases)`` of the department, one grouped query."""
-    overdue = func.count().filter(and_(Case.due_at < now, Case.status.not_in(sorted(finals))))
+                         now: datetime) -> list[tuple[str, int, int, bool]]:
+    """``(status, cases, overdue cases, final)`` of the department, one grouped query."""
     result = await session.execute(
-        select(Case.status, func.count(), overdue)
+        select(Case.status, func.count(), func.count().filter(overdue(now)),
+               func.bool_and(is_final()))
         .where(Case.tenant == tenant, Case.department == department)
         .group_by(Case.status).order_by(Case.status))
-    return [(status, total, late) for status, total, late in result.all()]
+    return [(status, total, late, final) for status, total, late, final in result.all()]
 
 
 def _scope(query: Select[_T], tenant: str, department: str | None) -> Select[_T]:
@@ -136,13 +141,12 @@ def _scope(query: Select[_T], tenant: str, department: str | None) -> Select[_T]
 
 
 async def open_counts(session: AsyncSession, tenant: str, department: str | None,
-                      finals: frozenset[str],
                       now: datetime) -> list[tuple[str, uuid.UUID, str, int, int]]:
     """``(department, service_id, status, open cases, of them overdue)`` now."""
     query = _scope(select(Case.department, Case.service_id, Case.status, func.count(),
                           func.count().filter(Case.due_at < now)), tenant, department)
     result = await session.execute(
-        query.where(Case.status.not_in(sorted(finals)))
+        query.where(is_open())
         .group_by(Case.department, Case.service_id, Case.status))
     return [tuple(row) for row in result.all()]
 

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from case_service.worklists import repository
 from case_service.worklists.access import require_worklist_reader
 from case_service.worklists.cursor import DueCursor
-from case_service.worklists.finals import final_statuses
 from case_service.worklists.repository import WorklistFilter
 from case_service.worklists.schemas import Worklist, WorklistCounts, WorklistItem
 from city_shared.auth import Principal
@@ -37,18 +36,14 @@ async def worklist(session: AsyncSession, principal: Principal, department: str,
     """
     require_worklist_reader(principal, department)
     position = DueCursor.parse(cursor)
-    finals = await final_statuses(session)
     f = WorklistFilter(
-        tenant=principal.tenant, department=department, finals=finals, now=now,
+        tenant=principal.tenant, department=department, now=now,
         statuses=statuses, service_id=service_id,
         assignee=principal.sub if assignee == ME else assignee,
         unassigned=assignee == UNASSIGNED, due_before=due_before, overdue=overdue, q=q)
     rows = await repository.worklist_page(session, f, position, limit)
     page = rows[:limit]
-    items = [WorklistItem.model_validate({
-        **row._mapping,
-        "overdue": row.due_at is not None and row.due_at < now and row.status not in finals,
-    }) for row in page]
+    items = [WorklistItem.model_validate(row._mapping) for row in page]
     last = page[-1] if page else None
     next_cursor = (DueCursor(last.due_at, last.id).encode()
                    if last is not None and len(rows) > limit else None)
@@ -62,9 +57,8 @@ async def worklist_counts(session: AsyncSession, principal: Principal, departmen
     :raises NotYourDepartment: (403).
     """
     require_worklist_reader(principal, department)
-    finals = await final_statuses(session)
-    rows = await repository.count_statuses(session, principal.tenant, department, finals, now)
+    rows = await repository.count_statuses(session, principal.tenant, department, now)
     return WorklistCounts(
-        department=department, statuses={status: total for status, total, _ in rows},
-        open=sum(total for status, total, _ in rows if status not in finals),
-        overdue=sum(late for _, _, late in rows))
+        department=department, statuses={status: total for status, total, _, _ in rows},
+        open=sum(total for _, total, _, final in rows if not final),
+        overdue=sum(late for _, _, late, _ in rows))
