@@ -161,3 +161,16 @@ async def test_part_departments_outside_the_process_are_refused(
     assert "Traffic Office" not in response.text
     assert await case.scalar("SELECT count(*) FROM service_parameters WHERE service_id = :id "
                              "AND tenant = 'musterstadt'", id=service) == 1
+
+
+async def test_the_public_detail_shows_the_steps_in_the_citizens_language(case: Any) -> None:
+    parking = (await case.client.get(f"/public/musterstadt/services/{PARKING}",
+                                     params={"lang": "en"})).json()
+    assert [s["label"] for s in parking["steps"]] == [
+        "Awaiting payment", "Received", "In review", "Information requested", "Approved",
+        "Rejected", "Withdrawn"]
+    exemption = (await case.client.get(f"/public/musterstadt/services/{EXEMPTION.id}")).json()
+    assert [s["state"] for s in exemption["steps"]] == [
+        "submitted", "in_review", "information_requested", "awaiting_signoff", "approved",
+        "rejected", "withdrawn"]
+    assert exemption["steps"][3]["label"] == "Zur Freigabe vorgelegt"

@@ -23,11 +23,15 @@ from case_service.catalogue.public_schemas import (
     PublicServiceDetail,
     PublicServiceList,
     PublicServiceRead,
+    PublicStep,
 )
 from case_service.catalogue.resolution import Effective, resolve, stricter
 from case_service.catalogue.schemas import LocalizedText, ShortText
-from case_service.fees import FeeRule, Label, quote_fee
+from case_service.fees import Collect, FeeRule, Label, quote_fee
 from case_service.forms import Locale, form_fields
+from case_service.process.default import DEFAULT_PROCESS
+from case_service.process.spec import ProcessSpec
+from case_service.process.validation import steps
 from city_shared.pagination import Cursor, next_page
 
 __all__ = ["TIMEZONE", "detail", "fee_preview", "list_offered", "today"]
@@ -133,7 +137,15 @@ def _detail(effective: Effective, locale: Locale) -> PublicServiceDetail:
             max_bytes=int(a.get("max_bytes", 0))) for a in definition.attachments],
         texts=texts, department=parameters.department,
         processing_days=definition.processing_days, public_report=definition.public_report,
-        anonymous=definition.anonymous)
+        anonymous=definition.anonymous, steps=_steps(definition, rule, locale))
+
+
+def _steps(definition: ServiceDefinition, rule: FeeRule, locale: Locale) -> list[PublicStep]:
+    process = (DEFAULT_PROCESS if definition.process is None
+               else ProcessSpec.model_validate(definition.process))
+    paid = rule.collect is Collect.ON_SUBMISSION and bool(rule.components)
+    return [PublicStep(state=name, label=getattr(process.states[name].label, locale))
+            for name in steps(process) if paid or process.states[name].kind != "payment"]
 
 
 async def fee_preview(session: AsyncSession, tenant: str, service_id: uuid.UUID, *, on: date,

@@ -23,6 +23,7 @@ __all__ = [
     "PublicServiceDetail",
     "PublicServiceList",
     "PublicServiceRead",
+    "PublicStep",
 ]
 
 _BIRTH = LIBRARY[3]
@@ -96,6 +97,17 @@ class PublicAttachment(BaseModel):
     max_bytes: int
 
 
+class PublicStep(BaseModel):
+    """A state of the service's process, as the citizen's case shows it (``state`` is the
+    case's ``status``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"state": "in_review", "label": "In Bearbeitung"}]})
+
+    state: str
+    label: str
+
+
 class PublicServiceDetail(PublicServiceRead):
     """Everything a citizen needs before applying, as in force today for this tenant."""
 
@@ -106,7 +118,14 @@ class PublicServiceDetail(PublicServiceRead):
         "period": "once", "currency": "EUR", "attachments": [],
         "texts": {"office_address": "Bürgerbüro, Rathausplatz 1, 12345 Musterstadt"},
         "department": "citizens-office", "processing_days": 5, "public_report": False,
-        "anonymous": False}]})
+        "anonymous": False, "steps": [
+            {"state": "awaiting_payment", "label": "Zahlung ausstehend"},
+            {"state": "submitted", "label": "Eingegangen"},
+            {"state": "in_review", "label": "In Bearbeitung"},
+            {"state": "information_requested", "label": "Angaben nachgefordert"},
+            {"state": "approved", "label": "Bewilligt"},
+            {"state": "rejected", "label": "Abgelehnt"},
+            {"state": "withdrawn", "label": "Zurückgezogen"}]}]})
 
     descriptions: LocalizedText
     locale: str
@@ -121,6 +140,9 @@ class PublicServiceDetail(PublicServiceRead):
     processing_days: int
     public_report: bool
     anonymous: bool
+    steps: list[PublicStep]
+    """The states of its process in the order a case meets them (the payment only if a fee
+    is collected on submission), then the decisions and the withdrawal."""
 
 
 class FeePreviewCreate(BaseModel):

@@ -83,13 +83,15 @@ def check_process(data: Mapping[str, Any] | ProcessSpec, *,
 
 def steps(spec: ProcessSpec) -> list[str]:
     """The states in the order a case meets them: breadth first from the payment state and
-    ``initial`` (transitions before automatic ones, in their order), then the decisions, then
-    the withdrawal."""
+    ``initial`` (transitions before automatic ones, in their order), then the decisions
+    (approvals first), then the withdrawal."""
     order = _reachable(spec, [s for s, state in spec.states.items() if state.kind == "payment"]
                        + [spec.initial])
     order += [s for s in spec.states if s not in order]
-    rank = {"decision": 1, "withdrawn": 2}
-    return sorted(order, key=lambda s: rank.get(spec.states[s].kind, 0))
+    rank = {"approved": 1, "rejected": 2}
+    return sorted(order, key=lambda s: (
+        {"decision": 1, "withdrawn": 2}.get(spec.states[s].kind, 0),
+        rank.get(spec.states[s].decision or "", 0)))
 
 
 def _check_names(spec: ProcessSpec, found: _Findings) -> None:
