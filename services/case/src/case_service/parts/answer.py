@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.cases import events
-from case_service.cases.models import CaseHistory
 from case_service.cases.repository import lock as lock_case
 from case_service.parts import repository
 from case_service.parts.access import require_answerer
@@ -90,8 +89,7 @@ async def answer_part(session: AsyncSession, principal: Principal, part_id: uuid
         due_at=part.due_at, result=body.result))
     detail = {"part_id": str(part.id), "key": part.key, "department": part.department,
               "result": body.result}
-    session.add(CaseHistory(case_id=case.id, type="part_answered", status=case.status,
-                            at=now, detail=detail))
+    session.add(case.history("part_answered", now, **detail))
     audit(session, case, actor=actor_of(principal), action="answer_part",
           before={"part_id": str(part.id), "part_status": "open",
                   "part_version": part.version - 1, "version": case.version},
@@ -101,8 +99,7 @@ async def answer_part(session: AsyncSession, principal: Principal, part_id: uuid
     # Decided under the case row lock: a concurrent answer of the case's other part waits
     # for this transaction, so it sees this answer and exactly one of them moves the case.
     done = await all_answered(session, case)
-    case.version += 1
-    case.updated_at = now
+    case.touch(now)
     if done:
         await take_automatic(session, case, PARTS_ANSWERED, now=now, caused_by=None,
                              settings=settings)

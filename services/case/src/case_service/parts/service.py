@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.cases import events
-from case_service.cases.models import Case, CaseHistory
+from case_service.cases.models import Case
 from case_service.catalogue.models import ServiceParameters
 from case_service.parts import repository
 from case_service.parts.models import CasePart
@@ -70,8 +70,7 @@ def record_requested(session: AsyncSession, case: Case, part: CasePart, now: dat
     case.record(CASES, events.case_event(
         events.PART_REQUESTED, case, department=part.department, part_id=part.id, key=part.key,
         part_department=part.department, part_status=part.status, due_at=part.due_at))
-    session.add(CaseHistory(case_id=case.id, type="part_requested", status=case.status, at=now,
-                            detail=_detail(part)))
+    session.add(case.history("part_requested", now, **_detail(part)))
     audit(session, case, actor=SYSTEM, action="part_requested", before=None,
           after=_detail(part), at=now)
 
