@@ -9,7 +9,7 @@ page (``limit=20``) of one department's worklist filtered by status and due date
 
 - the API: ``GET /departments/{department}/worklist?status=&due_before=&limit=20`` with a
   staff token through ``httpx.ASGITransport`` (JWT check, middleware, the request's unit of
-  work, the final-status read, the page query, the response model);
+  work, the page query, the response model);
 - the baseline: the page query alone, a prepared asyncpg statement on one open connection.
 
 ``EXPLAIN (ANALYZE, BUFFERS)`` of the query shows once which index answers it. Prints the
@@ -39,8 +39,9 @@ from case_service.catalogue.demo_library import LIBRARY, definition_id, paramete
 from case_service.main import create_app
 from case_service.seed import seed_library
 from case_service.settings import CaseSettings
+from case_service.worklists.repository import WorklistFilter, worklist_page
 from city_shared.auth.testing import TokenFactory
-from city_shared.db import asyncpg_dsn, create_engine
+from city_shared.db import asyncpg_dsn, create_engine, create_session_factory
 from city_shared.migrations import upgrade_to_head
 from city_shared.testing import running_service
 
@@ -57,6 +58,7 @@ STATUSES = (("awaiting_payment", 30), ("submitted", 120), ("in_review", 200),
             ("withdrawn", 90))
 TENANT, DEPARTMENT, STATUS = "musterstadt", "citizens-office", "in_review"
 LABELS = {"api": "case API (ASGI, staff token)", "floor": "API floor (same route, 403, no SQL)",
+          "repository": "repository call (own transaction, no HTTP)",
           "bare": "bare SQL (asyncpg, prepared)"}
 
 _SERVICES = """
@@ -67,7 +69,8 @@ CREATE TEMP TABLE bench_services (n int, tenant text, service_id uuid, definitio
 #: tenant, a status by the shares above; submitted within the last 400 days, due 20 days
 #: later (3 % without a due date), decided if final.
 _CASES = """
-WITH s AS (SELECT i, (i * 7919) % 1000 AS bucket, ((i * 104729) % 400)::int AS age,
+WITH s AS (SELECT i, ((i::bigint * 7919) % 1000)::int AS bucket,
+                  ((i::bigint * 104729) % 400)::int AS age,
                   (i % 2) AS t, ((i / 2) % 4) AS d FROM generate_series(1, $1::int) AS i),
 c AS (SELECT s.*, b.service_id, b.definition_id, b.parameters_id,
              (SELECT st FROM unnest($2::text[], $3::int[]) AS x(st, upto)
@@ -94,10 +97,16 @@ FAMILY = ["Mustermann", "Müller", "Schmidt", "Yilmaz", "Nowak", "Weber", "Fisch
           "Wagner"]
 
 #: The page query as the worklist's repository sends it for these filters (see
-#: ``case_service.worklists.repository``): the dated cases, by due date then id.
+#: ``case_service.worklists.repository``): the dated cases by due date then id, each with its
+#: overdue flag (open: not final in the default process nor in a stored one).
 BARE = """
 SELECT cases.id, cases.number, cases.service_id, cases.status, cases.assignee,
-       cases.applicant_name, cases.submitted_at, cases.due_at, cases.state_deadline
+       cases.applicant_name, cases.submitted_at, cases.due_at, cases.state_deadline,
+       cases.due_at IS NOT NULL AND cases.due_at < $6 AND NOT (
+           cases.status IN ('approved', 'rejected', 'withdrawn') OR cases.status IN (
+               SELECT s.key FROM service_definitions d, jsonb_each(d.process -> 'states') s
+               WHERE d.process IS NOT NULL AND s.value ->> 'kind' IN ('decision', 'withdrawn')
+           )) AS overdue
 FROM cases
 WHERE cases.tenant = $1 AND cases.department = $2 AND cases.status = $3
   AND cases.due_at < $4 AND cases.due_at IS NOT NULL
@@ -182,8 +191,11 @@ def render(m: report.Machine, runs: dict[str, Run], *, count: int, seeded_s: flo
         f"`due_before` = now + 7 days ({matching:,} cases match), first page, `limit=20`. "
         "*API*: `GET /departments/citizens-office/worklist?status=in_review&due_before=..."
         "&limit=20` with a clerk's token through `httpx.ASGITransport` (token check, "
-        "middleware, unit of work, the final-status read, the page query, the response "
-        "model). *API floor*: the same request by a clerk of another department, refused "
+        "middleware, the request's transaction, the page query, the response model). "
+        "*Repository*: the worklist's page query through its repository function in a "
+        "transaction of its own (SQLAlchemy session on the app's engine settings: pool "
+        "pre-ping, BEGIN, query, COMMIT), no HTTP. "
+        "*API floor*: the same request by a clerk of another department, refused "
         "(403 problem+json) after the token check and before any SQL: what the framework "
         "costs without the worklist. *Bare SQL*: the page query alone as a prepared asyncpg "
         f"statement on one open connection. {args.rounds} alternating rounds of "
@@ -229,7 +241,8 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"inserting {args.cases:,} cases ...", file=sys.stderr, flush=True)
         seeded_s = await seed_cases(dsn, args.cases)
         due_before = datetime.now(UTC) + timedelta(days=7)
-        params: tuple[Any, ...] = (TENANT, DEPARTMENT, STATUS, due_before, 21)
+        params: tuple[Any, ...] = (TENANT, DEPARTMENT, STATUS, due_before, 21,
+                                   datetime.now(UTC))
         tokens = TokenFactory(tenant=TENANT)
         headers = {"Authorization": "Bearer " + tokens.issue(
             sub=str(uuid.uuid4()), kind="staff", roles={DEPARTMENT: ["clerk"]}, exp_in=3600)}
@@ -239,6 +252,8 @@ async def main_async(args: argparse.Namespace) -> int:
         settings = CaseSettings(database_url=url, log_json=False, log_level="WARNING",
                                 public_base_url="http://case.bench", database_pool_size=5)
         connection = await asyncpg.connect(dsn)
+        engine = create_engine(url, pool_size=5)
+        sessions = create_session_factory(engine)
         try:
             statement = await connection.prepare(BARE)
             matching = await connection.fetchval(
@@ -268,11 +283,19 @@ async def main_async(args: argparse.Namespace) -> int:
                 async def bare() -> int:
                     return len((await statement.fetch(*params))[:20])
 
-                sides = {"api": api, "floor": floor, "bare": bare}
+                async def repository() -> int:
+                    async with sessions() as session, session.begin():
+                        rows = await worklist_page(session, WorklistFilter(
+                            tenant=TENANT, department=DEPARTMENT, now=datetime.now(UTC),
+                            statuses=[STATUS], due_before=due_before), None, 20)
+                    return len(rows[:20])
+
+                sides = {"api": api, "floor": floor, "repository": repository, "bare": bare}
                 await timed(sides, rounds=1, per_round=50)
                 runs = await timed(sides, rounds=args.rounds, per_round=args.per_round)
         finally:
             await connection.close()
+            await engine.dispose()
         pg_version = await _server_version(postgres.admin_dsn)
     block = render(report.machine("-", pg_version, True, load, code), runs,
                    count=args.cases, seeded_s=seeded_s, matching=matching,
