@@ -142,3 +142,15 @@ async def test_demo_templates_seed_once_and_musterstadt_has_its_own(case: CaseHa
         f"/tenants/musterstadt/services/{parking}/document-templates",
         headers=case.clerk_headers())
     assert [t["id"] for t in listed.json()["items"]] == [str(own.id)]
+
+
+async def test_concurrent_writers_get_consecutive_versions(case: CaseHarness) -> None:
+    import asyncio
+
+    responses = await asyncio.gather(*(
+        case.client.post(TENANT, json=body(title=f"Version {n}"),
+                         headers=case.tenant_admin_headers()) for n in range(6)))
+    assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses]
+    assert sorted(r.json()["version"] for r in responses) == [1, 2, 3, 4, 5, 6]
+    assert await case.scalar("SELECT count(DISTINCT version) FROM document_templates "
+                             "WHERE tenant = 'musterstadt'") == 6
