@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 
-def body(key: str = "case-decided", **overrides: Any) -> dict[str, Any]:
+def body(key: str = "permit-decided", **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "key": key,
         "description": "Decision",
@@ -72,7 +72,7 @@ async def test_a_text_using_an_undeclared_variable_is_refused_naming_it(
     assert problem["code"] == "template_invalid"
     assert problem["variables"] == ["fee", "given_name"]
     assert ["content", "de", "email", "text"] in [e["loc"] for e in problem["errors"]]
-    listed = await notify.client.get("/templates?key=case-decided",
+    listed = await notify.client.get("/templates?key=permit-decided",
                                      headers=notify.admin_headers())
     assert listed.json() == []
 
