@@ -23,6 +23,7 @@ from case_service.fees import FeeQuote, FeeRule, quote_fee
 from case_service.forms import Locale, require_valid
 from case_service.settings import CaseSettings
 from case_service.workflow.dates import add_working_days
+from case_service.workflow.process_of import remember
 from city_shared.journey import JourneyContext
 
 __all__ = ["OpenedCase", "applicant_name", "locale_of", "open_case", "open_case_in_full",
@@ -146,6 +147,7 @@ async def open_case_in_full(
         applicant_name=applicant_name(data),
     )
     session.add(case)
+    remember(definition)  # the new case's actions are read at once
     items, description = payment_items(case, definition, parameters)
     history = case.submit(leika_key=effective.service.leika_key, items=items,
                           description=description, return_url=settings.payment_return_url,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.catalogue.models import ServiceDefinition
@@ -16,11 +15,33 @@ from case_service.process.spec import ProcessSpec, StateSpec, Transition
 if TYPE_CHECKING:
     from case_service.cases.models import Case
 
-__all__ = ["process_of", "service_name", "state_of", "status_label", "transitions_named"]
+__all__ = ["process_of", "remember", "service_name", "state_of", "status_label",
+           "transitions_named"]
 
 _CACHE_SIZE: Final = 1024
 _cache: dict[uuid.UUID, ProcessSpec] = {}
 _names: dict[uuid.UUID, dict[str, str]] = {}
+
+
+def _parse(stored: object) -> ProcessSpec:
+    if stored is None:
+        return DEFAULT_PROCESS
+    try:
+        return ProcessSpec.model_validate(stored)
+    except ValueError:
+        return DEFAULT_PROCESS
+
+
+def remember(definition: ServiceDefinition) -> ProcessSpec:
+    """Parse and cache the process of ``definition`` (at hand already, e.g. when a case of it
+    is opened), so reading its cases' process costs no statement."""
+    spec = _cache.get(definition.id)
+    if spec is None:
+        spec = _parse(definition.process)
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.clear()
+        _cache[definition.id] = spec
+    return spec
 
 
 async def process_of(session: AsyncSession, case: Case) -> ProcessSpec:
@@ -31,18 +52,10 @@ async def process_of(session: AsyncSession, case: Case) -> ProcessSpec:
     cached = _cache.get(definition_id)
     if cached is not None:
         return cached
-    stored = await session.scalar(
-        select(ServiceDefinition.process).where(ServiceDefinition.id == definition_id))
-    spec = DEFAULT_PROCESS
-    if stored is not None:
-        try:
-            spec = ProcessSpec.model_validate(stored)
-        except ValueError:
-            spec = DEFAULT_PROCESS
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.clear()
-    _cache[definition_id] = spec
-    return spec
+    definition = await session.get(ServiceDefinition, definition_id)
+    if definition is None:
+        return DEFAULT_PROCESS
+    return remember(definition)
 
 
 def state_of(process: ProcessSpec, status: str) -> StateSpec | None:
@@ -59,9 +72,9 @@ async def service_name(session: AsyncSession, case: Case) -> str | None:
     """The name of the case's service in the case's locale (German if missing)."""
     names = _names.get(case.definition_id)
     if names is None:
-        stored = await session.scalar(
-            select(ServiceDefinition.names).where(ServiceDefinition.id == case.definition_id))
-        names = {str(k): str(v) for k, v in (stored or {}).items()}
+        definition = await session.get(ServiceDefinition, case.definition_id)
+        stored = {} if definition is None else definition.names
+        names = {str(k): str(v) for k, v in stored.items()}
         if len(_names) >= _CACHE_SIZE:
             _names.clear()
         _names[case.definition_id] = names
