@@ -4,6 +4,7 @@ by a valid signed link."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -66,7 +67,9 @@ async def create_decision_document(session: AsyncSession, case: Case, *, actor: 
     texts_locale = locale if locale in template.content else "de"
     rendered = templates.render(template.content[texts_locale], context,
                                 pointer=f"/content/{texts_locale}")
-    content = render_pdf(rendering.letter_of(case, context, now), rendered)
+    # A few hundred milliseconds of CPU (font parsing and subsetting): off the event loop.
+    content = await asyncio.to_thread(render_pdf, rendering.letter_of(case, context, now),
+                                      rendered)
     document = CaseDocument(
         id=uuid.uuid4(), case_id=case.id, tenant=case.tenant, kind=DECISION, locale=locale,
         template_id=template.id, template_version=template.version,
