@@ -26,6 +26,7 @@ from jinja2 import (
     TemplateError,
     TemplateSyntaxError,
     UndefinedError,
+    meta,
     nodes,
     pass_context,
 )
@@ -104,6 +105,10 @@ _STRICT: Final = _environment(StrictUndefined)
 _LENIENT: Final = _environment(ChainableUndefined)
 
 
+class _TooLong(Exception):
+    pass
+
+
 class _Refused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -134,16 +139,10 @@ def _compiled(source: str, strict: bool) -> Template:
     env = _STRICT if strict else _LENIENT
     ast = env.parse(source)
     _check(ast)
-    unknown = sorted(_undeclared(ast) - VARIABLES)
+    unknown = sorted(meta.find_undeclared_variables(ast) - VARIABLES)
     if unknown:
         raise UndefinedError(f"'{unknown[0]}' is undefined")
     return env.from_string(ast)
-
-
-def _undeclared(ast: nodes.Template) -> set[str]:
-    from jinja2 import meta
-
-    return meta.find_undeclared_variables(ast)
 
 
 def _bounded(chunks: Iterator[str]) -> str:
@@ -155,10 +154,6 @@ def _bounded(chunks: Iterator[str]) -> str:
             raise _TooLong
         out.append(chunk)
     return "".join(out)
-
-
-class _TooLong(Exception):
-    pass
 
 
 def _render_one(source: str, context: Mapping[str, Any], *, strict: bool) -> str:
