@@ -23,6 +23,7 @@ from case_service.openapi_examples import document_examples
 from case_service.parts.router import router as parts_router
 from case_service.settings import CaseSettings
 from case_service.timeline.router import router as timeline_router
+from case_service.workflow.router import body_limits as workflow_body_limits
 from case_service.workflow.router import router as workflow_router
 from case_service.worklists.router import router as worklists_router
 from city_shared.app import create_service_app
@@ -45,6 +46,7 @@ def create_app(settings: CaseSettings | None = None) -> FastAPI:
                  open311_router],
         stalled_sagas=stalled_cases(settings),
         body_limits={**attachment_body_limits(settings), **open311_body_limits(settings),
+                     **workflow_body_limits(settings),
                      INTAKE_ATTACHMENT_ROUTE: intake_upload_limit(settings)},
     )
     document_examples(app)

@@ -25,9 +25,11 @@ personal data beyond ids.
   another department / answered by it. The CloudEvents ``department`` extension is the asked
   department; ``data.department`` stays the case's responsible one. Staff-internal.
 
-Citizen-facing events (:data:`CITIZEN_FACING`) carry ``recipient`` (the applicant's
-``account_id`` and ``locale``) when the case has an account, so notification's rules can reach
-them; the others carry none. ``service_name`` and ``status_label`` are in the case's locale.
+Every event of a case carries the case's correlation id and continues the trace it was
+submitted in, whoever causes it. Citizen-facing events (:data:`CITIZEN_FACING`) carry
+``recipient`` (the applicant's ``account_id`` and ``locale``) when the case has an account, so
+notification's rules can reach them; the others carry none. ``service_name`` and
+``status_label`` are in the case's locale.
 """
 
 from __future__ import annotations
@@ -334,7 +336,23 @@ def case_event(type_: str, case: Case, *, caused_by: Event | None = None,
         "account_id": case.account_id, **extra,
     }
     model = _MODELS[type_]
-    return new_event(type=type_, source=SOURCE, subject=str(case.id), tenant=case.tenant,
-                     department=department or case.department,
-                     data=model.model_validate(common),
-                     caused_by=caused_by, correlation_id=case.correlation_id)
+    event = new_event(type=type_, source=SOURCE, subject=str(case.id), tenant=case.tenant,
+                      department=department or case.department,
+                      data=model.model_validate(common),
+                      caused_by=caused_by, correlation_id=case.correlation_id)
+    return _in_case_trace(event, case.traceparent)
+
+
+def _trace_id(traceparent: str | None) -> str | None:
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 else None
+
+
+def _in_case_trace(event: Event, traceparent: str | None) -> Event:
+    """``event`` continuing the trace the case was submitted in: a clerk's request, a part's
+    answer or the deadline job start traces of their own, but a case's life is one journey, so
+    its events (and what consumers do with them) join the submission's trace. The request that
+    caused a step keeps its own trace, found by the event's time and ``causationid``."""
+    if _trace_id(traceparent) is None or _trace_id(event.traceparent) == _trace_id(traceparent):
+        return event
+    return event.model_copy(update={"traceparent": traceparent})
