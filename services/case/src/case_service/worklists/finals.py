@@ -12,12 +12,13 @@ would be miscounted here; the library's validation is the place to forbid that.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, String, column, or_, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.cases.models import Case
 from case_service.process.default import DEFAULT_PROCESS
 from case_service.process.spec import FINAL_KINDS
 
-__all__ = ["DEFAULT_FINALS", "is_final", "is_open"]
+__all__ = ["DEFAULT_FINALS", "is_final", "is_open", "open_statuses"]
 
 DEFAULT_FINALS: frozenset[str] = frozenset(
     name for name, state in DEFAULT_PROCESS.states.items() if state.kind in FINAL_KINDS)
@@ -36,3 +37,18 @@ def is_final() -> ColumnElement[bool]:
 def is_open() -> ColumnElement[bool]:
     """True for a case not in a final status."""
     return ~is_final()
+
+
+_STORED_STATES = text(
+    "SELECT DISTINCT s.key, s.value ->> 'kind' FROM service_definitions d, "
+    "jsonb_each(d.process -> 'states') s WHERE d.process IS NOT NULL")
+
+
+async def open_statuses(session: AsyncSession) -> list[str]:
+    """Every open status of the default process and of the stored ones (one query over the
+    small definitions table), for one index range per status; a name final in any process
+    is not open."""
+    stored = (await session.execute(_STORED_STATES)).all()
+    names = set(DEFAULT_PROCESS.states) | {name for name, _ in stored}
+    finals = DEFAULT_FINALS | {name for name, kind in stored if kind in FINAL_KINDS}
+    return sorted(names - finals)
