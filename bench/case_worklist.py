@@ -57,7 +57,9 @@ STATUSES = (("awaiting_payment", 30), ("submitted", 120), ("in_review", 200),
             ("information_requested", 50), ("approved", 420), ("rejected", 90),
             ("withdrawn", 90))
 TENANT, DEPARTMENT, STATUS = "musterstadt", "citizens-office", "in_review"
-LABELS = {"api": "case API (ASGI, staff token)", "floor": "API floor (same route, 403, no SQL)",
+LABELS = {"api": "case API (ASGI, staff token)",
+          "api_open": "case API, no filter (every open status)",
+          "floor": "API floor (same route, 403, no SQL)",
           "repository": "repository call (own transaction, no HTTP)",
           "bare": "bare SQL (asyncpg, prepared)"}
 
@@ -192,9 +194,10 @@ def render(m: report.Machine, runs: dict[str, Run], *, count: int, seeded_s: flo
         "*API*: `GET /departments/citizens-office/worklist?status=in_review&due_before=..."
         "&limit=20` with a clerk's token through `httpx.ASGITransport` (token check, "
         "middleware, the request's transaction, the page query, the response model). "
-        "*Repository*: the worklist's page query through its repository function in a "
-        "transaction of its own (SQLAlchemy session on the app's engine settings: pool "
-        "pre-ping, BEGIN, query, COMMIT), no HTTP. "
+        "*API, no filter*: the default worklist (every open status: the open statuses are "
+        "read, then one index range per status). *Repository*: the worklist's page query "
+        "through its repository function in a transaction of its own (SQLAlchemy session "
+        "on the app's engine settings: pool pre-ping, BEGIN, query, COMMIT), no HTTP. "
         "*API floor*: the same request by a clerk of another department, refused "
         "(403 problem+json) after the token check and before any SQL: what the framework "
         "costs without the worklist. *Bare SQL*: the page query alone as a prepared asyncpg "
@@ -290,7 +293,15 @@ async def main_async(args: argparse.Namespace) -> int:
                             statuses=[STATUS], due_before=due_before), None, 20)
                     return len(rows[:20])
 
-                sides = {"api": api, "floor": floor, "repository": repository, "bare": bare}
+                async def api_open() -> int:
+                    response = await http.get(f"/departments/{DEPARTMENT}/worklist",
+                                              params={"limit": "20"}, headers=headers)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+                    return len(response.json()["items"])
+
+                sides = {"api": api, "api_open": api_open, "floor": floor,
+                         "repository": repository, "bare": bare}
                 await timed(sides, rounds=1, per_round=50)
                 runs = await timed(sides, rounds=args.rounds, per_round=args.per_round)
         finally:
