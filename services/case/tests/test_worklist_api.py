@@ -221,3 +221,11 @@ async def test_search_by_number_and_by_applicant_name(case: CaseHarness) -> None
     refused = await case.client.get("/departments/citizens-office/worklist",
                                     params={"q": "Mustermann"}, headers=case.citizen_headers())
     assert refused.status_code == 403
+
+
+async def test_search_text_that_cannot_be_text_is_refused_not_a_crash(case: CaseHarness) -> None:
+    for params in ({"q": "Muster\x00mann"}, {"assignee": "\x00"}, {"q": "x" * 201}):
+        response = await case.client.get("/departments/citizens-office/worklist",
+                                          params=params, headers=case.clerk_headers())
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
