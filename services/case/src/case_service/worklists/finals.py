@@ -1,7 +1,8 @@
 """Which statuses are final (a decision or a withdrawal): the states of kind ``decision`` or
 ``withdrawn`` of the default process and of every process stored in the library, as an SQL
 condition on ``cases.status`` (no extra round trip: PostgreSQL runs the library's part once
-per statement, as a hashed subplan over the small definitions table).
+per statement, as a hashed subplan over the small definitions table); and the open statuses
+as a list (one small read) where the worklist gives each status its own index range.
 
 A status name is final if it is final in ANY process: the worklist and the reports cannot ask
 each case's process (that would join every row to its definition), and the library's processes
