@@ -146,7 +146,7 @@ async def test_a_kind_the_service_does_not_ask_for_is_refused(case: Any) -> None
 
     assert response.status_code == 422
     assert response.json()["code"] == "unknown_attachment_kind"
-    assert response.json()["kinds"] == ["proof_of_residence"]
+    assert response.json()["kinds"] == ["proof_of_residence", "vehicle_registration"]
     assert await _stored(case) == (0, 0)
 
 

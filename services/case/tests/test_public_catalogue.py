@@ -75,7 +75,10 @@ async def test_detail_in_german_and_english(case: Any) -> None:
     assert (detail["period"], detail["collect"]) == ("year", "on_submission")
     assert detail["attachments"] == [{
         "kind": "proof_of_residence", "label": "Nachweis des Wohnsitzes", "required": True,
-        "media_types": ["application/pdf", "image/jpeg", "image/png"], "max_bytes": 5242880}]
+        "media_types": ["application/pdf", "image/jpeg", "image/png"], "max_bytes": 5242880}, {
+        "kind": "vehicle_registration", "label": "Zulassungsbescheinigung Teil I",
+        "required": False, "media_types": ["application/pdf", "image/jpeg", "image/png"],
+        "max_bytes": 5242880}]
     assert detail["form"]["schema"]["properties"]["vehicle_registration"]["pattern"]
     fields = {f["name"]: f for f in detail["form"]["fields"]}
     assert fields["given_name"] == {"name": "given_name", "label": "Vorname", "help": None,

@@ -184,7 +184,11 @@ LIBRARY: Final[tuple[DemoService, ...]] = (
         form_schema=demo_forms.PARKING_PERMIT,
         attachments=[{"kind": "proof_of_residence",
                       "label": _t("Nachweis des Wohnsitzes", "Proof of residence"),
-                      "required": True, "media_types": _PDF_IMAGES, "max_bytes": 5 * _MB}],
+                      "required": True, "media_types": _PDF_IMAGES, "max_bytes": 5 * _MB},
+                     {"kind": "vehicle_registration",
+                      "label": _t("Zulassungsbescheinigung Teil I",
+                                  "Vehicle registration certificate (part I)"),
+                      "required": False, "media_types": _PDF_IMAGES, "max_bytes": 5 * _MB}],
         trust_level="basic",
         fee_rule={"collect": "on_submission", "period": "year", "components": [
             {"kind": "fixed", "label": _t("Bewohnerparkausweis", "Resident parking permit"),
