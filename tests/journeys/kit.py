@@ -30,12 +30,13 @@ def demo(stack: LocalStack) -> dict[str, Any]:
 
 
 async def login(stack: LocalStack, email: str, *, scope: str, method: str = "password",
-                acr: str | None = None) -> dict[str, str]:
+                acr: str | None = None, client_id: str = "demo-frontend") -> dict[str, str]:
     """The browser part of the code flow with PKCE through identity's login page (``method``:
     the demo password, or ``sandbox_eid`` for a stronger ``acr``), then the token exchange by
-    the public demo frontend; returns an Authorization header."""
+    the public demo frontend of the tenant (``beispielhausen-frontend`` for beispielhausen's
+    people); returns an Authorization header."""
     identity = stack.base_url("identity")
-    oauth = AsyncOAuth2Client(client_id="demo-frontend", redirect_uri=REDIRECT_URI, scope=scope,
+    oauth = AsyncOAuth2Client(client_id=client_id, redirect_uri=REDIRECT_URI, scope=scope,
                               code_challenge_method="S256")
     verifier = generate_token(48)
     extra = {"acr_values": acr} if acr else {}

@@ -240,7 +240,11 @@ async def test_the_seeded_clients_work_with_their_documented_secrets(
     assert summary["clients"] == first["clients"]
     clients = {c["client_id"]: c for c in summary["clients"]}  # type: ignore[union-attr]
     assert {"case-service", "payment-service", "notification-service", "ticketing-service",
-            "city-erp", "online-service", "demo-frontend"} == set(clients)
+            "city-erp", "online-service", "demo-frontend",
+            "beispielhausen-frontend"} == set(clients)
+    assert clients["beispielhausen-frontend"]["tenant"] == "beispielhausen"
+    assert {c["tenant"] for n, c in clients.items() if n != "beispielhausen-frontend"} == {
+        "musterstadt"}
     assert clients["city-erp"]["scope"] == "payment:read payment:reports ticketing:read case:read"
     assert clients["online-service"]["scope"] == "case:intake case:write"
     assert {"case:read", "case:write"} <= set(clients["demo-frontend"]["scope"].split())

@@ -58,6 +58,7 @@ class DemoClient:
     name: str
     scopes: tuple[str, ...]
     redirect_uris: tuple[str, ...] = ()
+    tenant: str = "musterstadt"
 
     @property
     def public(self) -> bool:
@@ -65,7 +66,8 @@ class DemoClient:
 
 
 #: One confidential client per service that calls others, the city ERP, an outside online
-#: service delivering applications to case management, the demo frontend.
+#: service delivering applications to case management, the demo frontend (musterstadt) and
+#: beispielhausen's frontend (its citizens and staff log in through it).
 DEMO_CLIENTS = (
     DemoClient("case-service", "Case service", ("payment:write", "notification:send")),
     DemoClient("payment-service", "Payment service", ("notification:send",)),
@@ -77,6 +79,9 @@ DEMO_CLIENTS = (
     DemoClient("demo-frontend", "Demo frontend",
                ("openid", "profile", "email", "case:read", "case:write", "ticketing:read",
                 "ticketing:write", "payment:read", "notification:read"), DEMO_REDIRECT_URIS),
+    DemoClient("beispielhausen-frontend", "Beispielhausen's frontend",
+               ("openid", "profile", "email", "case:read", "case:write", "payment:read",
+                "notification:read"), DEMO_REDIRECT_URIS, tenant="beispielhausen"),
 )
 
 
@@ -86,18 +91,20 @@ def demo_client_secret(client_id: str) -> str:
 
 
 async def seed_clients(
-    session: AsyncSession, tenant: str = "musterstadt"
+    session: AsyncSession, tenant: str | None = None
 ) -> list[dict[str, str | list[str] | None]]:
-    """Upsert :data:`DEMO_CLIENTS` into ``tenant`` (confidential ones with their demo secret;
-    a disabled one is enabled again); returns their demo.json entries, secrets included."""
+    """Upsert :data:`DEMO_CLIENTS` into their tenants, or all into ``tenant`` if given
+    (confidential ones with their demo secret; a disabled one is enabled again); returns their
+    demo.json entries, secrets included."""
     summary: list[dict[str, str | list[str] | None]] = []
     for demo in DEMO_CLIENTS:
+        client_tenant = tenant or demo.tenant
         secret = None if demo.public else demo_client_secret(demo.client_id)
         grants = ["authorization_code", "refresh_token"] if demo.public else [
             "client_credentials"]
         method = "none" if demo.public else "client_secret_basic"
         row = {
-            "tenant": tenant, "name": demo.name,
+            "tenant": client_tenant, "name": demo.name,
             "kind": "public" if demo.public else "confidential", "auth_method": method,
             "secret_hash": await hash_secret(secret) if secret else None, "jwks": None,
             "redirect_uris": list(demo.redirect_uris), "allowed_scopes": list(demo.scopes),
@@ -107,7 +114,8 @@ async def seed_clients(
         await session.execute(stmt.on_conflict_do_update(
             index_elements=[OAuthClient.client_id], set_={k: stmt.excluded[k] for k in row},
         ))
-        summary.append({"client_id": demo.client_id, "tenant": tenant, "client_secret": secret,
+        summary.append({"client_id": demo.client_id, "tenant": client_tenant,
+                        "client_secret": secret,
                         "auth_method": method, "grant_types": grants,
                         "scope": " ".join(demo.scopes), "redirect_uris": list(demo.redirect_uris)})
     return summary
