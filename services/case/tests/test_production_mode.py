@@ -1,7 +1,7 @@
 """Production mode: case's secrets are its database URL, the key that encrypts intake
-destinations' private keys and the key that signs documents' download links; production refuses to start without them (or with the published
-development key), naming the variables, and accepts a complete configuration; development
-accepts the defaults."""
+destinations' private keys and the key that signs documents' download links; production refuses
+to start without them (or with the published development keys), naming the variables, and
+accepts a complete configuration; development accepts the defaults."""
 
 from __future__ import annotations
 
