@@ -4,10 +4,12 @@ take (``ActionRead``), assignment, notes and the audit trail."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from city_shared.dates import CalendarDate
 
 __all__ = [
     "ActionCreate",
@@ -33,7 +35,7 @@ class InformationSpec(BaseModel):
 
     fields: Annotated[list[Name], Field(max_length=50)] = Field(default_factory=list)
     attachment_kinds: Annotated[list[Name], Field(max_length=20)] = Field(default_factory=list)
-    deadline: date | None = None
+    deadline: CalendarDate | None = None
 
 
 class ActionCreate(BaseModel):

@@ -5,7 +5,7 @@ each route parses, calls one use case and responds."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -16,6 +16,7 @@ from case_service.worklists.reports import department_report, tenant_report
 from case_service.worklists.schemas import CaseReport, Worklist, WorklistCounts
 from case_service.worklists.service import worklist, worklist_counts
 from city_shared.auth import CurrentPrincipal
+from city_shared.dates import CalendarDate, Timestamp
 from city_shared.dependencies import SessionDep
 from city_shared.errors import problem_responses
 from city_shared.pagination import CursorQuery
@@ -45,7 +46,7 @@ async def get_worklist(
     assignee: Annotated[str | None, Query(
         min_length=1, max_length=100,
         description="A staff member's `sub`, `me` or `none` (unassigned).")] = None,
-    due_before: Annotated[datetime | None, Query(
+    due_before: Annotated[Timestamp | None, Query(
         description="Only cases due before this instant (no zone: UTC).")] = None,
     overdue: Annotated[bool, Query(
         description="Only open cases past their due date.")] = False,
@@ -91,8 +92,8 @@ _REPORT_RESPONSES = {**problem_responses(401, 403, 422),
             responses=_REPORT_RESPONSES)
 async def get_department_report(
     department: SlugPath, session: SessionDep, principal: CurrentPrincipal,
-    period_from: Annotated[date | None, Query(alias="from")] = None,
-    period_to: Annotated[date | None, Query(alias="to")] = None,
+    period_from: Annotated[CalendarDate | None, Query(alias="from")] = None,
+    period_to: Annotated[CalendarDate | None, Query(alias="to")] = None,
     fmt: Annotated[Format, Query(alias="format")] = "json",
 ) -> CaseReport | Response:
     """Managers of ``department`` and tenant admins (a clerk: 403 ``managers_only``; no role:
@@ -108,8 +109,8 @@ async def get_department_report(
             responses=_REPORT_RESPONSES)
 async def get_tenant_report(
     tenant: SlugPath, session: SessionDep, principal: CurrentPrincipal,
-    period_from: Annotated[date | None, Query(alias="from")] = None,
-    period_to: Annotated[date | None, Query(alias="to")] = None,
+    period_from: Annotated[CalendarDate | None, Query(alias="from")] = None,
+    period_to: Annotated[CalendarDate | None, Query(alias="to")] = None,
     fmt: Annotated[Format, Query(alias="format")] = "json",
 ) -> CaseReport | Response:
     """The tenant's administrators (else 403 ``not_your_tenant``). 422 ``invalid_period``."""
