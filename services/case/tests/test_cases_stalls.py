@@ -1,7 +1,7 @@
-"""Stalled payment sagas of cases are visible on ``/readyz`` and in the gauge
-``city_stalled_sagas``: a case whose payment request payment never answered, and one whose
-created payment never got an outcome. Answered, fresh and paid cases are not stalled; a stall is
-detail: ``/readyz`` stays 200."""
+"""Stalled cases are visible on ``/readyz`` and in the gauge ``city_stalled_sagas``: a case
+whose payment request payment never answered, one whose created payment never got an outcome, a
+state deadline the deadline job did not act on, a part overdue at another department.
+Answered, fresh and paid cases are not stalled; a stall is detail: ``/readyz`` stays 200."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from .test_cases_payment import answer, deliver, submitted_case
 
 UNANSWERED = "case_payment_unanswered"
 WITHOUT_OUTCOME = "case_payment_without_outcome"
+DEADLINE = "case_deadline_not_acted"
+PART = "case_part_overdue"
+NONE_INSIDE = {DEADLINE: 0, PART: 0}
 
 
 def gauge(kind: str) -> float | None:
@@ -43,6 +46,13 @@ async def stalled(h: CaseHarness) -> dict[str, int]:
     return body
 
 
+async def payment_stalls(h: CaseHarness) -> dict[str, int]:
+    """The payment kinds, with nothing stalled inside the city meanwhile."""
+    found = await stalled(h)
+    assert {k: found.pop(k) for k in (DEADLINE, PART)} == NONE_INSIDE
+    return found
+
+
 async def test_readyz_and_the_gauge_show_cases_whose_payment_never_answered(
         case: CaseHarness) -> None:
     await submitted_case(case)  # fresh: payment may still answer
@@ -62,7 +72,8 @@ async def test_readyz_and_the_gauge_show_cases_whose_payment_never_answered(
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "up",
-                               "stalled_sagas": {UNANSWERED: 1, WITHOUT_OUTCOME: 1}}
+                               "stalled_sagas": {UNANSWERED: 1, WITHOUT_OUTCOME: 1,
+                                                 **NONE_INSIDE}}
     assert gauge(UNANSWERED) == 1
     assert gauge(WITHOUT_OUTCOME) == 1
 
@@ -74,7 +85,7 @@ async def test_cases_within_their_thresholds_are_not_stalled(case: CaseHarness) 
     await age(case, requested, 240)
     await age(case, pending, 2 * 3600)
 
-    assert await stalled(case) == {UNANSWERED: 0, WITHOUT_OUTCOME: 0}
+    assert await payment_stalls(case) == {UNANSWERED: 0, WITHOUT_OUTCOME: 0}
     assert gauge(UNANSWERED) == 0
     assert gauge(WITHOUT_OUTCOME) == 0
 
@@ -89,7 +100,7 @@ async def test_a_new_attempt_is_a_new_request_and_its_clock_starts_again(
         **case.citizen_headers(), "Idempotency-Key": "again"})
 
     assert retry.status_code < 300, retry.text
-    assert await stalled(case) == {UNANSWERED: 0, WITHOUT_OUTCOME: 0}
+    assert await payment_stalls(case) == {UNANSWERED: 0, WITHOUT_OUTCOME: 0}
 
 
 async def test_thresholds_come_from_the_settings(case_app: Any) -> None:
@@ -101,7 +112,7 @@ async def test_thresholds_come_from_the_settings(case_app: Any) -> None:
         await age(h, unanswered, 10)
         await age(h, pending, 10)
 
-        assert await stalled(h) == {UNANSWERED: 1, WITHOUT_OUTCOME: 1}
+        assert await payment_stalls(h) == {UNANSWERED: 1, WITHOUT_OUTCOME: 1}
 
 
 async def test_each_count_reads_the_partial_index_of_unpaid_cases(case: CaseHarness) -> None:
@@ -118,4 +129,30 @@ async def test_each_count_reads_the_partial_index_of_unpaid_cases(case: CaseHarn
             explained = await conn.execute(text(f"EXPLAIN {compiled}"))
             plans[kind] = "\n".join(row[0] for row in explained.all())
 
-    assert all("ix_cases_awaiting_payment" in plan for plan in plans.values()), plans
+    assert all("ix_cases_awaiting_payment" in plans[kind] for kind in (UNANSWERED,
+                                                                       WITHOUT_OUTCOME)), plans
+    assert "ix_cases_state_deadline" in plans[DEADLINE], plans
+    assert "ix_case_parts_open_due" in plans[PART], plans
+
+
+async def test_a_deadline_nobody_acted_on_and_an_overdue_part_are_stalls(
+        case: CaseHarness) -> None:
+    """A case whose state deadline passed long ago (the deadline job is down) and a part still
+    open past its due date count; a deadline within the grace and a part not yet due do not."""
+    await seed_library(case.engine)
+    late, fresh = await submitted_case(case), await submitted_case(case)
+    async with case.engine.begin() as conn:
+        await conn.execute(text(
+            "UPDATE cases SET state_deadline = now() - make_interval(mins => :m) WHERE id = :id"),
+            [{"m": 31, "id": uuid.UUID(late["id"])}, {"m": 5, "id": uuid.UUID(fresh["id"])}])
+        for case_id, due_hours, key in ((late["id"], -1, "overdue"), (fresh["id"], 1, "due")):
+            await conn.execute(text(
+                "INSERT INTO case_parts (id, case_id, tenant, department, key, step, position, "
+                "status, due_at) VALUES (:id, :case_id, 'musterstadt', 'traffic', :key, "
+                "'in_review', 0, 'open', now() + make_interval(hours => :h))"),
+                {"id": uuid.uuid4(), "case_id": uuid.UUID(case_id), "key": key,
+                 "h": due_hours})
+
+    found = await stalled(case)
+
+    assert (found[DEADLINE], found[PART]) == (1, 1)
