@@ -3,7 +3,7 @@
 It wires what all services share: engine and session factory, the token verifier against the
 identity JWKS, problem+json errors, correlation ids, request metrics, tracing, the unit of work
 of each request (:mod:`city_shared.request_work`, with ``Idempotency-Key``), the request body
-limit, CORS, security headers and the
+limit, admission control (:mod:`city_shared.admission`), CORS, security headers and the
 operational endpoints ``/healthz`` (process alive), ``/readyz`` (database reachable, plus the
 service's stalled sagas as detail) and ``/metrics`` (Prometheus). Nothing here runs at import time.
 """
@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from city_shared.admission import AdmissionMiddleware
 from city_shared.auth.jwks import JwksCache
 from city_shared.auth.verifier import TokenVerifier
 from city_shared.body_limit import BodyLimitMiddleware
@@ -147,6 +148,9 @@ def create_service_app(
     larger bodies (uploads) to their own limit. Browsers may call the API from
     ``settings.cors_allowed_origins`` only (:mod:`city_shared.cors`); every response carries
     the headers of :mod:`city_shared.security_headers` (HSTS with ``CITY_ENV=production``).
+    At most ``settings.max_in_flight`` requests run at once; beyond that a request waits up to
+    ``settings.admission_wait_seconds``, then gets 503 ``overloaded`` (:mod:`city_shared.admission`;
+    ``/healthz``, ``/readyz`` and ``/metrics`` are never limited).
 
     ``app.state`` carries ``settings``, ``engine``, ``session_factory``, ``http`` (an
     ``httpx.AsyncClient``) and ``token_verifier`` once the lifespan has started.
@@ -157,7 +161,8 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(
-            settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
+            settings.database_url.get_secret_value(), pool_size=settings.database_pool_size,
+            pool_timeout=settings.database_pool_timeout_seconds,
         )
         instrument_engine(engine)
         http = httpx.AsyncClient(timeout=5.0)
@@ -203,6 +208,11 @@ def create_service_app(
     # middleware, so a 413 is counted and carries the correlation id.
     app.add_middleware(BodyLimitMiddleware, default_bytes=settings.max_body_bytes,
                        per_route=body_limits)
+    # Outside everything that reads bodies or opens transactions, so a refused request costs
+    # nothing; inside the correlation middleware, so a 503 is timed and carries the id.
+    app.add_middleware(AdmissionMiddleware, service=settings.service_name,
+                       max_in_flight=settings.max_in_flight,
+                       wait_seconds=settings.admission_wait_seconds)
     app.add_middleware(CorrelationAndMetricsMiddleware, service=settings.service_name)
     install_cors(app, settings.cors_allowed_origins)
     docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)

@@ -33,11 +33,15 @@ def make_metadata() -> MetaData:
 CONNECT_TIMEOUT_SECONDS = 10
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An asyncpg-backed engine; ``pool_pre_ping`` survives a restarted database."""
+def create_engine(
+    url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, echo: bool = False
+) -> AsyncEngine:
+    """An asyncpg-backed engine; ``pool_pre_ping`` survives a restarted database. A checkout
+    that finds no free connection within ``pool_timeout`` seconds raises SQLAlchemy's
+    ``TimeoutError`` (a request answers 503 ``service_unavailable``)."""
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo,
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout,
+        pool_pre_ping=True, echo=echo, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

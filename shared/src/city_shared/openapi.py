@@ -3,7 +3,8 @@
 The platform's middleware answers on behalf of any route: a request body over the limit (413
 ``body_too_large``) or one FastAPI cannot parse at all, e.g. not UTF-8 (400 ``bad_request``,
 before any validation), a malformed, missing, reused or still-running ``Idempotency-Key`` (400,
-422, 409), a dependency that is down (503 ``service_unavailable`` with ``Retry-After``). A client
+422, 409), a dependency that is down (503 ``service_unavailable`` with ``Retry-After``) or more
+requests than the process admits (503 ``overloaded``, :mod:`city_shared.admission`). A client
 generated from the document, or a fuzzer checking the service against it, must find those
 statuses documented on the operations where they can happen; :func:`document_platform_answers`
 adds them once, so no route has to repeat them. FastAPI's own 422 (``HTTPValidationError``,
@@ -66,7 +67,8 @@ def _platform_answers(path: str, method: str, operation: dict[str, Any]) -> dict
                  "(`idempotency_key_mismatch`), or the input is invalid.")
     if path not in _WITHOUT_DEPENDENCIES:
         answers["503"] = _answer(
-            503, "a system the service depends on is unavailable (`service_unavailable`); "
+            503, "a system the service depends on is unavailable (`service_unavailable`), or "
+                 "the process is working on as many requests as it can (`overloaded`); "
                  "retry after `Retry-After`.", retry_after=True)
     return answers
 

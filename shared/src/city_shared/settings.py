@@ -43,6 +43,10 @@ class ServiceSettings(BaseSettings):
     service_name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9-]*$")
     database_url: SecretStr = SecretStr(DEV_DATABASE_URL)
     database_pool_size: int = 10
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    """``CITY_DATABASE_POOL_TIMEOUT_SECONDS``: how long a request waits for a pooled database
+    connection before it is answered 503 ``service_unavailable`` (SQLAlchemy's own default is
+    30 s, a hang to a buyer)."""
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_partitions: int = 3
     kafka_topic_replication: int = 1
@@ -64,6 +68,12 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
     """``CITY_MAX_BODY_BYTES``: the largest request body the API reads (413 above); an endpoint
     that takes uploads declares its own limit in ``create_service_app(body_limits=...)``."""
+    max_in_flight: int = Field(default=200, gt=0)
+    """``CITY_MAX_IN_FLIGHT``: requests one API process works on at once; more wait for a slot
+    (see :mod:`city_shared.admission`). Health, readiness and metrics are never limited."""
+    admission_wait_seconds: float = Field(default=1.0, ge=0)
+    """``CITY_ADMISSION_WAIT_SECONDS``: how long a request beyond ``max_in_flight`` waits for a
+    slot before it is answered 503 ``overloaded`` with ``Retry-After``."""
     cors_allowed_origins: Origins = ()
     """``CITY_CORS_ALLOWED_ORIGINS``: the browser origins that may call the API, comma-separated
     (``https://shop.example,https://portal.example``); none by default, never ``*``."""
