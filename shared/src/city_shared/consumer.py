@@ -11,11 +11,15 @@ Contract for every record:
    is kept); after ``max_attempts``, or at once for a :class:`PermanentFailure` or a data
    validation error, the record goes to the dead-letter topic with the error in headers and
    consumption continues. Nothing is acked and dropped.
-For throughput, the records of one poll share a transaction per partition with a savepoint per
-record (one commit instead of one per record); a failing record rolls back to its savepoint
-alone, so the guarantees above hold per record. Partitions are processed concurrently.
-Well-formed events of types nobody here handles, on topics owned by others, are skipped: a
-tolerant reader ignores what it does not need.
+For throughput, the records of one poll share one transaction per partition, optimistically:
+one statement claims all their inbox rows, the handlers run one after the other without
+savepoints, and one commit ends it. When a handler fails, the whole transaction is rolled back
+(it left nothing behind), the records before the failing one are handled again in a new
+transaction and committed, and the failing one is retried alone; so the guarantees above hold
+per record. Partitions are processed concurrently. Well-formed events of types nobody here
+handles, on topics owned by others, are skipped: a tolerant reader ignores what it does not
+need; so is an event its subscription's ``accepts`` filter turns down (decided in memory, before
+any transaction: no inbox row, no statement; its offset is committed like any other).
 
 Faults (see :mod:`city_shared.faults`): a handler or transaction failing because PostgreSQL or
 Kafka is unreachable or restarting is retried with capped backoff for as long as it takes, never
@@ -67,10 +71,19 @@ _tracer = trace.get_tracer("city_shared.consumer")
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+#: A subscription's in-memory filter: False means the event is skipped before any transaction.
+Accepts = Callable[[Event], bool]
 
 _CLAIM = text(
     "INSERT INTO inbox (consumer_group, event_id, event_type) VALUES (:group, :id, :type) "
     "ON CONFLICT DO NOTHING RETURNING 1"
+)
+#: The inbox rows of a whole batch in one statement; returns the ids claimed now (an id already
+#: there, or twice in the batch, is returned at most once).
+_CLAIM_MANY = text(
+    "INSERT INTO inbox (consumer_group, event_id, event_type) "
+    "SELECT :group, e.id, e.type FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) "
+    "AS e(id, type) ON CONFLICT DO NOTHING RETURNING event_id"
 )
 
 
@@ -85,11 +98,18 @@ ANY_TYPE: Final = "*"
 
 @dataclass(frozen=True)
 class Subscription:
-    """One handler for one event type (or :data:`ANY_TYPE`) on one topic."""
+    """One handler for one event type (or :data:`ANY_TYPE`) on one topic.
+
+    ``accepts``, if given, is asked first, in memory, for every event the subscription would
+    handle: an event it turns down is skipped like one nobody handles (no transaction, no inbox
+    row, the offset is committed). It must be cheap and must never turn down an event the
+    handler would act on (a superset test is fine: the handler still decides).
+    """
 
     topic: str
     event_type: str
     handler: Handler
+    accepts: Accepts | None = None
 
 
 class Routes:
@@ -97,15 +117,21 @@ class Routes:
     :data:`ANY_TYPE` subscription, else none."""
 
     def __init__(self, subscriptions: Iterable[Subscription]) -> None:
-        self._handlers: dict[tuple[str, str], Handler] = {}
+        self._subscriptions: dict[tuple[str, str], Subscription] = {}
         for sub in subscriptions:
-            if (sub.topic, sub.event_type) in self._handlers:
+            if (sub.topic, sub.event_type) in self._subscriptions:
                 raise ValueError(f"two handlers for {sub.event_type} on {sub.topic}")
-            self._handlers[(sub.topic, sub.event_type)] = sub.handler
-        self.topics = frozenset(topic for topic, _ in self._handlers)
+            self._subscriptions[(sub.topic, sub.event_type)] = sub
+        self.topics = frozenset(topic for topic, _ in self._subscriptions)
+
+    def subscription_for(self, topic: str, event_type: str) -> Subscription | None:
+        """The subscription an event goes to, if any."""
+        return self._subscriptions.get((topic, event_type)) or self._subscriptions.get(
+            (topic, ANY_TYPE))
 
     def handler_for(self, topic: str, event_type: str) -> Handler | None:
-        return self._handlers.get((topic, event_type)) or self._handlers.get((topic, ANY_TYPE))
+        sub = self.subscription_for(topic, event_type)
+        return sub.handler if sub is not None else None
 
 
 @dataclass(frozen=True)
@@ -315,8 +341,11 @@ class Consumer:
             await self._dead_letter(record, exc, attempts=1, reason="malformed")
             EVENTS_HANDLED.labels(group, "unknown", "dead_lettered").inc()
             return None
-        handler = self._routes.handler_for(record.topic, event.type)
-        if handler is None:
+        sub = self._routes.subscription_for(record.topic, event.type)
+        if sub is not None and sub.accepts is not None and not sub.accepts(event):
+            EVENTS_HANDLED.labels(group, event.type, "ignored").inc()
+            return None
+        if sub is None:
             if record.topic in self._config.owned_topics:
                 await self._dead_letter(
                     record, MalformedEvent(f"no handler for {event.type}"), 1, "unknown_type"
@@ -325,53 +354,76 @@ class Consumer:
             else:
                 EVENTS_HANDLED.labels(group, event.type, "ignored").inc()
             return None
-        return _Work(record, event, handler)
+        return _Work(record, event, sub.handler)
 
     async def _handle_in_batches(self, work: Sequence[_Work], stop: asyncio.Event) -> int:
-        """Handle ``work`` in order, many records per transaction (one savepoint each); returns
-        how many records are done (fewer only when stopped or revoked meanwhile).
+        """Handle ``work`` in order, many records per transaction; returns how many records are
+        done (fewer only when stopped or revoked meanwhile).
 
-        A record whose handler fails is rolled back to its savepoint; the records before it are
-        committed, it is retried alone (:meth:`_retry`), and batching resumes after it. A
-        transaction that cannot begin or commit because of a fault is retried whole.
+        A batch runs optimistically, without savepoints. When a record's handler fails, the
+        whole transaction is rolled back; the records before it are handled again in a new
+        batch and committed, then it is retried alone (:meth:`_retry`), and batching resumes
+        after it. A transaction that cannot begin or commit because of a fault is retried whole.
         """
         start = 0
+        failed: tuple[int, Exception] | None = None  # a record that failed in a batch
         faults = self._fault_backoff()
         while start < len(work):
+            if failed is not None and failed[0] == start:
+                if not await self._retry(work[start], failed[1], stop):
+                    return start
+                start, failed = start + 1, None
+                continue
+            end = failed[0] if failed is not None else len(work)
             try:
-                done, failure = await self._handle_batch(work[start:])
+                done = await self._handle_batch(work[start:end])
+            except _BatchFailed as batch_failed:
+                # Rolled back whole: replay the records before it, then retry it alone.
+                failed = (start + batch_failed.index, batch_failed.error)
+                continue
             except Exception as exc:
                 if not is_transient(exc):
-                    failure, done = (0, exc), []
-                else:
-                    if await self._wait_out(exc, faults, stop):
-                        return start
+                    failed = (start, exc)
                     continue
+                if await self._wait_out(exc, faults, stop):
+                    return start
+                continue
             self._beat()
             await self._after_commit(done)
-            if failure is None:
-                return len(work)
-            index, error = failure
-            if not await self._retry(work[start + index], error, stop):
-                return start + index
-            start += index + 1
+            start = end
         return start
 
-    async def _handle_batch(
-        self, work: Sequence[_Work]
-    ) -> tuple[list[tuple[_Work, str]], tuple[int, Exception] | None]:
+    async def _handle_batch(self, work: Sequence[_Work]) -> list[tuple[_Work, str]]:
+        """Claim the inbox rows of ``work`` in one statement and run the handlers of the
+        claimed ones in one transaction. Raises :class:`_BatchFailed` (after the rollback)
+        when a handler fails."""
         done: list[tuple[_Work, str]] = []
-        failure: tuple[int, Exception] | None = None
         async with unit_of_work(self._sessions) as session:
+            claimed = await self._claim_many(session, work)
             for index, item in enumerate(work):
-                try:
-                    async with session.begin_nested():
-                        outcome = await self._apply(session, item)
-                except Exception as exc:
-                    failure = (index, exc)
-                    break
-                done.append((item, outcome))
-        return done, failure
+                if item.event.id in claimed:
+                    claimed.discard(item.event.id)  # the same id twice: the second is a duplicate
+                    try:
+                        await self._apply(session, item, claimed=True)
+                    except Exception as exc:
+                        raise _BatchFailed(index, exc) from exc
+                    done.append((item, "handled"))
+                else:
+                    done.append((item, "duplicate"))
+        return done
+
+    async def _claim_many(self, session: AsyncSession, work: Sequence[_Work]) -> set[object]:
+        if len(work) == 1:
+            item = work[0]
+            claimed = await session.execute(_CLAIM, {
+                "group": self._config.group_id, "id": item.event.id, "type": item.event.type})
+            return {item.event.id} if claimed.first() is not None else set()
+        rows = await session.execute(_CLAIM_MANY, {
+            "group": self._config.group_id,
+            "ids": [item.event.id for item in work],
+            "types": [item.event.type for item in work],
+        })
+        return {row[0] for row in rows}
 
     async def _after_commit(self, done: Sequence[tuple[_Work, str]]) -> None:
         for item, outcome in done:
@@ -408,7 +460,7 @@ class Consumer:
             if error is None:
                 try:
                     async with unit_of_work(self._sessions) as session:
-                        outcome = await self._apply(session, item)
+                        outcome = await self._apply(session, item, claimed=False)
                 except Exception as exc:
                     error = exc
                 else:
@@ -439,9 +491,10 @@ class Consumer:
             self._beat()
             error = None
 
-    async def _apply(self, session: AsyncSession, item: _Work) -> str:
-        """Claim the inbox row and run the handler, in the caller's transaction, inside a span
-        that continues the event's trace. Returns ``handled`` or ``duplicate``."""
+    async def _apply(self, session: AsyncSession, item: _Work, *, claimed: bool) -> str:
+        """Claim the inbox row (unless the caller ``claimed`` it already) and run the handler,
+        in the caller's transaction, inside a span that continues the event's trace. Returns
+        ``handled`` or ``duplicate``."""
         record, event = item.record, item.event
         parent = _PROPAGATOR.extract({"traceparent": event.traceparent or ""})
         token = otel_context.attach(parent)
@@ -460,11 +513,13 @@ class Consumer:
                     "cloudevents.event_type": event.type,
                 },
             ):
-                claimed = await session.execute(
-                    _CLAIM, {"group": self._config.group_id, "id": event.id, "type": event.type}
-                )
-                if claimed.first() is None:
-                    return "duplicate"
+                if not claimed:
+                    claim = await session.execute(
+                        _CLAIM, {"group": self._config.group_id, "id": event.id,
+                                 "type": event.type}
+                    )
+                    if claim.first() is None:
+                        return "duplicate"
                 await item.handler(session, event)
                 return "handled"
         finally:
@@ -481,6 +536,15 @@ class Consumer:
         await self._dead_letters.publish(
             record, group=self._config.group_id, error=error, attempts=attempts, reason=reason
         )
+
+
+class _BatchFailed(Exception):
+    """A handler of a batch failed: ``index`` in the batch, its ``error``."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
 
 
 class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
