@@ -14,6 +14,7 @@ from notification_service.channels.documents import DocumentFetcher
 from notification_service.channels.email import SmtpSender
 from notification_service.channels.sms import SandboxSmsProvider
 from notification_service.deliveries.sending import Channels, DeliveryConfig, run_delivery_job
+from notification_service.rules.view import RuleView
 from notification_service.settings import NotificationSettings
 from notification_service.subscriptions import build_subscriptions
 from notification_service.topics import COMMAND_TOPICS, OWNED_TOPICS
@@ -50,15 +51,19 @@ async def run_notification_worker(settings: NotificationSettings, stop: asyncio.
     sessions = create_session_factory(engine)
     channels = build_channels(settings, sessions)
     config = DeliveryConfig.from_settings(settings)
+    rules = RuleView(sessions, refresh_seconds=settings.rules_refresh_seconds)
 
     async def deliver(stop: asyncio.Event) -> None:
         await run_delivery_job(sessions, channels, config, stop,
                                interval=settings.delivery_interval_seconds)
 
+    async def refresh_rules(stop: asyncio.Event) -> None:
+        await rules.run(stop)
+
     try:
         await run_worker(
-            settings, topics=OWNED_TOPICS, subscriptions=build_subscriptions(settings),
-            owned_topics=COMMAND_TOPICS, jobs=(deliver,), stop=stop,
+            settings, topics=OWNED_TOPICS, subscriptions=build_subscriptions(settings, rules),
+            owned_topics=COMMAND_TOPICS, jobs=(deliver, refresh_rules), stop=stop,
         )
     finally:
         await engine.dispose()
