@@ -14,7 +14,11 @@ Contract:
 - refusals count in ``city_http_requests_refused_total``; the requests being worked on right
   now are the gauge ``city_http_requests_in_flight``.
 
-The limit is per process: N processes admit N times as many. Lifespan and websocket scopes pass.
+The limit is per process: an API served by N processes (``CITY_HTTP_WORKERS``, see
+:mod:`city_shared.serve`) admits up to N x ``max_in_flight`` requests, each process its own
+share of the requests the kernel hands it, and one process may refuse while another has free
+slots. The gauge and the counter are summed over the processes on ``/metrics``. Lifespan and
+websocket scopes pass.
 """
 
 from __future__ import annotations
@@ -49,8 +53,10 @@ OVERLOADED_RETRY_AFTER_SECONDS: Final = 1
 
 HTTP_REQUESTS_IN_FLIGHT = Gauge(
     "city_http_requests_in_flight",
-    "HTTP requests this process is working on (admitted, not yet answered).",
+    "HTTP requests the API is working on (admitted, not yet answered), summed over its "
+    "processes.",
     ["service"],
+    multiprocess_mode="livesum",
 )
 HTTP_REQUESTS_REFUSED = Counter(
     "city_http_requests_refused_total",

@@ -5,7 +5,8 @@ identity JWKS, problem+json errors, correlation ids, request metrics, tracing, t
 of each request (:mod:`city_shared.request_work`, with ``Idempotency-Key``), the request body
 limit, admission control (:mod:`city_shared.admission`), CORS, security headers and the
 operational endpoints ``/healthz`` (process alive), ``/readyz`` (database reachable, plus the
-service's stalled sagas as detail) and ``/metrics`` (Prometheus). Nothing here runs at import time.
+service's stalled sagas as detail) and ``/metrics`` (Prometheus). Nothing here runs at import time;
+:mod:`city_shared.serve` serves the app in one process or several.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,7 +33,7 @@ from city_shared.cors import install_cors
 from city_shared.db import create_engine, create_session_factory
 from city_shared.errors import install_error_handlers
 from city_shared.logs import configure_logging
-from city_shared.metrics import HTTP_REQUEST_SECONDS
+from city_shared.metrics import HTTP_REQUEST_SECONDS, exposition
 from city_shared.openapi import document_platform_answers
 from city_shared.request_work import RequestWorkMiddleware
 from city_shared.sagas import StallCounter, count_stalled_sagas
@@ -87,8 +88,9 @@ async def readyz(request: Request) -> Response:
 
 @_OPERATIONAL.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics() -> Response:
-    """The process's collectors in the Prometheus text format."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """The collectors in the Prometheus text format: the whole API's when it runs as several
+    processes (``CITY_HTTP_WORKERS``, see :mod:`city_shared.metrics`), whichever answers."""
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 class CorrelationAndMetricsMiddleware:

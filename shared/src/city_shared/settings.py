@@ -55,6 +55,10 @@ class ServiceSettings(BaseSettings):
     auth_audience: str = "city-platform"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_workers: int = Field(default=1, ge=1)
+    """``CITY_HTTP_WORKERS``: API processes serving ``http_port`` (uvicorn workers, see
+    :mod:`city_shared.serve`). Each has its own database pool (``database_pool_size``) and its
+    own admission limit (``max_in_flight``); ``/metrics`` reports them all."""
     worker_metrics_port: int = 0
     otlp_endpoint: str | None = None
     log_level: str = "INFO"
@@ -70,7 +74,8 @@ class ServiceSettings(BaseSettings):
     that takes uploads declares its own limit in ``create_service_app(body_limits=...)``."""
     max_in_flight: int = Field(default=200, gt=0)
     """``CITY_MAX_IN_FLIGHT``: requests one API process works on at once; more wait for a slot
-    (see :mod:`city_shared.admission`). Health, readiness and metrics are never limited."""
+    (see :mod:`city_shared.admission`). Per process: with ``http_workers`` N the API admits N
+    times as many. Health, readiness and metrics are never limited."""
     admission_wait_seconds: float = Field(default=1.0, ge=0)
     """``CITY_ADMISSION_WAIT_SECONDS``: how long a request beyond ``max_in_flight`` waits for a
     slot before it is answered 503 ``overloaded`` with ``Retry-After``."""

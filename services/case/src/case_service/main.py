@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
 
 from case_service.attachments.router import body_limits as attachment_body_limits
@@ -27,6 +26,7 @@ from case_service.workflow.router import body_limits as workflow_body_limits
 from case_service.workflow.router import router as workflow_router
 from case_service.worklists.router import router as worklists_router
 from city_shared.app import create_service_app
+from city_shared.serve import serve
 
 
 def create_app(settings: CaseSettings | None = None) -> FastAPI:
@@ -54,7 +54,5 @@ def create_app(settings: CaseSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Serve the API with uvicorn on ``CITY_HTTP_HOST:CITY_HTTP_PORT``."""
-    settings = CaseSettings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                access_log=False, log_config=None)
+    """Serve the API on ``CITY_HTTP_HOST:CITY_HTTP_PORT`` in ``CITY_HTTP_WORKERS`` processes."""
+    serve(create_app, CaseSettings())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
 
 from city_shared.app import create_service_app
+from city_shared.serve import serve
 from identity_service.accounts.router import router as accounts_router
 from identity_service.accounts.staff.router import router as staff_router
 from identity_service.clients.router import router as clients_router
@@ -37,7 +37,5 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Serve the API with uvicorn on ``CITY_HTTP_HOST:CITY_HTTP_PORT``."""
-    settings = IdentitySettings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                access_log=False, log_config=None)
+    """Serve the API on ``CITY_HTTP_HOST:CITY_HTTP_PORT`` in ``CITY_HTTP_WORKERS`` processes."""
+    serve(create_app, IdentitySettings())

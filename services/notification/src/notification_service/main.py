@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
 
 from city_shared.app import create_service_app
+from city_shared.serve import serve
 from notification_service.channels.router import router as sandbox_router
 from notification_service.deliveries.router import router as notifications_router
 from notification_service.inbox.router import router as inbox_router
@@ -28,7 +28,5 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Serve the API with uvicorn on ``CITY_HTTP_HOST:CITY_HTTP_PORT``."""
-    settings = NotificationSettings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                access_log=False, log_config=None)
+    """Serve the API on ``CITY_HTTP_HOST:CITY_HTTP_PORT`` in ``CITY_HTTP_WORKERS`` processes."""
+    serve(create_app, NotificationSettings())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
 
 from city_shared.app import create_service_app
+from city_shared.serve import serve
 from payment_service.ledger.router import router as ledger_router
 from payment_service.payments.router import router as payments_router
 from payment_service.payments.stalls import stalled_payments
@@ -37,7 +37,5 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Serve the API with uvicorn on ``CITY_HTTP_HOST:CITY_HTTP_PORT``."""
-    settings = PaymentSettings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                access_log=False, log_config=None)
+    """Serve the API on ``CITY_HTTP_HOST:CITY_HTTP_PORT`` in ``CITY_HTTP_WORKERS`` processes."""
+    serve(create_app, PaymentSettings())

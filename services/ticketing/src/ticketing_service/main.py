@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
 
 from city_shared.app import create_service_app
+from city_shared.serve import serve
 from ticketing_service.catalogue.router import router as catalogue_router
 from ticketing_service.orders.router import router as orders_router
 from ticketing_service.orders.stalls import stalled_orders
@@ -29,7 +29,5 @@ def create_app(settings: TicketingSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    """Serve the API with uvicorn on ``CITY_HTTP_HOST:CITY_HTTP_PORT``."""
-    settings = TicketingSettings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                access_log=False, log_config=None)
+    """Serve the API on ``CITY_HTTP_HOST:CITY_HTTP_PORT`` in ``CITY_HTTP_WORKERS`` processes."""
+    serve(create_app, TicketingSettings())
