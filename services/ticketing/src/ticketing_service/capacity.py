@@ -14,11 +14,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketing_service.catalogue.models import Slot
 from ticketing_service.orders.models import OrderLine
 
 __all__ = [
@@ -151,7 +151,12 @@ async def places_left(session: AsyncSession, slot_id: uuid.UUID,
     return int(left or 0)
 
 
-def seen_shortage(places: Places, slots: Mapping[uuid.UUID, Slot]) -> Shortage | None:
+class _Counted(Protocol):
+    @property
+    def available(self) -> int: ...
+
+
+def seen_shortage(places: Places, slots: Mapping[uuid.UUID, _Counted]) -> Shortage | None:
     """A slot that lacked the places when ``slots`` were read, without locking anything: a
     cheap early refusal. Never a guarantee either way; :func:`hold` decides."""
     for slot_id in sorted(places.slots):

@@ -37,10 +37,9 @@ async def _cancellation_deadline(session: AsyncSession, order: Order) -> datetim
 
     :raises CancellationNotAllowed: an offering of the order is not cancellable by citizens.
     """
-    types = await repository.ticket_types_by_id(
-        session, order.tenant, (line.ticket_type_id for line in order.lines))
-    slots = await repository.slots_by_id(session, order.tenant,
-                                         (line.slot_id for line in order.lines))
+    catalogue = await repository.catalogue_of(
+        session, order.tenant, ((line.ticket_type_id, line.slot_id) for line in order.lines))
+    types, slots = catalogue.types, catalogue.slots
     deadline: datetime | None = None
     for line in order.lines:
         hours = types[line.ticket_type_id].offering.cancellable_until_hours

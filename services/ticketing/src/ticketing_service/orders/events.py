@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.config import JsonDict
 
 from city_shared.envelope import Event, new_event
-from ticketing_service.catalogue.models import Slot, TicketType
+from ticketing_service.orders.catalogue import Catalogue
 from ticketing_service.tickets.schemas import IssuedTicket
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ __all__ = [
     "PLACED",
     "REFUNDED",
     "SOURCE",
-    "Catalogue",
     "LineSummary",
     "OrderClosedData",
     "OrderConfirmedData",
@@ -58,8 +57,6 @@ CANCELLED: Final = "city.ticketing.order.cancelled.v1"
 EXPIRED: Final = "city.ticketing.order.expired.v1"
 REFUNDED: Final = "city.ticketing.order.refunded.v1"
 
-#: The ticket types and slots of an order's lines, by id.
-Catalogue = tuple[dict[uuid.UUID, TicketType], dict[uuid.UUID, Slot]]
 
 
 class LineSummary(BaseModel):
@@ -193,7 +190,7 @@ class OrderRefundedData(OrderClosedData):
 def line_summaries(order: Order, catalogue: Catalogue) -> list[LineSummary]:
     """The lines of ``order`` as the events summarise them; ``catalogue``: the ticket types
     and slots of the lines."""
-    types, slots = catalogue
+    types, slots = catalogue.types, catalogue.slots
     return [
         LineSummary(
             department=line.department, offering_id=line.offering_id,

@@ -18,7 +18,7 @@ from city_shared.errors import problem_responses
 from city_shared.idempotency import IdempotencyKey
 from city_shared.pagination import CursorQuery
 from ticketing_service.access import OrderVisibility
-from ticketing_service.dependencies import OrderVisibilityDep, SettingsDep
+from ticketing_service.dependencies import OrderVisibilityDep, SettingsDep, SoldOutDep
 from ticketing_service.orders import cancellation, service
 from ticketing_service.orders.models import OrderStatus
 from ticketing_service.orders.schemas import OrderCreate, OrderList, OrderRead
@@ -40,6 +40,7 @@ async def place_order(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
+    sold_out: SoldOutDep,
     _key: IdempotencyKey,
 ) -> OrderRead:
     """Citizens order for themselves; machine clients with ``ticketing:write`` for the citizen
@@ -56,7 +57,7 @@ async def place_order(
     ``unknown_ticket_type``, ``unknown_slot``, ``slot_required``, ``slot_not_allowed``,
     ``too_many_tickets``, ``mixed_currencies``, ``account_id_required``."""
     order = await service.place_order(session, data, principal, settings=settings,
-                                      now=datetime.now(UTC))
+                                      now=datetime.now(UTC), sold_out=sold_out)
     buyer = OrderVisibility(order.tenant, account_id=order.account_id)
     result = await service.order_view(session, buyer, order, settings)
     response.headers["Location"] = f"{settings.base_url}/orders/{order.id}"

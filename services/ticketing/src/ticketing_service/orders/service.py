@@ -28,8 +28,8 @@ from city_shared.unit_of_work import write_recorded_events
 from ticketing_service import capacity
 from ticketing_service.access import WRITE_SCOPE, OrderVisibility
 from ticketing_service.capacity import Places, Shortage
-from ticketing_service.catalogue.models import Offering, Slot, TicketType
 from ticketing_service.orders import events, repository
+from ticketing_service.orders.catalogue import Catalogue, SaleOffering, SaleSlot, SaleType
 from ticketing_service.orders.errors import (
     AccountRequired,
     AccountTicketLimit,
@@ -49,6 +49,7 @@ from ticketing_service.orders.errors import (
 from ticketing_service.orders.models import Order, OrderLine, OrderPaymentItem, placed_by_of
 from ticketing_service.orders.payments import shorten
 from ticketing_service.orders.schemas import OrderCreate, OrderList, OrderRead, OrderTicket
+from ticketing_service.orders.sold_out import SoldOutSlots
 from ticketing_service.settings import TicketingSettings
 from ticketing_service.tickets import service as tickets
 from ticketing_service.tickets.schemas import IssuedTicket
@@ -93,14 +94,15 @@ def buyer_of(principal: Principal, data: OrderCreate) -> uuid.UUID:
     raise NotABuyer("Orders are placed by citizens, or by machine clients for a citizen.")
 
 
-def _line_description(offering: Offering, ticket_type: TicketType, slot: Slot | None) -> str:
+def _line_description(offering: SaleOffering, ticket_type: SaleType,
+                      slot: SaleSlot | None) -> str:
     text = f"{offering.name}, {ticket_type.name}"
     if slot is not None:
         text += f", {slot.starts_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     return shorten(text)
 
 
-def _payment_items(order: Order, types: dict[uuid.UUID, TicketType]) -> list[OrderPaymentItem]:
+def _payment_items(order: Order, types: dict[uuid.UUID, SaleType]) -> list[OrderPaymentItem]:
     """The order's total per (department, cost centre); a combo's price is split into its
     components' shares (all of it to the combo's owner if the shares do not add up)."""
     amounts: dict[tuple[str, str], int] = {}
@@ -133,11 +135,11 @@ def _payment_items(order: Order, types: dict[uuid.UUID, TicketType]) -> list[Ord
 
 
 async def _priced_lines(session: AsyncSession, tenant: str, data: OrderCreate,
-                        now: datetime) -> tuple[list[OrderLine], events.Catalogue]:
+                        now: datetime) -> tuple[list[OrderLine], Catalogue]:
     """The order lines of ``data`` at today's prices, after every sales rule is checked."""
-    types = await repository.ticket_types_by_id(
-        session, tenant, (line.ticket_type_id for line in data.lines))
-    slots = await repository.slots_by_id(session, tenant, (line.slot_id for line in data.lines))
+    catalogue = await repository.catalogue_of(
+        session, tenant, ((line.ticket_type_id, line.slot_id) for line in data.lines))
+    types, slots = catalogue.types, catalogue.slots
     per_offering: dict[uuid.UUID, int] = {}
     lines: list[OrderLine] = []
     for i, wanted in enumerate(data.lines):
@@ -147,7 +149,7 @@ async def _priced_lines(session: AsyncSession, tenant: str, data: OrderCreate,
         offering = ticket_type.offering
         if not ticket_type.active or not offering.on_sale(now):
             raise NotOnSale(ticket_type.id)
-        slot: Slot | None = None
+        slot: SaleSlot | None = None
         if offering.kind == "timed":
             if wanted.slot_id is None:
                 raise SlotRequired(i, "slot_id", "Tickets of a timed offering need a slot.")
@@ -173,12 +175,12 @@ async def _priced_lines(session: AsyncSession, tenant: str, data: OrderCreate,
             description=_line_description(offering, ticket_type, slot)))
     if len({types[line.ticket_type_id].offering.currency for line in lines}) > 1:
         raise MixedCurrencies("All tickets of one order must be priced in one currency.")
-    return lines, (types, slots)
+    return lines, catalogue
 
 
 async def _check_account_limits(session: AsyncSession, tenant: str, account_id: uuid.UUID,
                                 lines: Sequence[OrderLine],
-                                types: dict[uuid.UUID, TicketType]) -> None:
+                                types: dict[uuid.UUID, SaleType]) -> None:
     """Refuse a basket that would take the account past an offering's limits against
     hoarding. Takes the account's lock first (held until commit), so concurrent orders of one
     account are checked one after the other.
@@ -187,43 +189,76 @@ async def _check_account_limits(session: AsyncSession, tenant: str, account_id: 
     """
     await repository.lock_account(session, tenant, account_id)
     offerings = {line.offering_id: types[line.ticket_type_id].offering for line in lines}
-    open_orders = await repository.account_open_orders(session, tenant, account_id, offerings)
-    for offering_id, offering in offerings.items():
-        if open_orders.get(offering_id, 0) >= offering.max_open_orders_per_account:
-            raise TooManyOpenOrders(offering_id, offering.max_open_orders_per_account)
     wanted: dict[uuid.UUID, int] = {}
     limits: dict[uuid.UUID, int] = {}
     for line in lines:
         if line.slot_id is not None:
             wanted[line.slot_id] = wanted.get(line.slot_id, 0) + line.quantity
             limits[line.slot_id] = offerings[line.offering_id].max_tickets_per_account
-    held = await repository.account_slot_tickets(session, tenant, account_id, wanted)
+    open_orders, held = await repository.account_holdings(
+        session, tenant, account_id, offering_ids=offerings, slot_ids=wanted)
+    for offering_id, offering in offerings.items():
+        if open_orders.get(offering_id, 0) >= offering.max_open_orders_per_account:
+            raise TooManyOpenOrders(offering_id, offering.max_open_orders_per_account)
     for slot_id, quantity in wanted.items():
         if held.get(slot_id, 0) + quantity > limits[slot_id]:
             raise AccountTicketLimit(slot_id, limits[slot_id], held.get(slot_id, 0))
 
 
-def _sold_out(shortage: Shortage, lines: Sequence[OrderLine]) -> SoldOut:
-    affected = [line.ticket_type_id for line in lines if line.slot_id == shortage.slot_id
+def _sold_out(shortage: Shortage, lines: Sequence[OrderLine], tenant: str,
+              sold_out: SoldOutSlots | None) -> SoldOut:
+    """The refusal of ``shortage``; a slot with no place left at all is remembered in
+    ``sold_out`` (a quota used up is not: the slot may still sell other ticket types)."""
+    affected = [line for line in lines if line.slot_id == shortage.slot_id
                 and (shortage.quota_id is None or line.quota_id == shortage.quota_id)]
-    return SoldOut(slot_id=shortage.slot_id, ticket_type_ids=list(dict.fromkeys(affected)),
+    if sold_out is not None and shortage.quota_id is None and shortage.left == 0:
+        sold_out.remember(tenant, shortage.slot_id,
+                          {line.ticket_type_id: line.places for line in affected})
+    return SoldOut(slot_id=shortage.slot_id,
+                   ticket_type_ids=list(dict.fromkeys(line.ticket_type_id for line in affected)),
                    quota_id=shortage.quota_id, requested=shortage.requested,
                    left=shortage.left)
 
 
+def _refuse_remembered(sold_out: SoldOutSlots, tenant: str, data: OrderCreate) -> None:
+    """Refuse a basket wanting a slot ``sold_out`` remembers, before anything is read.
+
+    ``places_requested`` counts the places per ticket of the ticket types the memory saw
+    (one per ticket of a type it did not see). Before the basket is checked, so a basket with
+    another mistake (e.g. a ticket type of another offering) is refused as ``sold_out`` too
+    while the slot is remembered.
+
+    :raises SoldOut: (409, ``places_left`` 0).
+    """
+    for slot_id in sorted({line.slot_id for line in data.lines if line.slot_id is not None}):
+        places = sold_out.places_per_ticket(tenant, slot_id)
+        if places is None:
+            continue
+        wanted = [line for line in data.lines if line.slot_id == slot_id]
+        raise SoldOut(slot_id=slot_id,
+                      ticket_type_ids=list(dict.fromkeys(w.ticket_type_id for w in wanted)),
+                      quota_id=None, left=0,
+                      requested=sum(w.quantity * places.get(w.ticket_type_id, 1)
+                                    for w in wanted))
+
+
 async def place_order(session: AsyncSession, data: OrderCreate, principal: Principal, *,
-                      settings: TicketingSettings, now: datetime) -> Order:
+                      settings: TicketingSettings, now: datetime,
+                      sold_out: SoldOutSlots | None = None) -> Order:
     """Place an order: check the basket, write the order, hold its places, and write
     ``order.placed`` plus the payment command to the outbox, all in the caller's transaction.
     A free order (total 0) is confirmed at once: places sold, tickets issued,
     ``order.confirmed``, no payment.
 
-    A basket whose slots were already full when read is refused before anything is written or
-    locked (cheap refusals during a sell-out). Then the account's limits per offering are
-    checked under the account's lock (see :func:`_check_account_limits`). The places are held
-    last (one guarded statement per slot and per quota, in a stable order), so a slot's row
-    stays locked only for that statement and the commit: buyers of one slot queue on the row
-    for as short as possible.
+    A basket wanting a slot ``sold_out`` remembers (seen with no place left less than its TTL
+    ago, see :mod:`.sold_out`) is refused before anything is read. A basket whose slots were
+    already full when read is refused before anything is written or locked (cheap refusals
+    during a sell-out). Then the account's limits per offering are checked under the
+    account's lock (see :func:`_check_account_limits`). The order, its lines and payment
+    items are written in one statement, its event and command to the outbox in the next; the
+    places are held last (one guarded statement per slot and per quota, in a stable order), so
+    a slot's row stays locked only for that statement and the commit: buyers of one slot queue
+    on the row for as short as possible.
 
     Order mail: a citizen's order carries no contact address (``email`` in the body is
     ignored), so notification writes to the account's own address from identity and to the
@@ -238,40 +273,44 @@ async def place_order(session: AsyncSession, data: OrderCreate, principal: Princ
     """
     account_id = buyer_of(principal, data)
     tenant = principal.tenant
+    if sold_out is not None:
+        _refuse_remembered(sold_out, tenant, data)
     lines, catalogue = await _priced_lines(session, tenant, data, now)
     places = Places.of_lines(lines)
-    shortage = capacity.seen_shortage(places, catalogue[1])
+    shortage = capacity.seen_shortage(places, catalogue.slots)
     if shortage is not None:
-        raise _sold_out(shortage, lines)
-    types = catalogue[0]
+        raise _sold_out(shortage, lines, tenant, sold_out)
+    types = catalogue.types
     await _check_account_limits(session, tenant, account_id, lines, types)
-    offerings = {types[line.ticket_type_id].offering for line in lines}
+    offerings = list({line.offering_id: types[line.ticket_type_id].offering
+                      for line in lines}.values())
     order_id = uuid.uuid4()
     journey = capture()
+    # Every column is set: the order is written by a statement, not by a flush.
     order = Order(
         id=order_id, tenant=tenant, account_id=account_id,
         contact_email=data.email if principal.kind == "client" else None,
         locale=data.locale, placed_by=placed_by_of(principal.kind, principal.sub),
-        status="awaiting_payment", total=sum(line.amount for line in lines),
-        currency=next(iter(offerings)).currency, reference=f"ticketing/order/{order_id}",
+        status="awaiting_payment", reason=None, total=sum(line.amount for line in lines),
+        currency=offerings[0].currency, reference=f"ticketing/order/{order_id}",
+        payment_id=None, checkout_url=None,
         return_url=data.return_url or settings.default_return_url,
         correlation_id=journey.correlation_id, traceparent=journey.traceparent,
-        placed_at=now, updated_at=now,
+        placed_at=now, updated_at=now, confirmed_at=None, closed_at=None,
         hold_expires_at=now + timedelta(minutes=min(o.hold_minutes for o in offerings)),
         refunded_amount=0, version=1, erased=False, lines=lines,
     )
     order.payment_items = _payment_items(order, types)
+    await repository.add_new(session, order)
     summary = events.line_summaries(order, catalogue)
     order.place(lines=summary, payment_description="Tickets: " + ", ".join(
         sorted({o.name for o in offerings})))
-    session.add(order)
-    await session.flush()
     # Its event and command go to the outbox now, before the places are held: a slot's row
     # then stays locked only for the hold and the commit.
     await write_recorded_events(session)
     shortage = await capacity.hold(session, places)
     if shortage is not None:
-        raise _sold_out(shortage, lines)
+        raise _sold_out(shortage, lines, tenant, sold_out)
     if order.total == 0:
         await confirm_order(session, order, settings=settings, now=now, lines=summary)
     return order
@@ -282,11 +321,9 @@ async def place_order(session: AsyncSession, data: OrderCreate, principal: Princ
 
 async def _line_summaries(session: AsyncSession, order: Order) -> list[events.LineSummary]:
     """The order's lines as its events summarise them (their ticket types and slots read)."""
-    types = await repository.ticket_types_by_id(
-        session, order.tenant, (line.ticket_type_id for line in order.lines))
-    slots = await repository.slots_by_id(session, order.tenant,
-                                         (line.slot_id for line in order.lines))
-    return events.line_summaries(order, (types, slots))
+    catalogue = await repository.catalogue_of(
+        session, order.tenant, ((line.ticket_type_id, line.slot_id) for line in order.lines))
+    return events.line_summaries(order, catalogue)
 
 
 async def confirm_order(session: AsyncSession, order: Order, *, settings: TicketingSettings,
