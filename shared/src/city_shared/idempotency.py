@@ -35,7 +35,6 @@ from typing import Annotated, Final
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import Interval, MetaData, bindparam, delete, func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.types import Message, Receive, Scope, Send
 
@@ -360,16 +359,26 @@ _LOOKUP: Final = (
            (_KEYS.c.locked_until <= func.now()).label("abandoned"))
     .where(_KEYS.c.scope == bindparam("b_scope"), _KEYS.c.key == bindparam("b_key"))
 )
-_STORE_VALUES: Final = {
-    "request_hash": bindparam("b_hash"), "state": _COMPLETED,
-    "response_status": bindparam("b_status"), "response_headers": bindparam("b_headers"),
-    "response_body": bindparam("b_body"), "created_at": func.now(), "locked_until": func.now(),
-    "expires_at": func.now() + bindparam("b_ttl", type_=Interval),
-}
-_STORE: Final = (
-    insert(_KEYS)
-    .values(scope=bindparam("b_scope"), key=bindparam("b_key"), **_STORE_VALUES)
-    .on_conflict_do_update(index_elements=[_KEYS.c.scope, _KEYS.c.key], set_=_STORE_VALUES)
+# Written as text: SQLAlchemy's PostgreSQL ``insert()`` is not cacheable (``inherit_cache =
+# False``), so the ``ON CONFLICT DO UPDATE`` form was compiled again on every keyed request.
+# The state written is _COMPLETED.
+_STORE: Final = text(
+    "INSERT INTO idempotency_keys (scope, key, request_hash, state, response_status,"
+    " response_headers, response_body, created_at, locked_until, expires_at)"
+    " VALUES (:b_scope, :b_key, :b_hash, 'completed', :b_status, :b_headers, :b_body,"
+    " now(), now(), now() + :b_ttl)"
+    " ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash,"
+    " state = excluded.state, response_status = excluded.response_status,"
+    " response_headers = excluded.response_headers, response_body = excluded.response_body,"
+    " created_at = excluded.created_at, locked_until = excluded.locked_until,"
+    " expires_at = excluded.expires_at"
+).bindparams(
+    bindparam("b_scope", type_=_KEYS.c.scope.type), bindparam("b_key", type_=_KEYS.c.key.type),
+    bindparam("b_hash", type_=_KEYS.c.request_hash.type),
+    bindparam("b_status", type_=_KEYS.c.response_status.type),
+    bindparam("b_headers", type_=_KEYS.c.response_headers.type),
+    bindparam("b_body", type_=_KEYS.c.response_body.type),
+    bindparam("b_ttl", type_=Interval),
 )
 
 

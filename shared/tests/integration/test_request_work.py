@@ -16,6 +16,7 @@ import pytest
 from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel
 from sqlalchemy import event, text
+from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -464,3 +465,34 @@ async def test_purge_expired_deletes_only_expired_rows(harness: Harness) -> None
 
     assert await purge_expired(harness.engine, batch_size=1) == 2
     assert await _scalar(harness.engine, "SELECT count(*) FROM idempotency_keys") == 1
+
+
+
+async def test_the_statements_of_a_keyed_request_are_compiled_once_per_process(
+    harness: Harness,
+) -> None:
+    """Statement CPU: from the second keyed request on, every statement of the unit of work
+    (idempotency lock, lookup, the route's insert, the record's upsert) comes from SQLAlchemy's
+    compiled cache; the ``ON CONFLICT`` upsert built with ``postgresql.insert()`` was not
+    cacheable and was compiled on every request."""
+    per_request: list[list[tuple[str, CacheStats]]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        per_request[-1].append((statement.split(" ", 1)[0], context.cache_hit))
+
+    event.listen(harness.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        token = harness.tokens.issue(sub="alice")
+        async with harness.client() as client:
+            for n in range(3):
+                per_request.append([])
+                response = await client.post("/things", json={"name": f"n{n}"},
+                                             headers=_key(f"compiled-{n}", token))
+                assert response.status_code == 201
+    finally:
+        event.remove(harness.engine.sync_engine, "before_cursor_execute", record)
+
+    assert await harness.keys() == 3
+    assert [verb for verb, _ in per_request[0]] == ["SELECT", "SELECT", "INSERT", "INSERT"]
+    for later in per_request[1:]:
+        assert [hit for _, hit in later] == [CacheStats.CACHE_HIT] * 4, later
