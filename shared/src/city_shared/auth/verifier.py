@@ -2,16 +2,22 @@
 
 No request calls identity: keys come from the :class:`JwksCache`, revoked token ids from the
 :class:`RevocationList` (both refreshed in the background of a request now and then, never per
-request). Every rejection is the same
+request). A token that verified is remembered per process (a bounded LRU keyed by the token's
+SHA-256), so a client's next requests with it skip the signature check and the decoding; what
+can change since is checked on every use all the same (see :class:`TokenVerifier`). Every
+rejection is the same
 :class:`NotAuthenticated` with the same detail, so a caller learns nothing about which check
 failed; the reason is logged at debug level (never the token or its claims).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jws, jwt
@@ -46,6 +52,17 @@ class _Rejected(Exception):
     """Internal: why a token was rejected, for the debug log only."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token whose signature and claims verified, with what is re-checked on every use."""
+
+    principal: Principal
+    claims: dict[str, Any]
+    kid: str
+    key: PublicKey
+    jti: str | None
+
+
 class TokenVerifier:
     """Verifies a compact JWS access token and returns its :class:`Principal`.
 
@@ -57,6 +74,12 @@ class TokenVerifier:
     :data:`REQUIRED_CLAIMS`; the claims' shape (:meth:`Principal.from_claims`); last, a token
     with a ``jti`` is not on identity's revocation list (``revocations``; default: the list
     beside the JWKS, read with the JWKS's client).
+
+    The last ``cache_size`` tokens that verified are remembered (by their SHA-256; 0 turns the
+    cache off). A remembered token is accepted again only if its ``kid`` still resolves to the
+    very key object that verified it (a key rotated out of the JWKS, or any JWKS refetch,
+    sends the token through the full check again), its claims still validate at this moment
+    (``exp``/``nbf``/``iat`` with the leeway) and its ``jti`` is not revoked by now.
     """
 
     def __init__(
@@ -69,6 +92,7 @@ class TokenVerifier:
         *,
         clock: Callable[[], int] | None = None,
         revocations: RevocationList | None = None,
+        cache_size: int = 10_000,
     ) -> None:
         """:raises ValueError: an algorithm is not an asymmetric signature algorithm."""
         unsafe = set(algorithms) - ASYMMETRIC_ALGORITHMS
@@ -90,6 +114,8 @@ class TokenVerifier:
             aud={"essential": True, "value": audience},
             **dict.fromkeys(REQUIRED_CLAIMS, essential),
         )
+        self._cache_size = max(0, cache_size)
+        self._verified: OrderedDict[bytes, _Verified] = OrderedDict()
 
     @property
     def issuer(self) -> str:
@@ -119,6 +145,42 @@ class TokenVerifier:
             ) from None
 
     async def _verify(self, token: str) -> Principal:
+        try:
+            digest = hashlib.sha256(token.encode("ascii")).digest()
+        except UnicodeEncodeError:
+            raise _Rejected("malformed") from None
+        remembered = self._verified.get(digest)
+        if remembered is not None:
+            self._verified.move_to_end(digest)
+            try:
+                still_valid = await self._still_valid(remembered)
+            except _Rejected:
+                self._verified.pop(digest, None)
+                raise
+            if still_valid:
+                return remembered.principal
+            self._verified.pop(digest, None)  # another key: the full check decides afresh
+        verified = await self._verify_fully(token)
+        if self._cache_size:
+            self._verified[digest] = verified
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return verified.principal
+
+    async def _still_valid(self, remembered: _Verified) -> bool:
+        """False if the key that verified the token is not the one its kid names now (or none);
+        :raises _Rejected: the claims no longer validate or the jti is revoked now."""
+        if await self._jwks.get_key(remembered.kid) is not remembered.key:
+            return False
+        try:
+            self._claims.validate(remembered.claims)
+        except JoseError as exc:
+            raise _Rejected(exc.error or type(exc).__name__) from None
+        if remembered.jti is not None and await self._revocations.is_revoked(remembered.jti):
+            raise _Rejected("revoked")
+        return True
+
+    async def _verify_fully(self, token: str) -> _Verified:
         alg, kid = self._read_header(token)
         key = await self._jwks.get_key(kid)
         if key is None:
@@ -139,7 +201,7 @@ class TokenVerifier:
                 raise _Rejected("malformed jti")
             if await self._revocations.is_revoked(jti):
                 raise _Rejected("revoked")
-        return principal
+        return _Verified(principal, claims, kid, key, jti)
 
     def _read_header(self, token: str) -> tuple[str, str]:
         try:
