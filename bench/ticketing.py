@@ -1,11 +1,16 @@
 """``python -m bench.ticketing`` (part of ``make bench``): orders per second and latency of
 ticketing's ``POST /orders`` against a bare endpoint doing only the same capacity-reserving SQL,
-and how fast 500 concurrent buyers sell out a 100-place slot.
+how fast 500 concurrent buyers sell out a 100-place slot, what a refusal of a sold-out slot
+costs, and how the API answers demand beyond what it can serve (issue 15).
 
 Starts its own PostgreSQL, migrates a ticketing database, runs the real ticketing API and the
-baseline (:mod:`bench.capacity_baseline`) as separate uvicorn processes on loopback, and drives
-both over HTTP from this process with the same requests. Prints a table and rewrites its section
-of ``docs/benchmarks.md``. Not a test: it asserts only the integrity of what it measured.
+baseline (:mod:`bench.capacity_baseline`) as separate uvicorn servers on loopback, each with
+``--api-processes`` processes (the API through ``CITY_HTTP_WORKERS``), and drives both over HTTP
+from this process with the same requests. Clients behave like a shop's frontend: one keep-alive
+connection each, and on 503/429 (or 409 ``idempotency_key_in_flight``) they wait
+``Retry-After`` and send the same request with the same ``Idempotency-Key`` again. Prints a
+table and rewrites its section of ``docs/benchmarks.md``. Not a test: it asserts only the
+integrity of what it measured.
 """
 
 from __future__ import annotations
@@ -14,17 +19,20 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Literal
 
 import asyncpg
 import httpx
@@ -47,6 +55,14 @@ END = "<!-- bench:ticketing-orders:end -->"
 RATIO_AIM = 0.5
 P99_AIM_MS = 50.0
 SELLOUT_AIM_S = 2.0
+API_COMMAND = [sys.executable, "-c", "from ticketing_service.main import run; run()"]
+#: A client gives up on one attempt after this long (a hang, counted as a timeout).
+REQUEST_TIMEOUT_S = 10.0
+#: Clients wait ``Retry-After`` but never longer than this (plus up to a quarter as jitter).
+RETRY_AFTER_CAP_S = 5.0
+#: A sell-out buyer still without a final answer after this long has given up (a failure).
+SELLOUT_GIVE_UP_S = 60.0
+IN_FLIGHT = "idempotency_key_in_flight"
 
 
 @dataclass(frozen=True)
@@ -57,32 +73,19 @@ class Catalogue:
 
 
 @dataclass(frozen=True)
-class LoadResult:
-    """One closed-loop (saturation) or open-loop (fixed rate) run against one endpoint."""
+class Target:
+    """One server under test on loopback."""
 
     name: str
-    seconds: float
-    created: int
-    refused: int
-    errors: int
-    latency: Latency
+    host: str
+    port: int
 
     @property
-    def per_second(self) -> float:
-        return self.created / self.seconds if self.seconds else 0.0
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
 
-@dataclass(frozen=True)
-class SelloutResult:
-    buyers: int
-    places: int
-    sold: int
-    sold_out_answers: int
-    seconds: float
-    latency: Latency
-
-
-# -- infrastructure -------------------------------------------------------------------------------
+# -- processes ------------------------------------------------------------------------------------
 
 
 @asynccontextmanager
@@ -123,6 +126,522 @@ class JwksHttp:
         self.server.shutdown()
 
 
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                            cwd=root_path())
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{url} exited with {process.returncode}")
+            try:
+                if (await http.get(url)).status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout:.0f}s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (uvicorn's supervisor and its worker processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat_fields(int(entry))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its living descendants."""
+    pids = process_tree(pid)
+    return sum(cpu.sample({str(p): p for p in pids}).processes.values())
+
+
+def serving_processes(pid: int) -> int:
+    """How many processes serve HTTP: uvicorn's workers (children that are not
+    multiprocessing's helpers), or the process itself when it has none."""
+    workers = 0
+    for child in process_tree(pid)[1:]:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as handle:
+                command = handle.read()
+        except OSError:
+            continue
+        if b"resource_tracker" not in command and b"forkserver" not in command:
+            workers += 1
+    return workers or 1
+
+
+# -- HTTP client ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def problem_code(self) -> str | None:
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            return None
+        code = data.get("code") if isinstance(data, dict) else None
+        return code if isinstance(code, str) else None
+
+    def retry_after(self) -> float | None:
+        try:
+            return float(self.headers["retry-after"])
+        except (KeyError, ValueError):
+            return None
+
+
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection, used for one request at a time like a browser's.
+
+    A few lines over asyncio streams instead of httpx: the load generator shares two cores with
+    the servers it measures, and httpx costs several times the CPU per request (its pool also
+    scans every connection per request, quadratic with 1000 clients).
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, headers: Mapping[str, str],
+                      body: bytes = b"") -> Reply:
+        reused = self._writer is not None
+        try:
+            return await self._exchange(method, path, headers, body)
+        except (asyncio.IncompleteReadError, ConnectionError) as error:
+            self.close()
+            stale = not isinstance(error, asyncio.IncompleteReadError) or not error.partial
+            if not (reused and stale):
+                raise
+        except BaseException:
+            self.close()
+            raise
+        # The server closed the idle keep-alive connection: send once more on a new one.
+        try:
+            return await self._exchange(method, path, headers, body)
+        except BaseException:
+            self.close()
+            raise
+
+    async def _exchange(self, method: str, path: str, headers: Mapping[str, str],
+                        body: bytes) -> Reply:
+        if self._reader is None or self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self._reader, self._writer
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if body:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        await writer.drain()
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        fields: dict[str, str] = {}
+        for line in head[1:]:
+            name, colon, value = line.partition(":")
+            if colon:
+                fields[name.strip().lower()] = value.strip()
+        if "content-length" in fields:
+            content = await reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
+            content = await self._chunked(reader)
+        elif status in (204, 304):
+            content = b""
+        else:
+            content = await reader.read()
+            fields["connection"] = "close"
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return Reply(status, fields, content)
+
+    @staticmethod
+    async def _chunked(reader: asyncio.StreamReader) -> bytes:
+        parts = []
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            parts.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        await reader.readuntil(b"\r\n")
+        return b"".join(parts)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = None
+
+
+class ConnectionPool:
+    """Idle connections for an open-loop run (a new one whenever all are busy)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.idle: list[HttpConnection] = []
+        self.all: list[HttpConnection] = []
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[HttpConnection]:
+        if self.idle:
+            conn = self.idle.pop()
+        else:
+            conn = HttpConnection(self.target.host, self.target.port)
+            self.all.append(conn)
+        try:
+            yield conn
+        finally:
+            self.idle.append(conn)
+
+    def close(self) -> None:
+        for conn in self.all:
+            conn.close()
+
+
+# -- answers --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What the clients of one run were answered, attempt by attempt."""
+
+    #: Per attempt: ``201``, ``409 sold_out``, ``503 overloaded``, ``timeout``, ...
+    answers: Counter[str] = field(default_factory=Counter)
+    #: Failures among them (a 500, a timeout, no answer, a refusal without ``Retry-After``).
+    failures: Counter[str] = field(default_factory=Counter)
+    #: Seconds to each final answer (201, 409 ``sold_out``); a buyer's includes its retries.
+    final: list[float] = field(default_factory=list)
+    #: Seconds each 503/429 answer took.
+    refusals: list[float] = field(default_factory=list)
+    #: Buyers who gave up before a final answer (the run ended, or the sell-out's limit).
+    gave_up: int = 0
+
+    def count(self, prefix: str) -> int:
+        return sum(n for label, n in self.answers.items() if label.split()[0] == prefix)
+
+    @property
+    def refused(self) -> int:
+        return self.count("503") + self.count("429")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: Literal["final", "retry", "failure"]
+    retry_after: float = 0.0
+
+
+def _fail(tally: Tally, label: str, detail: str = "") -> Attempt:
+    tally.answers[label] += 1
+    tally.failures[label] += 1
+    if sum(tally.failures.values()) <= 3:
+        print(f"unexpected answer: {label} {detail[:300]}", file=sys.stderr)
+    return Attempt("failure")
+
+
+async def attempt(conn: HttpConnection, path: str, headers: Mapping[str, str], body: bytes,
+                  tally: Tally | None, *, since: float | None = None) -> Attempt:
+    """Send one order and classify the answer (``tally`` None: a warm-up, counted nowhere).
+    A final answer's time is counted from ``since`` (a buyer's first attempt), else from now."""
+    tally = tally if tally is not None else Tally()
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT_S):
+            reply = await conn.request("POST", path, headers, body)
+    except TimeoutError:
+        return _fail(tally, "timeout")
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as error:
+        return _fail(tally, "no answer", type(error).__name__)
+    answered = time.perf_counter()
+    code = reply.problem_code() if reply.status >= 400 else None
+    label = f"{reply.status} {code}" if code else str(reply.status)
+    if reply.status == 201 or (reply.status == 409 and code == "sold_out"):
+        tally.answers[label] += 1
+        tally.final.append(answered - (started if since is None else since))
+        return Attempt("final")
+    if reply.status in (429, 503) or (reply.status == 409 and code == IN_FLIGHT):
+        retry_after = reply.retry_after()
+        problem = reply.headers.get("content-type", "").startswith("application/problem+json")
+        if retry_after is None or not problem:
+            return _fail(tally, f"{label} without Retry-After or problem+json")
+        tally.answers[label] += 1
+        if reply.status != 409:
+            tally.refusals.append(answered - started)
+        return Attempt("retry", retry_after)
+    return _fail(tally, label, reply.body.decode(errors="replace"))
+
+
+def backoff(retry_after: float) -> float:
+    """What a client waits after a refusal: ``Retry-After`` (capped) plus up to a quarter more,
+    so that refused clients do not all come back in the same instant."""
+    wait = min(retry_after, RETRY_AFTER_CAP_S)
+    return wait + random.uniform(0, wait / 4)
+
+
+async def buy(conn: HttpConnection, body: bytes, headers: Mapping[str, str], tally: Tally,
+              *, give_up_at: float) -> None:
+    """One buyer: the same order (same ``Idempotency-Key``) until a final answer, waiting
+    ``Retry-After`` between attempts; gives up rather than wait past ``give_up_at``."""
+    started = time.perf_counter()
+    while True:
+        result = await attempt(conn, "/orders", headers, body, tally, since=started)
+        if result.outcome != "retry":
+            return
+        wait = backoff(result.retry_after)
+        if time.perf_counter() + wait > give_up_at:
+            tally.gave_up += 1
+            return
+        await asyncio.sleep(wait)
+
+
+# -- load -----------------------------------------------------------------------------------------
+
+
+RequestFactory = Callable[[], tuple[bytes, dict[str, str]]]
+
+
+def order_requests(tokens: list[str], ticket_type: uuid.UUID, slot: uuid.UUID) -> RequestFactory:
+    """The same requests for both endpoints: a citizen's order of one adult ticket."""
+    counter = iter(range(10**9))
+    body = json.dumps({
+        "lines": [{"ticket_type_id": str(ticket_type), "slot_id": str(slot), "quantity": 1}],
+        "email": "buyer@example.org", "locale": "de"}).encode()
+
+    def make() -> tuple[bytes, dict[str, str]]:
+        n = next(counter)
+        return body, {"Authorization": f"Bearer {tokens[n % len(tokens)]}",
+                      "Idempotency-Key": str(uuid.uuid4())}
+
+    return make
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One closed-loop (saturation) or open-loop (fixed rate) run against one endpoint."""
+
+    name: str
+    seconds: float
+    tally: Tally
+
+    @property
+    def created(self) -> int:
+        return self.tally.answers["201"]
+
+    @property
+    def sold_out(self) -> int:
+        return self.tally.count("409")
+
+    @property
+    def per_second(self) -> float:
+        return self.created / self.seconds if self.seconds else 0.0
+
+    @property
+    def latency(self) -> Latency:
+        return Latency.of(self.tally.final)
+
+
+async def closed_loop(target: Target, make: RequestFactory, *, concurrency: int,
+                      seconds: float, warmup: float) -> LoadResult:
+    """``concurrency`` clients, each sending its next order when the last one was answered
+    (after ``Retry-After`` when it was refused)."""
+    tally = Tally()
+    measuring = False
+    end = time.perf_counter() + warmup + seconds
+    conns = [HttpConnection(target.host, target.port) for _ in range(concurrency)]
+
+    async def client(conn: HttpConnection) -> None:
+        while time.perf_counter() < end:
+            body, headers = make()
+            result = await attempt(conn, "/orders", headers, body, tally if measuring else None)
+            if result.outcome == "retry":
+                await asyncio.sleep(backoff(result.retry_after))
+
+    tasks = [asyncio.create_task(client(conn)) for conn in conns]
+    try:
+        await asyncio.sleep(warmup)
+        measuring = True
+        started = time.perf_counter()
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+    finally:
+        for conn in conns:
+            conn.close()
+    return LoadResult(target.name, elapsed, tally)
+
+
+async def open_loop(target: Target, make: RequestFactory, *, rate: float,
+                    seconds: float) -> LoadResult:
+    """Order i starts at t0 + i/rate on an idle (or new) connection, whatever earlier orders
+    took; refusals are counted, not retried."""
+    tally = Tally()
+    pool = ConnectionPool(target)
+
+    async def one() -> None:
+        body, headers = make()
+        async with pool.connection() as conn:
+            await attempt(conn, "/orders", headers, body, tally)
+
+    tasks: list[asyncio.Task[None]] = []
+    t0 = time.perf_counter()
+    try:
+        for i in range(int(rate * seconds)):
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+    finally:
+        pool.close()
+    return LoadResult(target.name, time.perf_counter() - t0, tally)
+
+
+@dataclass(frozen=True)
+class SelloutResult:
+    buyers: int
+    places: int
+    sold: int
+    seconds: float
+    tally: Tally
+    #: CPU seconds the API's processes spent from the first order to the last answer.
+    api_cpu: float
+
+
+async def sellout(target: Target, make: RequestFactory, slot: uuid.UUID, dsn: str,
+                  api_pid: int, buyers: int = 500) -> SelloutResult:
+    """``buyers`` citizens at once (one connection each) against a 100-place slot; the clock
+    runs until every buyer has a final answer (201 or 409 ``sold_out``), refusals retried after
+    ``Retry-After``. The sold count is read back from the database."""
+    requests = [make() for _ in range(buyers)]
+    conns = [HttpConnection(target.host, target.port) for _ in range(buyers)]
+    tally = Tally()
+    cpu_before = tree_cpu_seconds(api_pid)
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*[
+            buy(conn, body, headers, tally, give_up_at=started + SELLOUT_GIVE_UP_S)
+            for conn, (body, headers) in zip(conns, requests, strict=True)])
+        elapsed = time.perf_counter() - started
+        api_cpu = tree_cpu_seconds(api_pid) - cpu_before
+    finally:
+        for conn in conns:
+            conn.close()
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow("SELECT held + sold AS taken, capacity FROM slots "
+                                  "WHERE id = $1", slot)
+    finally:
+        await conn.close()
+    assert row is not None
+    taken, capacity = int(row["taken"]), int(row["capacity"])
+    finals = tally.answers["201"] + tally.answers["409 sold_out"]
+    if (taken != tally.answers["201"] or taken != capacity or tally.failures or tally.gave_up
+            or finals != buyers):
+        raise RuntimeError(
+            f"sell-out integrity: {taken} of {capacity} places taken, "
+            f"{tally.answers['201']} buyers answered 201, {finals} of {buyers} final answers, "
+            f"failures {dict(tally.failures)}, gave up {tally.gave_up}")
+    return SelloutResult(buyers, capacity, taken, elapsed, tally, api_cpu)
+
+
+@dataclass(frozen=True)
+class RefusalResult:
+    """Orders for a sold-out slot: what one refusal costs the API."""
+
+    refusals: int
+    seconds: float
+    cpu_ms: float
+    latency: Latency
+
+
+async def sold_out_refusals(target: Target, make: RequestFactory, api_pid: int, *,
+                            concurrency: int, seconds: float) -> RefusalResult:
+    before = tree_cpu_seconds(api_pid)
+    result = await closed_loop(target, make, concurrency=concurrency, seconds=seconds, warmup=0)
+    spent = tree_cpu_seconds(api_pid) - before
+    refusals = result.tally.answers["409 sold_out"]
+    if result.tally.failures or result.created:
+        raise RuntimeError(f"refusals of a sold-out slot: {dict(result.tally.answers)}")
+    return RefusalResult(refusals, result.seconds, spent / refusals * 1000 if refusals else 0.0,
+                         result.latency)
+
+
+@dataclass(frozen=True)
+class OverloadResult:
+    clients: int
+    max_in_flight: int
+    #: The run's length (new orders start until then) and when its last answer came.
+    seconds: float
+    elapsed: float
+    tally: Tally
+    #: Share of one core this process (the load generator) used.
+    loadgen_cpu: float
+    #: CPU of the API's processes per request answered (any answer).
+    api_cpu_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.tally.answers["201"] / self.elapsed if self.elapsed else 0.0
+
+
+async def overload(target: Target, make: RequestFactory, api_pid: int, *, clients: int,
+                   seconds: float, max_in_flight: int) -> OverloadResult:
+    """``clients`` buyers at once for ``seconds``, each ordering again after each final
+    answer, against an API admitting ``max_in_flight`` requests per process."""
+    tally = Tally()
+    conns = [HttpConnection(target.host, target.port) for _ in range(clients)]
+    cpu_before, api_before = time.process_time(), tree_cpu_seconds(api_pid)
+    started = time.perf_counter()
+    end = started + seconds
+
+    async def client(conn: HttpConnection) -> None:
+        while time.perf_counter() < end:
+            body, headers = make()
+            await buy(conn, body, headers, tally, give_up_at=end)
+
+    try:
+        await asyncio.gather(*[client(conn) for conn in conns])
+        elapsed = time.perf_counter() - started
+    finally:
+        for conn in conns:
+            conn.close()
+    loadgen = (time.process_time() - cpu_before) / elapsed
+    answered = sum(tally.answers.values()) - tally.answers["timeout"] \
+        - tally.answers["no answer"]
+    api_ms = (tree_cpu_seconds(api_pid) - api_before) / answered * 1000 if answered else 0.0
+    return OverloadResult(clients, max_in_flight, seconds, elapsed, tally, loadgen, api_ms)
+
+
+# -- seed -----------------------------------------------------------------------------------------
+
+
 async def seed(dsn: str, sellouts: int) -> Catalogue:
     """One published timed offering with an adult type, a practically endless slot for the
     throughput runs, and ``sellouts`` slots of 100 places."""
@@ -154,165 +673,6 @@ async def seed(dsn: str, sellouts: int) -> Catalogue:
         await conn.close()
 
 
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
-    return subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                            cwd=root_path())
-
-
-async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as http:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{url} exited with {process.returncode}")
-            try:
-                if (await http.get(url)).status_code < 500:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout:.0f}s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-# -- load -----------------------------------------------------------------------------------------
-
-
-RequestFactory = Callable[[], tuple[dict[str, object], dict[str, str]]]
-
-
-def order_requests(tokens: list[str], ticket_type: uuid.UUID, slot: uuid.UUID) -> RequestFactory:
-    """The same requests for both endpoints: a citizen's order of one adult ticket."""
-    counter = iter(range(10**9))
-
-    def make() -> tuple[dict[str, object], dict[str, str]]:
-        n = next(counter)
-        body: dict[str, object] = {
-            "lines": [{"ticket_type_id": str(ticket_type), "slot_id": str(slot), "quantity": 1}],
-            "email": "buyer@example.org", "locale": "de"}
-        headers = {"Authorization": f"Bearer {tokens[n % len(tokens)]}",
-                   "Idempotency-Key": str(uuid.uuid4())}
-        return body, headers
-
-    return make
-
-
-async def _one(http: httpx.AsyncClient, make: RequestFactory, latencies: list[float],
-               counts: dict[str, int]) -> None:
-    body, headers = make()
-    started = time.perf_counter()
-    try:
-        response = await http.post("/orders", json=body, headers=headers)
-    except httpx.HTTPError:
-        counts["errors"] += 1
-        return
-    latencies.append(time.perf_counter() - started)
-    if response.status_code == 201:
-        counts["created"] += 1
-    elif response.status_code == 409:
-        counts["refused"] += 1
-    else:
-        counts["errors"] += 1
-        if counts["errors"] <= 3:
-            print(f"unexpected {response.status_code}: {response.text[:300]}", file=sys.stderr)
-
-
-async def closed_loop(name: str, base_url: str, make: RequestFactory, *, concurrency: int,
-                      seconds: float, warmup: float) -> LoadResult:
-    """``concurrency`` clients, each sending its next order when the last one was answered."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
-        latencies: list[float] = []
-        counts = {"created": 0, "refused": 0, "errors": 0}
-        measuring = False
-        end = time.perf_counter() + warmup + seconds
-
-        async def client() -> None:
-            while time.perf_counter() < end:
-                await _one(http, make, latencies if measuring else [],
-                           counts if measuring else {"created": 0, "refused": 0, "errors": 0})
-
-        tasks = [asyncio.create_task(client()) for _ in range(concurrency)]
-        await asyncio.sleep(warmup)
-        measuring = True
-        started = time.perf_counter()
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
-    return LoadResult(name, elapsed, counts["created"], counts["refused"], counts["errors"],
-                      Latency.of(latencies))
-
-
-async def open_loop(name: str, base_url: str, make: RequestFactory, *, rate: float,
-                    seconds: float) -> LoadResult:
-    """Order i starts at t0 + i/rate in its own task, whatever earlier orders took."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=30,
-                                 limits=httpx.Limits(max_connections=200)) as http:
-        latencies: list[float] = []
-        counts = {"created": 0, "refused": 0, "errors": 0}
-        tasks: list[asyncio.Task[None]] = []
-        t0 = time.perf_counter()
-        total = int(rate * seconds)
-        for i in range(total):
-            delay = t0 + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(_one(http, make, latencies, counts)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - t0
-    return LoadResult(name, elapsed, counts["created"], counts["refused"], counts["errors"],
-                      Latency.of(latencies))
-
-
-async def sellout(base_url: str, tokens: list[str], ticket_type: uuid.UUID, slot: uuid.UUID,
-                  dsn: str, buyers: int = 500) -> SelloutResult:
-    """``buyers`` citizens at once against a 100-place slot; the clock runs until the last
-    answer. The sold count is read back from the database."""
-    make = order_requests(tokens, ticket_type, slot)
-    requests = [make() for _ in range(buyers)]
-    async with httpx.AsyncClient(base_url=base_url, timeout=60,
-                                 limits=httpx.Limits(max_connections=buyers)) as http:
-        latencies: list[float] = []
-        counts = {"created": 0, "refused": 0, "errors": 0}
-        iterator = iter(requests)
-
-        def next_request() -> tuple[dict[str, object], dict[str, str]]:
-            return next(iterator)
-
-        started = time.perf_counter()
-        await asyncio.gather(*[_one(http, next_request, latencies, counts)
-                               for _ in range(buyers)])
-        elapsed = time.perf_counter() - started
-    conn = await asyncpg.connect(dsn)
-    try:
-        held = await conn.fetchval("SELECT held + sold FROM slots WHERE id = $1", slot)
-        capacity = await conn.fetchval("SELECT capacity FROM slots WHERE id = $1", slot)
-    finally:
-        await conn.close()
-    if held != counts["created"] or held > capacity or counts["errors"]:
-        raise RuntimeError(f"sell-out integrity: held {held}, 201s {counts['created']}, "
-                           f"errors {counts['errors']}")
-    return SelloutResult(buyers, capacity, held, counts["refused"], elapsed,
-                         Latency.of(latencies))
-
-
-# -- report ---------------------------------------------------------------------------------------
-
-
-def _lat(result: LoadResult) -> list[str]:
-    lat = result.latency
-    return [f"{result.per_second:,.0f}", f"{lat.p50:.1f}", f"{lat.p99:.1f}", f"{lat.max:.1f}",
-            f"{result.created:,}", f"{result.refused:,}", f"{result.errors:,}"]
-
-
 async def _count_orders(dsn: str) -> int:
     connection = await asyncpg.connect(dsn)
     try:
@@ -321,40 +681,97 @@ async def _count_orders(dsn: str) -> int:
         await connection.close()
 
 
-def render(machine: report.Machine, saturation: dict[str, LoadResult],
-           half: dict[str, LoadResult], sellouts: list[SelloutResult], concurrency: int,
-           seconds: float, cpu_per_order: float) -> str:
-    api, base = saturation["orders"], saturation["baseline"]
+# -- report ---------------------------------------------------------------------------------------
+
+
+def md(table: list[list[str]]) -> str:
+    return "\n".join("| " + " | ".join(r) + " |" for r in table)
+
+
+def _ms(value: float) -> str:
+    return "-" if value != value else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _slowest_refusal_ms(tally: Tally) -> float:
+    return max(tally.refusals) * 1000 if tally.refusals else float("nan")
+
+
+def plural(n: int) -> str:
+    return f"{n} process{'es' if n > 1 else ''}"
+
+
+def processes_text(requested: int, api: int, baseline: int) -> str:
+    """How many processes served each server (uvicorn's workers, counted in /proc)."""
+    if api == baseline == requested:
+        return f"{plural(requested)} each"
+    return f"{plural(requested)} each requested, serving: API {api}, baseline {baseline}"
+
+
+def _load_cells(result: LoadResult) -> list[str]:
+    lat, t = result.latency, result.tally
+    return [f"{result.per_second:,.0f}", _ms(lat.p50), _ms(lat.p99), _ms(lat.max),
+            f"{result.created:,}", f"{result.sold_out:,}", f"{t.refused:,}",
+            f"{sum(t.failures.values()):,}"]
+
+
+@dataclass(frozen=True)
+class Report:
+    machine: report.Machine
+    processes: int
+    observed: int
+    base_observed: int
+    concurrency: int
+    seconds: float
+    saturation: dict[str, LoadResult]
+    half: dict[str, LoadResult]
+    cpu_per_order: float
+    sellouts: list[SelloutResult]
+    refusal: RefusalResult
+    overload: OverloadResult
+    overload_observed: int
+
+
+def render(r: Report) -> str:
+    api, base = r.saturation["orders"], r.saturation["baseline"]
     ratio = api.per_second / base.per_second if base.per_second else 0.0
-    p99 = half["orders"].latency.p99
-    worst_sellout = max(s.seconds for s in sellouts)
-    header = ["endpoint", "orders/s", "p50 ms", "p99 ms", "max ms", "201", "409", "errors"]
-    rows = [header, ["---"] + ["---:"] * 7]
+    p99 = r.half["orders"].latency.p99
+    worst_sellout = max(s.seconds for s in r.sellouts)
+    header = ["endpoint", "orders/s", "p50 ms", "p99 ms", "max ms", "201", "409", "503",
+              "errors"]
+    align = ["---"] + ["---:"] * 8
+    rows = [header, align]
     for label, result in (("POST /orders (ticketing API)", api),
                           ("bare capacity UPDATE (baseline)", base)):
-        rows.append([label, *_lat(result)])
-    half_rows = [header, ["---"] + ["---:"] * 7]
+        rows.append([label, *_load_cells(result)])
+    half_rows = [header, align]
     for label, key in (("POST /orders", "orders"), ("baseline", "baseline")):
-        result = half[key]
-        half_rows.append([f"{label} at {result.created / result.seconds:,.0f}/s offered", *_lat(
-            result)])
-    sell_rows = [["run", "buyers", "places", "sold", "409 sold_out", "seconds", "p50 ms",
-                  "p99 ms"], ["---:"] * 8]
-    for i, s in enumerate(sellouts, 1):
+        result = r.half[key]
+        offered = r.saturation[key].per_second / 2
+        half_rows.append([f"{label} at {offered:,.0f}/s offered", *_load_cells(result)])
+    sell_rows = [["run", "buyers", "places", "sold", "409 sold_out", "503 answered",
+                  "slowest 503 ms", "seconds", "p50 ms", "p99 ms", "API CPU s"], ["---:"] * 11]
+    for i, s in enumerate(r.sellouts, 1):
+        lat = Latency.of(s.tally.final)
         sell_rows.append([str(i), str(s.buyers), str(s.places), str(s.sold),
-                          str(s.sold_out_answers), f"{s.seconds:.2f}", f"{s.latency.p50:.0f}",
-                          f"{s.latency.p99:.0f}"])
-
-    def md(table: list[list[str]]) -> str:
-        return "\n".join("| " + " | ".join(r) + " |" for r in table)
-
-    m = machine
+                          str(s.tally.answers["409 sold_out"]), str(s.tally.refused),
+                          _ms(_slowest_refusal_ms(s.tally)), f"{s.seconds:.2f}",
+                          _ms(lat.p50), _ms(lat.p99), f"{s.api_cpu:.2f}"])
+    o = r.overload
+    over_rows = [["answer (per attempt)", "count"], ["---", "---:"]]
+    for label, count in sorted(o.tally.answers.items(), key=lambda item: -item[1]):
+        over_rows.append([label, f"{count:,}"])
+    refusal_lat = Latency.of(o.tally.refusals)
+    final_lat = Latency.of(o.tally.final)
+    overload_ok = not o.tally.failures
+    ref = r.refusal
+    m = r.machine
     return "\n".join([
         START,
         f"Run {m.date} on {m.cpus} vCPUs ({m.cpu_model}), {m.memory}, Python {m.python}, "
         f"PostgreSQL {m.postgres} (fsync on). Code: {m.code}. Load average when the run "
-        f"started: {m.load}. PostgreSQL, both servers (one uvicorn process each, database pool "
-        f"10) and the load generator share the machine.",
+        f"started: {m.load}. PostgreSQL, both servers (uvicorn, "
+        f"{processes_text(r.processes, r.observed, r.base_observed)}, database pool 10 per "
+        f"process) and the load generator share the machine.",
         "",
         "**Method.** Both endpoints get identical requests: a citizen's order of one adult ticket "
         "for one slot, JSON body, `Authorization` and a fresh `Idempotency-Key`. The ticketing "
@@ -362,19 +779,28 @@ def render(machine: report.Machine, saturation: dict[str, LoadResult],
         "sales rules, reserves the places with its guarded `UPDATE`, writes the order, its "
         "lines and payment items, the idempotency record and two outbox rows (order.placed, "
         "payment request) in one transaction. The baseline (`bench/capacity_baseline.py`) runs "
-        "only the guarded `UPDATE` through an asyncpg pool. *Saturation*: "
-        f"{concurrency} closed-loop clients for {seconds:.0f} s after a warm-up, against a slot "
-        "that never sells out. *Half rate*: open loop at half of each endpoint's own saturation "
-        "rate. *Sell-out*: 500 buyers at once (one connection each) against a fresh slot of "
-        "100 places; the sold count is read back from the database.",
+        "only the guarded `UPDATE` through an asyncpg pool. Every client keeps one HTTP/1.1 "
+        "connection and, refused with 503/429, waits `Retry-After` (at most "
+        f"{RETRY_AFTER_CAP_S:.0f} s, plus up to a quarter as jitter) and sends the same request "
+        f"with the same `Idempotency-Key` again; no answer within {REQUEST_TIMEOUT_S:.0f} s is a "
+        f"timeout. *Saturation*: {r.concurrency} closed-loop clients for {r.seconds:.0f} s "
+        "after a warm-up, against a slot that never sells out. *Half rate*: open loop at half "
+        "of each endpoint's own saturation rate (refusals counted, not retried). *Sell-out*: "
+        "500 buyers at once (one connection each) against a fresh slot of 100 places; the clock "
+        "runs until every buyer has a final answer (201 or 409 `sold_out`), p50/p99 are the "
+        "buyers' times to that answer, retries included; the sold count is read back from the "
+        "database; API CPU: what the API's processes spent from the first order to the last "
+        "answer (from /proc), the sell-out's floor on one core. 503 = refusals answered (503 "
+        "`overloaded`/`service_unavailable`, 429); errors = 500s, timeouts, connection errors, "
+        "refusals without `Retry-After`.",
         "",
         f"**Saturation** (aim: orders/baseline >= {RATIO_AIM}: "
         f"{'met' if ratio >= RATIO_AIM else 'missed'}; ratio {ratio:.2f})",
         "",
         md(rows),
         "",
-        f"CPU of the ticketing API process per order placed during the saturation run "
-        f"(from /proc, warm-up included): {cpu_per_order:.1f} ms.",
+        f"CPU of the ticketing API ({plural(r.observed)}, summed from /proc) per order placed "
+        f"during the saturation run (warm-up included): {r.cpu_per_order:.1f} ms.",
         "",
         f"**Latency at half the saturation rate** (aim: p99 < {P99_AIM_MS:.0f} ms: "
         f"{'met' if p99 < P99_AIM_MS else 'missed'}; p99 {p99:.1f} ms)",
@@ -383,9 +809,28 @@ def render(machine: report.Machine, saturation: dict[str, LoadResult],
         "",
         f"**Sell-out of 100 places by 500 concurrent buyers** (aim: < {SELLOUT_AIM_S:.0f} s: "
         f"{'met' if worst_sellout < SELLOUT_AIM_S else 'missed'}; slowest run "
-        f"{worst_sellout:.2f} s; every run sold exactly its places)",
+        f"{worst_sellout:.2f} s; every run sold exactly its places, no 500, no timeout)",
         "",
         md(sell_rows),
+        "",
+        f"**Refusing a sold-out slot**: {r.concurrency} closed-loop clients ordering from a "
+        f"sold-out slot for {ref.seconds:.0f} s: {ref.refusals:,} answers 409 `sold_out`, "
+        f"p50 {_ms(ref.latency.p50)} ms, p99 {_ms(ref.latency.p99)} ms, {ref.cpu_ms:.1f} ms of "
+        f"API CPU per refusal (an order placed: {r.cpu_per_order:.1f} ms).",
+        "",
+        f"**Overload**: {o.clients:,} clients at once for {o.seconds:.0f} s, each ordering "
+        "again after each final answer, against the API started with "
+        f"`CITY_MAX_IN_FLIGHT={o.max_in_flight}` ({plural(r.overload_observed)}; default "
+        "admission wait). Aim: every excess "
+        "request refused fast with a problem+json 503/429 and `Retry-After`, no 500, no "
+        f"timeout: {'met' if overload_ok else 'missed'}. Refusals: {o.tally.refused:,}, p50 "
+        f"{_ms(refusal_lat.p50)} ms, slowest {_ms(refusal_lat.max)} ms; orders placed "
+        f"{o.per_second:,.0f}/s; buyers' time to a final answer p50 {_ms(final_lat.p50)} ms, "
+        f"p99 {_ms(final_lat.p99)} ms; {o.tally.gave_up:,} buyers still waiting at the end; "
+        f"the last answer came {o.elapsed:.1f} s after the start; API CPU per answer "
+        f"{o.api_cpu_ms:.1f} ms; the load generator used {o.loadgen_cpu:.0%} of a core.",
+        "",
+        md(over_rows),
         END,
     ])
 
@@ -404,9 +849,18 @@ def update_docs(path: Path, block: str) -> None:
 # -- main -----------------------------------------------------------------------------------------
 
 
+def api_env(base: dict[str, str], *, port: int, processes: int,
+            max_in_flight: int | None = None) -> dict[str, str]:
+    env = {**base, "CITY_HTTP_PORT": str(port), "CITY_HTTP_WORKERS": str(processes)}
+    if max_in_flight is not None:
+        env["CITY_MAX_IN_FLIGHT"] = str(max_in_flight)
+    return env
+
+
 async def main_async(args: argparse.Namespace) -> int:
     load = os.getloadavg()
     code = report.code_version()
+    processes = args.api_processes
     async with running_postgres() as postgres:
         url = await postgres.create_database(f"bench_ticketing_{uuid.uuid4().hex[:6]}")
         await asyncio.to_thread(upgrade_to_head, ALEMBIC_INI, url)
@@ -416,49 +870,78 @@ async def main_async(args: argparse.Namespace) -> int:
         jwks = JwksHttp(tokens)
         citizens = [tokens.issue(sub=str(uuid.uuid4()), kind="citizen", acr="basic",
                                  exp_in=3600) for _ in range(500)]
-        api_port, base_port = free_ports(2)
+        api_port, base_port, over_port = free_ports(3)
         logs = root_path() / ".local" / "bench"
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "CITY_DATABASE_URL": url, "CITY_HTTP_HOST": "127.0.0.1",
-               "CITY_HTTP_PORT": str(api_port), "CITY_AUTH_JWKS_URL": jwks.url,
-               "CITY_AUTH_ISSUER": tokens.issuer, "CITY_LOG_LEVEL": "WARNING",
-               "CITY_DATABASE_POOL_SIZE": "10"}
-        api = spawn([sys.executable, "-c", "from ticketing_service.main import run; run()"], env,
-                    logs / "ticketing-api.log")
-        baseline = spawn([sys.executable, "-m", "bench.capacity_baseline", "--port",
-                          str(base_port), "--dsn", dsn], env, logs / "capacity-baseline.log")
+               "CITY_AUTH_JWKS_URL": jwks.url, "CITY_AUTH_ISSUER": tokens.issuer,
+               "CITY_LOG_LEVEL": "WARNING", "CITY_DATABASE_POOL_SIZE": "10"}
+        api_target = Target("orders", "127.0.0.1", api_port)
+        base_target = Target("baseline", "127.0.0.1", base_port)
+
+        def orders(slot: uuid.UUID) -> RequestFactory:
+            return order_requests(citizens, catalogue.ticket_type, slot)
+
         try:
-            api_url, base_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
-            await wait_ready(f"{api_url}/healthz", api)
-            await wait_ready(f"{base_url}/healthz", baseline)
-            saturation: dict[str, LoadResult] = {}
-            half: dict[str, LoadResult] = {}
-            cpu_per_order = 0.0
-            for name, target in (("orders", api_url), ("baseline", base_url)):
-                make = order_requests(citizens, catalogue.ticket_type, catalogue.big_slot)
-                print(f"saturating {name} ...", file=sys.stderr, flush=True)
-                orders_before, cpu_before = await _count_orders(dsn), cpu.sample({"api": api.pid})
-                saturation[name] = await closed_loop(
-                    name, target, make, concurrency=args.concurrency, seconds=args.seconds,
-                    warmup=args.warmup)
-                if name == "orders":
-                    placed = await _count_orders(dsn) - orders_before
-                    spent = cpu.sample({"api": api.pid}).processes["api"] \
-                        - cpu_before.processes["api"]
-                    cpu_per_order = spent / placed * 1000 if placed else 0.0
-            for name, target in (("orders", api_url), ("baseline", base_url)):
-                make = order_requests(citizens, catalogue.ticket_type, catalogue.big_slot)
-                rate = saturation[name].per_second / 2
-                print(f"{name} at {rate:.0f}/s ...", file=sys.stderr, flush=True)
-                half[name] = await open_loop(name, target, make, rate=rate,
-                                             seconds=args.seconds)
-            sellouts = []
-            for slot in catalogue.sellout_slots:
-                print("sell-out ...", file=sys.stderr, flush=True)
-                sellouts.append(await sellout(api_url, citizens, catalogue.ticket_type, slot, dsn))
+            api = spawn(API_COMMAND, api_env(env, port=api_port, processes=processes),
+                        logs / "ticketing-api.log")
+            baseline = spawn([sys.executable, "-m", "bench.capacity_baseline", "--port",
+                              str(base_port), "--dsn", dsn, "--workers", str(processes)], env,
+                             logs / "capacity-baseline.log")
+            try:
+                await wait_ready(f"{api_target.url}/healthz", api)
+                await wait_ready(f"{base_target.url}/healthz", baseline)
+                observed = serving_processes(api.pid)
+                base_observed = serving_processes(baseline.pid)
+                print(f"{plural(processes)} requested; serving: API {observed}, baseline "
+                      f"{base_observed}", file=sys.stderr, flush=True)
+                saturation: dict[str, LoadResult] = {}
+                half: dict[str, LoadResult] = {}
+                cpu_per_order = 0.0
+                for target in (api_target, base_target):
+                    print(f"saturating {target.name} ...", file=sys.stderr, flush=True)
+                    orders_before, cpu_before = await _count_orders(dsn), tree_cpu_seconds(
+                        api.pid)
+                    saturation[target.name] = await closed_loop(
+                        target, orders(catalogue.big_slot), concurrency=args.concurrency,
+                        seconds=args.seconds, warmup=args.warmup)
+                    if target is api_target:
+                        placed = await _count_orders(dsn) - orders_before
+                        spent = tree_cpu_seconds(api.pid) - cpu_before
+                        cpu_per_order = spent / placed * 1000 if placed else 0.0
+                for target in (api_target, base_target):
+                    rate = saturation[target.name].per_second / 2
+                    print(f"{target.name} at {rate:.0f}/s ...", file=sys.stderr, flush=True)
+                    half[target.name] = await open_loop(target, orders(catalogue.big_slot),
+                                                        rate=rate, seconds=args.seconds)
+                sellouts = []
+                for slot in catalogue.sellout_slots:
+                    print("sell-out ...", file=sys.stderr, flush=True)
+                    sellouts.append(await sellout(api_target, orders(slot), slot, dsn, api.pid))
+                print("sold-out refusals ...", file=sys.stderr, flush=True)
+                sold_out = catalogue.sellout_slots[0]
+                refusal = await sold_out_refusals(api_target, orders(sold_out), api.pid,
+                                                  concurrency=args.concurrency, seconds=5.0)
+            finally:
+                stop(api)
+                stop(baseline)
+            print(f"overload: {args.overload_clients} clients ...", file=sys.stderr, flush=True)
+            over_target = Target("overload", "127.0.0.1", over_port)
+            over_api = spawn(API_COMMAND, api_env(env, port=over_port, processes=processes,
+                                                  max_in_flight=args.overload_in_flight),
+                             logs / "ticketing-api-overload.log")
+            try:
+                await wait_ready(f"{over_target.url}/healthz", over_api)
+                overload_observed = serving_processes(over_api.pid)
+                await closed_loop(over_target, orders(catalogue.big_slot),
+                                  concurrency=args.concurrency, seconds=0, warmup=2.0)
+                over = await overload(over_target, orders(catalogue.big_slot), over_api.pid,
+                                      clients=args.overload_clients,
+                                      seconds=args.overload_seconds,
+                                      max_in_flight=args.overload_in_flight)
+            finally:
+                stop(over_api)
         finally:
-            stop(api)
-            stop(baseline)
             jwks.close()
         version = await asyncpg.connect(postgres.admin_dsn)
         try:
@@ -466,8 +949,9 @@ async def main_async(args: argparse.Namespace) -> int:
         finally:
             await version.close()
     machine = report.machine("-", pg_version, True, load, code)
-    block = render(machine, saturation, half, sellouts, args.concurrency, args.seconds,
-                   cpu_per_order)
+    block = render(Report(machine, processes, observed, base_observed, args.concurrency,
+                          args.seconds, saturation, half, cpu_per_order, sellouts, refusal,
+                          over, overload_observed))
     print(block)
     if args.docs:
         update_docs(root_path() / "docs" / "benchmarks.md", block)
@@ -475,11 +959,18 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.ticketing", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.ticketing", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--api-processes", type=int, default=1,
+                        help="uvicorn processes of the API (CITY_HTTP_WORKERS) and the baseline")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--sellouts", type=int, default=3)
+    parser.add_argument("--overload-clients", type=int, default=1000)
+    parser.add_argument("--overload-seconds", type=float, default=10.0)
+    parser.add_argument("--overload-in-flight", type=int, default=20,
+                        help="CITY_MAX_IN_FLIGHT (per process) of the overload run's API")
     parser.add_argument("--no-docs", dest="docs", action="store_false")
     return parser.parse_args(argv)
 
