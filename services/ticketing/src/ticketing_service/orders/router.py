@@ -50,7 +50,9 @@ async def place_order(
     ``checkout_url`` appears on ``GET /orders/{id}`` once payment answered. A free order is
     ``confirmed`` at once. ``email`` counts for machine clients only: a citizen's order mail
     goes to the account's own address and inbox. 409 ``sold_out`` (with ``slot_id``,
-    ``places_left``; nothing is held), ``not_on_sale``, ``sales_closed``,
+    ``places_left``; nothing is held; a slot the API process saw with no place left less than
+    a second ago is refused from memory, so a place freed meanwhile sells a second later),
+    ``not_on_sale``, ``sales_closed``,
     ``account_ticket_limit`` (the account would hold more than the offering's
     ``max_tickets_per_account`` of a slot), ``too_many_open_orders`` (it has
     ``max_open_orders_per_account`` unpaid orders of the offering); 422
