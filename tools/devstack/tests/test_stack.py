@@ -7,6 +7,7 @@ teardown runs `devstack down` and then kills any process still naming that direc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ from devstack.config import (
     ConfigError,
     StackConfig,
     api_port_var,
+    api_workers_var,
 )
 from devstack.paths import repo_root
 from devstack.runner import port_problems
@@ -49,6 +51,17 @@ def test_every_port_is_overridable_and_a_bad_value_names_its_variable(tmp_path: 
     assert config.state_file == tmp_path / "s" / "stack.json"
     with pytest.raises(ConfigError, match="CITY_STACK_POSTGRES_PORT"):
         StackConfig.from_env({"CITY_STACK_POSTGRES_PORT": "5432x"}, repo_root())
+
+
+def test_ticketing_serves_its_api_from_two_processes_unless_told(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"CITY_STACK_DIR": str(tmp_path)}, repo_root())
+    assert {s.name: s.api_workers for s in config.services} == {
+        "identity": 1, "case": 1, "payment": 1, "notification": 1, "ticketing": 2}
+    env = {"CITY_STACK_DIR": str(tmp_path), api_workers_var("case"): "3"}
+    assert {s.name: s.api_workers for s in StackConfig.from_env(env, repo_root()).services}[
+        "case"] == 3
+    with pytest.raises(ConfigError, match="CITY_STACK_TICKETING_API_WORKERS"):
+        StackConfig.from_env({api_workers_var("ticketing"): "0"}, repo_root())
 
 
 def test_a_busy_port_is_reported_with_the_variable_that_moves_it(tmp_path: Path) -> None:
@@ -135,6 +148,13 @@ def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStac
     _a_killed_supervisor_is_reported_and_up_restores_the_stack(local_stack)
     state = read_state(config.state_file)
     assert state is not None
+    # ticketing's API is served by two worker processes under its supervisor (the record).
+    api_workers = _worker_processes(_record(local_stack, "ticketing-api").pid)
+    assert len(api_workers) == 2, api_workers
+    ticketing_status = local_stack.devstack("status", timeout=30).stdout
+    row = next(line.split() for line in ticketing_status.splitlines()
+               if line.strip().startswith("ticketing-api ") and "/readyz" in line)
+    assert row[-1] == "200", ticketing_status
 
     down = local_stack.devstack("down", timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -142,6 +162,8 @@ def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStac
     assert processes_naming(str(local_stack.dir)) == []  # broker, PostgreSQL, the run itself
     survivors = [c.name for c in state.children if process_alive(c.pid, c.marker)]
     assert survivors == [], f"survived `devstack down`: {survivors}"
+    orphans = [pid for pid in api_workers if Path(f"/proc/{pid}").exists()]
+    assert orphans == [], f"API worker processes survived `devstack down`: {orphans}"
     listening = [c.port for c in config.bound_ports() if _port_is_listening(c.port)]
     assert listening == []
     print(f"devstack up took {startup:.1f}s")  # shown with -s, for the record
@@ -149,6 +171,20 @@ def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStac
     nothing = local_stack.devstack("down", timeout=30)
     assert nothing.returncode == 0
     assert "No stack is running" in nothing.stdout
+
+
+def _worker_processes(pid: int) -> list[int]:
+    """The worker processes uvicorn spawned under the API supervisor ``pid``."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            children += [int(c) for c in (task / "children").read_text().split()]
+    workers = []
+    for child in children:
+        with contextlib.suppress(FileNotFoundError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(child)
+    return workers
 
 
 def _record(stack: LocalStack, name: str) -> ChildRecord:

@@ -17,6 +17,9 @@ LOOPBACK = "127.0.0.1"
 SERVICES: tuple[str, ...] = ("identity", "case", "payment", "notification", "ticketing")
 DEFAULT_API_PORTS = {name: 8001 + index for index, name in enumerate(SERVICES)}
 DEFAULT_METRICS_PORTS = {name: 9101 + index for index, name in enumerate(SERVICES)}
+#: API processes per service (``CITY_HTTP_WORKERS``): ticketing takes the ticket rushes, so the
+#: stack runs it as it is deployed, with two; the others serve from one process.
+DEFAULT_API_WORKERS = {name: 2 if name == "ticketing" else 1 for name in SERVICES}
 
 ENV_DIR = "CITY_STACK_DIR"
 ENV_DEMO_FILE = "CITY_STACK_DEMO_FILE"
@@ -43,6 +46,11 @@ def metrics_port_var(service: str) -> str:
     return f"CITY_STACK_{service.upper()}_METRICS_PORT"
 
 
+def api_workers_var(service: str) -> str:
+    """`CITY_STACK_<SERVICE>_API_WORKERS`: how many processes serve the service's API."""
+    return f"CITY_STACK_{service.upper()}_API_WORKERS"
+
+
 def database_name(service: str) -> str:
     """The database of one service: `city_<service>`."""
     return f"city_{service}"
@@ -60,11 +68,12 @@ def without_password(url: str) -> str:
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """One service's API and worker-metrics ports."""
+    """One service's API and worker-metrics ports, and how many processes serve its API."""
 
     name: str
     api_port: int
     metrics_port: int
+    api_workers: int = 1
 
     @property
     def database(self) -> str:
@@ -122,6 +131,7 @@ class StackConfig:
                     name,
                     _port(env, api_port_var(name), DEFAULT_API_PORTS[name]),
                     _port(env, metrics_port_var(name), DEFAULT_METRICS_PORTS[name]),
+                    _count(env, api_workers_var(name), DEFAULT_API_WORKERS[name]),
                 )
                 for name in SERVICES
             ),
@@ -218,6 +228,15 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise ConfigError(f"{name}={raw!r} is not a TCP port (1-65535)")
+    return int(raw)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name}={raw!r} is not a number of processes (1 or more)")
     return int(raw)
 
 

@@ -27,6 +27,7 @@ _PER_PROCESS = (
     "CITY_DATABASE_URL",
     "CITY_HTTP_HOST",
     "CITY_HTTP_PORT",
+    "CITY_HTTP_WORKERS",
     "CITY_WORKER_METRICS_PORT",
 )
 
@@ -107,7 +108,10 @@ async def migrate_all(
 
 
 def api_child(config: StackConfig, service: ServiceConfig, env: Mapping[str, str]) -> Child:
+    """The service's API, served by `service.api_workers` processes (`CITY_HTTP_WORKERS`): the
+    child is their supervisor, and stopping its process group stops them all."""
     name = f"{service.name}-api"
+    env = {**env, "CITY_HTTP_WORKERS": str(service.api_workers)}
     return Child(name, [_script(name)], env=env, log_file=config.logs_dir / f"{name}.log",
                  cwd=config.repo)
 
