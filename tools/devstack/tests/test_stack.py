@@ -153,7 +153,7 @@ def test_up_serves_every_api_and_down_stops_every_process(local_stack: LocalStac
     assert len(api_workers) == 2, api_workers
     ticketing_status = local_stack.devstack("status", timeout=30).stdout
     row = next(line.split() for line in ticketing_status.splitlines()
-               if line.strip().startswith("ticketing-api ") and "/readyz" in line)
+               if line.strip().startswith("ticketing ") and "/readyz" in line)
     assert row[-1] == "200", ticketing_status
 
     down = local_stack.devstack("down", timeout=120)
