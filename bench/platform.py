@@ -51,6 +51,7 @@ from bench.chaos_faults import admin_dsn
 from bench.chaos_load import login
 from bench.infra import quiet_logging, root_path
 from bench.stats import Latency
+from devstack.config import api_workers_var
 from devstack.kafka import kafka_version
 from devstack.paths import kafka_pom
 from devstack.state import read_state
@@ -447,7 +448,8 @@ async def measure(args: argparse.Namespace, stack: LocalStack, code: str) -> Res
     latency = Latency.of(load.latencies)
     return Result(
         code=code, date=datetime.now(UTC).isoformat(timespec="seconds"), buyers=args.buyers,
-        seconds=args.seconds, warmup=args.warmup, api_processes=args.api_processes,
+        seconds=args.seconds, warmup=args.warmup,
+        api_processes=next(s.api_workers for s in stack.config.services if s.name == "ticketing"),
         answers=dict(load.answers), created=load.created, api_seconds=load.seconds,
         handled=backlog.handled, handled_seconds=max(handled_seconds, load.seconds),
         cpu_seconds=cpu_seconds,
@@ -577,10 +579,10 @@ def render(m: report.Machine, result: Result, before: Result | None) -> str:
         "**Method.** `devstack up` starts the local platform as `make run` does (PostgreSQL, "
         "one-node Kafka, the SMTP sink, every service's API and worker, migrated and seeded "
         "with the demo city) on free loopback ports in a temporary directory; "
-        + (f"every API runs {result.api_processes} processes (`CITY_HTTP_WORKERS`; devstack "
-           "gives all APIs one environment, only ticketing's is loaded), everything else with "
-           "its defaults. " if result.api_processes > 1 else
-           "every process with its defaults (one process per API). ")
+        + f"ticketing's API runs as {result.api_processes} uvicorn worker process"
+        + ("es" if result.api_processes != 1 else "")
+        + " (`CITY_STACK_TICKETING_API_WORKERS`, `CITY_HTTP_WORKERS`), every other API as one, "
+        "everything with the stack's defaults. "
         + f"{result.buyers} citizens register through identity and log in "
         "through its login page (code flow with PKCE); each then orders one adult ticket of "
         "one big timed slot through `POST /orders` with its token, a fresh `Idempotency-Key` "
@@ -662,8 +664,9 @@ def code_version() -> str:
 async def main_async(args: argparse.Namespace) -> int:
     load = os.getloadavg()
     code = os.environ.get("BENCH_CODE_VERSION") or code_version()
-    env = {"CITY_ACCESS_TOKEN_TTL_SECONDS": "3600",
-           "CITY_HTTP_WORKERS": str(args.api_processes)}
+    env = {"CITY_ACCESS_TOKEN_TTL_SECONDS": "3600"}
+    if args.api_processes is not None:
+        env[api_workers_var("ticketing")] = str(args.api_processes)
     with local_stack(**env) as stack:
         say(f"starting the platform in {stack.dir}")
         up = await asyncio.to_thread(stack.devstack, "up", timeout=600)
@@ -704,8 +707,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--buyers", type=int, default=32, help="closed-loop buyers (32)")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds (15)")
     parser.add_argument("--warmup", type=float, default=5.0, help="warm-up seconds (5)")
-    parser.add_argument("--api-processes", type=int, default=1,
-                        help="processes of the ticketing API (CITY_HTTP_WORKERS, 1)")
+    parser.add_argument("--api-processes", type=int, default=None,
+                        help="processes of the ticketing API (CITY_STACK_TICKETING_API_WORKERS; "
+                             "default: the stack's)")
     parser.add_argument("--drain-timeout", type=float, default=300.0,
                         help="seconds to wait for the events after the load (300)")
     parser.add_argument("--before", type=Path, default=None, metavar="JSON",
