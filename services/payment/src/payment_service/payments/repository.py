@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, false, func, select, tuple_
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from city_shared.pagination import Cursor
 from payment_service.payments.access import Visibility
@@ -100,30 +102,50 @@ async def get_by_reference(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+#: The insert of a new payment, built once (building ``insert(...).values(**row)`` per call
+#: cost about a tenth of a payment request's CPU); the row comes as parameters.
+_INSERT_PAYMENT = (
+    insert(Payment.__table__)  # type: ignore[arg-type]
+    .on_conflict_do_nothing(constraint="uq_payments_source_reference")
+    .returning(Payment.__table__.c.id)
+)
+_INSERT_LINE_ITEMS = insert(PaymentLineItem.__table__)  # type: ignore[arg-type]
+#: What a new payment row holds besides the values given (the columns' defaults).
+_NEW_PAYMENT_DEFAULTS: dict[str, Any] = {
+    "reason": None, "provider_payment_id": None, "next_url": None, "refunded_amount": 0,
+    "version": 1, "finished_at": None, "provider_checked_at": None,
+}
+#: Attribute -> column name (``metadata_`` is the column ``metadata``).
+_PAYMENT_COLUMNS = {attr.key: attr.columns[0].name for attr in sa_inspect(Payment).column_attrs}
+
+
 async def insert_payment(
     session: AsyncSession, values: dict[str, Any], line_items: Sequence[dict[str, Any]]
-) -> uuid.UUID | None:
+) -> Payment | None:
     """Insert a payment and its line items unless the source already has one with this
-    reference; returns the new id, or None when it exists.
+    reference; returns the new payment (in the session, as if loaded: no statement reads it
+    back), or None when it exists.
 
     A concurrent insert of the same reference waits for the other transaction: if that one
     commits, this returns None and the caller reads the winner's row.
     """
-    new_id = (
-        await session.execute(
-            insert(Payment)
-            .values(**values)
-            .on_conflict_do_nothing(constraint="uq_payments_source_reference")
-            .returning(Payment.id)
-        )
-    ).scalar_one_or_none()
+    row = {_PAYMENT_COLUMNS[key]: value for key, value in values.items()}
+    new_id = (await session.execute(_INSERT_PAYMENT, row)).scalar_one_or_none()
     if new_id is None:
         return None
-    await session.execute(
-        insert(PaymentLineItem),
-        [{"payment_id": new_id, "position": pos, **item} for pos, item in enumerate(line_items)],
-    )
-    return new_id
+    items = [{"payment_id": new_id, "position": pos, **item}
+             for pos, item in enumerate(line_items)]
+    await session.execute(_INSERT_LINE_ITEMS, items)
+    known = {**_NEW_PAYMENT_DEFAULTS, **values, "id": new_id}
+    if not known.keys() >= _PAYMENT_COLUMNS.keys():  # a column this does not know: read it back
+        return await session.get(Payment, new_id)
+    payment = Payment(**known)
+    payment.line_items = [PaymentLineItem(**item) for item in items]
+    for item in payment.line_items:
+        make_transient_to_detached(item)
+    make_transient_to_detached(payment)
+    session.add(payment)
+    return payment
 
 
 async def lock_by_provider_id(

@@ -153,13 +153,12 @@ async def create_payment(
     if total != data.amount:
         raise LineItemsMismatch(data.amount, total)
     check_return_url(data.return_url, config)
-    found = await repository.get_by_reference(session, tenant, source, data.reference)
-    if found is not None:
-        return _existing(found, data)
     now = now or now_utc()
     payer = data.payer
     journey = capture()  # the request's or the command's journey (the consumer sets it)
-    new_id = await repository.insert_payment(
+    # The insert decides (ON CONFLICT DO NOTHING): a reference seen before costs no extra read
+    # in the common case of a new one.
+    payment = await repository.insert_payment(
         session,
         {
             "id": uuid.uuid4(), "tenant": tenant, "source": source, "reference": data.reference,
@@ -174,13 +173,11 @@ async def create_payment(
         },
         [item.model_dump() for item in data.line_items],
     )
-    if new_id is None:
+    if payment is None:
         found = await repository.get_by_reference(session, tenant, source, data.reference)
         if found is None:  # the conflicting row vanished again; the client may retry
             raise Conflict("A concurrent request for this reference did not finish; retry.")
         return _existing(found, data)
-    payment = await session.get(Payment, new_id)
-    assert payment is not None
     hosted = await provider.create_hosted_payment(payment)
     payment.opened(hosted.provider_payment_id, hosted.next_url, caused_by=caused_by)
     await repository.add_history(session, payment, events.CREATED, now,
