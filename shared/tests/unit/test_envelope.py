@@ -89,7 +89,8 @@ def test_invalid_attributes_are_malformed(header: str, value: bytes) -> None:
         from_kafka(headers, b"o-1", bytes(to_kafka(event).value))
 
 
-@pytest.mark.parametrize("value", [b"{not json", b"[1, 2]", None])
+@pytest.mark.parametrize("value", [b"{not json", b"[1, 2]", None, b"[" * 100_000,
+                                   b'{"a": "\xff"}'])
 def test_a_value_that_is_not_a_json_object_is_malformed(value: bytes | None) -> None:
     with pytest.raises(MalformedEvent):
         from_kafka(_headers(_event()), b"o-1", value)
@@ -98,3 +99,18 @@ def test_a_value_that_is_not_a_json_object_is_malformed(value: bytes | None) -> 
 def test_an_event_type_must_follow_the_naming_contract() -> None:
     with pytest.raises(ValidationError):
         _event().model_validate({**_event().model_dump(), "type": "order.placed"})
+
+
+@pytest.mark.parametrize(("header", "value"), [("ce_subject", b"\xff"), ("content-type", b"\xff")])
+def test_a_header_that_is_not_utf8_is_malformed(header: str, value: bytes) -> None:
+    event = _event()
+    headers = [(k, value if k == header else v) for k, v in _headers(event)]
+    with pytest.raises(MalformedEvent):
+        from_kafka(headers, b"o-1", bytes(to_kafka(event).value))
+
+
+def test_extra_attributes_and_header_case_are_tolerated() -> None:
+    event = _event()
+    headers = [(k.upper(), v) for k, v in _headers(event)] + [("ce_unknownext", b"x"),
+                                                              ("other", b"\xff")]
+    assert from_kafka(headers, b"o-1", bytes(to_kafka(event).value)) == event
