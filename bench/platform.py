@@ -397,6 +397,9 @@ class Result:
     events: dict[str, int]
     processes: dict[str, int] = field(default_factory=dict)
     """process -> how many processes its tree had at the end of the load."""
+    idle: dict[str, float] = field(default_factory=dict)
+    """process -> share of one core it used while the platform had no load (before the
+    window; its background: polls, relays, sweeps)."""
     unhandled: str | None = None
 
     @property
@@ -429,6 +432,10 @@ async def measure(args: argparse.Namespace, stack: LocalStack, code: str) -> Res
         say(f"warm-up: {warm.created} orders ({dict(warm.answers)}); {backlog.describe()}")
         if not warm.created:
             raise RuntimeError("no order was placed during the warm-up")
+        say(f"idle: {args.idle:g} s without load")
+        quiet, idle_started = processes.sample(), time.monotonic()
+        await asyncio.sleep(args.idle)
+        idle_seconds, rested = time.monotonic() - idle_started, processes.sample()
         load = Load(f"platform-{run_id}-window-")
         say(f"window: {args.buyers} buyers for {args.seconds:g} s")
         since = datetime.now(UTC)
@@ -457,6 +464,7 @@ async def measure(args: argparse.Namespace, stack: LocalStack, code: str) -> Res
                  "max": latency.max},
         cpu={name: after[name] - before[name] for name in before},
         events=events, processes=counts,
+        idle={name: (rested[name] - quiet[name]) / idle_seconds for name in quiet},
         unhandled=None if backlog.empty else backlog.describe())
 
 
@@ -484,41 +492,42 @@ def _names(result: Result) -> list[str]:
 
 
 def cpu_rows(result: Result, before: Result | None) -> list[list[str]]:
-    head = ["process", "CPU ms per order", "% of one core"]
+    head = ["process", "CPU ms per order", "% of one core", "idle: % of one core"]
     if before is not None:
         head += [f"before ({before.code.split()[0]}): ms per order", "% of one core"]
 
-    def cells(r: Result | None, name: str) -> list[str]:
+    def cells(r: Result | None, name: str, idle: bool = False) -> list[str]:
         if r is None:
             return []
         if name not in r.cpu or not r.handled:
-            return ["", ""]
-        return [f"{1000 * r.cpu[name] / r.handled:.2f}",
-                f"{100 * r.cpu[name] / r.cpu_seconds:.0f}"]
+            return ["", "", ""] if idle else ["", ""]
+        figures = [f"{1000 * r.cpu[name] / r.handled:.2f}",
+                   f"{100 * r.cpu[name] / r.cpu_seconds:.0f}"]
+        if idle:
+            figures.append(f"{100 * r.idle[name]:.1f}" if name in r.idle else "")
+        return figures
 
     names = _names(result)
-    rows = [head] + [[_label(result, n), *cells(result, n), *cells(before, n)] for n in names]
-    total = dict(result.cpu)
-    total["platform"] = sum(v for k, v in result.cpu.items()
-                            if k not in ("machine", "load generator"))
-    total["others"] = result.cpu["machine"] - sum(v for k, v in result.cpu.items()
-                                                   if k != "machine")
-    summed = Result(**{**asdict(result), "cpu": total})
-    old = None
-    if before is not None:
-        old_total = dict(before.cpu)
-        old_total["platform"] = sum(v for k, v in before.cpu.items()
-                                    if k not in ("machine", "load generator"))
-        old_total["others"] = before.cpu["machine"] - sum(v for k, v in before.cpu.items()
-                                                           if k != "machine")
-        old = Result(**{**asdict(before), "cpu": old_total})
-    rows.append(["**the platform (all of the above but the load generator)**",
-                 *cells(summed, "platform"), *cells(old, "platform")])
-    rows.append(["whole machine (all cores, anything else running included)",
-                 *cells(summed, "machine"), *cells(old, "machine")])
-    rows.append(["of which not the platform nor the load generator",
-                 *cells(summed, "others"), *cells(old, "others")])
+    rows = [head] + [[_label(result, n), *cells(result, n, idle=True), *cells(before, n)]
+                     for n in names]
+    summed, old = _totals(result), None if before is None else _totals(before)
+    for key, label in (("platform", "**the platform (all of the above but the load generator)**"),
+                       ("machine", "whole machine (all cores, anything else running included)"),
+                       ("others", "of which not the platform nor the load generator")):
+        rows.append([label, *cells(summed, key, idle=True), *cells(old, key)])
     return rows
+
+
+def _totals(result: Result) -> Result:
+    """``result`` with the sums of :func:`cpu_rows`' last rows added to its CPU figures."""
+    def sums(cpu: dict[str, float]) -> dict[str, float]:
+        if "machine" not in cpu:
+            return cpu
+        platform = sum(v for k, v in cpu.items() if k not in ("machine", "load generator"))
+        others = cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine")
+        return {**cpu, "platform": platform, "others": others}
+
+    return Result(**{**asdict(result), "cpu": sums(result.cpu), "idle": sums(result.idle)})
 
 
 def ceiling(result: Result) -> float:
@@ -596,7 +605,8 @@ def render(m: report.Machine, result: Result, before: Result | None) -> str:
         "service. CPU: utime + stime from `/proc` of each process with its children (exited "
         "ones included, e.g. PostgreSQL backends), from the window's start until everything "
         "was handled, divided by the orders handled; % of one core over that time "
-        f"({result.cpu_seconds:.1f} s).",
+        f"({result.cpu_seconds:.1f} s). *Idle*: the same share during the seconds without "
+        "load just before the window (background work: polls, relays, sweeps).",
         "",
         f"**Orders per second end to end** (aim: at least {RATE_AIM:g}x the {base:.1f} "
         f"orders/s before issue 15, i.e. {aim:.0f}: "
@@ -710,6 +720,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-processes", type=int, default=None,
                         help="processes of the ticketing API (CITY_STACK_TICKETING_API_WORKERS; "
                              "default: the stack's)")
+    parser.add_argument("--idle", type=float, default=5.0,
+                        help="seconds without load before the window, to show each process's "
+                             "background CPU (5)")
     parser.add_argument("--drain-timeout", type=float, default=300.0,
                         help="seconds to wait for the events after the load (300)")
     parser.add_argument("--before", type=Path, default=None, metavar="JSON",
