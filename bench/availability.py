@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from bench import report
+from bench import cpu, report
 from bench.infra import quiet_logging, root_path
 from bench.stats import Latency
 from bench.ticketing import (
@@ -44,6 +44,7 @@ from bench.ticketing import (
     JwksHttp,
     Target,
     api_env,
+    machine_busy,
     md,
     plural,
     processes_text,
@@ -148,6 +149,8 @@ class Result:
     answers: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     cpu_ms: float = 0.0
+    #: Share of all the machine's cores busy (any process) during the measured part.
+    machine: float = 0.0
 
     @property
     def ok(self) -> int:
@@ -200,9 +203,11 @@ async def closed_loop(target: Target, path: str, pid: int, *, concurrency: int, 
         await asyncio.sleep(warmup)
         measuring = True
         started, cpu_before = time.perf_counter(), tree_cpu_seconds(pid)
+        machine_before = cpu.sample({})
         await asyncio.gather(*tasks)
         result.seconds = time.perf_counter() - started
         spent = tree_cpu_seconds(pid) - cpu_before
+        result.machine = machine_busy(machine_before)
     finally:
         for conn in conns:
             conn.close()
@@ -276,6 +281,9 @@ def render(machine: report.Machine, results: list[Result], offering: Offering, *
         f"{'met' if ratio >= RATIO_AIM else 'missed'}; ratio {ratio:.2f})",
         "",
         md(rows),
+        "",
+        f"The machine's cores (all processes, /proc/stat) were busy {api.machine:.0%} while the "
+        f"API was measured, {base.machine:.0%} while the baseline was.",
         END,
     ])
 

@@ -615,8 +615,15 @@ class OverloadResult:
     tally: Tally
     #: Share of one core this process (the load generator) used.
     loadgen_cpu: float
-    #: CPU of the API's processes per request answered (any answer).
-    api_cpu_ms: float
+    #: CPU seconds of the API's processes over the run.
+    api_cpu: float
+
+    @property
+    def api_cpu_ms(self) -> float:
+        """CPU of the API's processes per request answered (any answer)."""
+        answered = sum(self.tally.answers.values()) - self.tally.answers["timeout"] \
+            - self.tally.answers["no answer"]
+        return self.api_cpu / answered * 1000 if answered else 0.0
 
     @property
     def per_second(self) -> float:
@@ -645,10 +652,8 @@ async def overload(target: Target, make: RequestFactory, api_pid: int, *, client
         for conn in conns:
             conn.close()
     loadgen = (time.process_time() - cpu_before) / elapsed
-    answered = sum(tally.answers.values()) - tally.answers["timeout"] \
-        - tally.answers["no answer"]
-    api_ms = (tree_cpu_seconds(api_pid) - api_before) / answered * 1000 if answered else 0.0
-    return OverloadResult(clients, max_in_flight, seconds, elapsed, tally, loadgen, api_ms)
+    api_cpu = tree_cpu_seconds(api_pid) - api_before
+    return OverloadResult(clients, max_in_flight, seconds, elapsed, tally, loadgen, api_cpu)
 
 
 # -- seed -----------------------------------------------------------------------------------------
@@ -749,6 +754,8 @@ class Report:
     refusal: RefusalResult
     overload: OverloadResult
     overload_observed: int
+    #: Share of all the machine's cores busy (any process) during a phase.
+    busy: dict[str, float]
 
 
 def render(r: Report) -> str:
@@ -860,6 +867,12 @@ def render(r: Report) -> str:
         f"{o.api_cpu_ms:.1f} ms; the load generator used {o.loadgen_cpu:.0%} of a core.",
         "",
         md(over_rows),
+        "",
+        "The machine's cores (all processes, /proc/stat) were busy: "
+        + ", ".join(f"{share:.0%} during the {phase}" for phase, share in r.busy.items())
+        + "; the API's processes got on average "
+        + ", ".join(f"{s.api_cpu / s.seconds:.2f}" for s in r.sellouts)
+        + f" cores during the sell-outs and {o.api_cpu / o.elapsed:.2f} during the overload.",
         END,
     ])
 
@@ -876,6 +889,11 @@ def update_docs(path: Path, block: str) -> None:
 
 
 # -- main -----------------------------------------------------------------------------------------
+
+
+def machine_busy(before: cpu.Sample) -> float:
+    """Share of all cores busy (any process) since ``before``."""
+    return cpu.usage(before, cpu.sample({})).get("machine", 0.0)
 
 
 def admission_setting(field_name: str) -> str:
@@ -933,14 +951,17 @@ async def main_async(args: argparse.Namespace) -> int:
                       f"{base_observed}", file=sys.stderr, flush=True)
                 saturation: dict[str, LoadResult] = {}
                 half: dict[str, LoadResult] = {}
+                busy: dict[str, float] = {}
                 cpu_per_order = 0.0
                 for target in (api_target, base_target):
                     print(f"saturating {target.name} ...", file=sys.stderr, flush=True)
                     orders_before, cpu_before = await _count_orders(dsn), tree_cpu_seconds(
                         api.pid)
+                    machine_before = cpu.sample({})
                     saturation[target.name] = await closed_loop(
                         target, orders(catalogue.big_slot), concurrency=args.concurrency,
                         seconds=args.seconds, warmup=args.warmup)
+                    busy[f"saturation of {target.name}"] = machine_busy(machine_before)
                     if target is api_target:
                         placed = await _count_orders(dsn) - orders_before
                         spent = tree_cpu_seconds(api.pid) - cpu_before
@@ -951,9 +972,11 @@ async def main_async(args: argparse.Namespace) -> int:
                     half[target.name] = await open_loop(target, orders(catalogue.big_slot),
                                                         rate=rate, seconds=args.seconds)
                 sellouts = []
+                machine_before = cpu.sample({})
                 for slot in catalogue.sellout_slots:
                     print("sell-out ...", file=sys.stderr, flush=True)
                     sellouts.append(await sellout(api_target, orders(slot), slot, dsn, api.pid))
+                busy["sell-outs"] = machine_busy(machine_before)
                 print("sold-out refusals ...", file=sys.stderr, flush=True)
                 sold_out = catalogue.sellout_slots[0]
                 refusal = await sold_out_refusals(api_target, orders(sold_out), api.pid,
@@ -971,10 +994,12 @@ async def main_async(args: argparse.Namespace) -> int:
                 overload_observed = serving_processes(over_api.pid)
                 await closed_loop(over_target, orders(catalogue.big_slot),
                                   concurrency=args.concurrency, seconds=0, warmup=2.0)
+                machine_before = cpu.sample({})
                 over = await overload(over_target, orders(catalogue.big_slot), over_api.pid,
                                       clients=args.overload_clients,
                                       seconds=args.overload_seconds,
                                       max_in_flight=args.overload_in_flight)
+                busy["overload"] = machine_busy(machine_before)
             finally:
                 stop(over_api)
         finally:
@@ -987,7 +1012,7 @@ async def main_async(args: argparse.Namespace) -> int:
     machine = report.machine("-", pg_version, True, load, code)
     block = render(Report(machine, processes, observed, base_observed, args.concurrency,
                           args.seconds, saturation, half, cpu_per_order, sellouts, refusal,
-                          over, overload_observed))
+                          over, overload_observed, busy))
     print(block)
     if args.docs:
         update_docs(root_path() / "docs" / "benchmarks.md", block)
