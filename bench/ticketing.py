@@ -346,12 +346,11 @@ class Tally:
     #: Buyers who gave up before a final answer (the run ended, or the sell-out's limit).
     gave_up: int = 0
 
-    def count(self, prefix: str) -> int:
-        return sum(n for label, n in self.answers.items() if label.split()[0] == prefix)
-
     @property
     def refused(self) -> int:
-        return self.count("503") + self.count("429")
+        """503/429 answers with ``Retry-After`` (those without are failures)."""
+        return sum(n for label, n in self.answers.items()
+                   if label.split()[0] in ("503", "429") and label not in self.failures)
 
 
 def tally_finals(tally: Tally) -> int:
@@ -462,7 +461,7 @@ class LoadResult:
 
     @property
     def sold_out(self) -> int:
-        return self.tally.count("409")
+        return self.tally.answers["409 sold_out"]
 
     @property
     def per_second(self) -> float:
