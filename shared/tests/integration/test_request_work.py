@@ -496,3 +496,27 @@ async def test_the_statements_of_a_keyed_request_are_compiled_once_per_process(
     assert [verb for verb, _ in per_request[0]] == ["SELECT", "SELECT", "INSERT", "INSERT"]
     for later in per_request[1:]:
         assert [hit for _, hit in later] == [CacheStats.CACHE_HIT] * 4, later
+
+
+async def test_keyed_requests_no_route_takes_are_neither_claimed_nor_stored(
+    harness: Harness,
+) -> None:
+    async with harness.client() as client:
+        for _ in range(2):  # the second answer comes from the middleware's memory
+            missing = await client.post("/nothing-here", json={}, headers=_key("r-1"))
+            wrong_method = await client.put("/things", json={"name": "a"}, headers=_key("r-2"))
+            not_yet = await client.post("/later", json={}, headers=_key("r-3"))
+            assert (missing.status_code, wrong_method.status_code, not_yet.status_code) == (
+                404, 405, 404)
+        assert await harness.keys() == 0
+
+        @harness.app.post("/later", status_code=201)
+        async def later() -> dict[str, str]:
+            return {"added": "after the first requests"}
+
+        first = await client.post("/later", json={}, headers=_key("r-3"))
+        again = await client.post("/later", json={}, headers=_key("r-3"))
+
+    assert first.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"  # a route added later is honoured
+    assert await harness.keys() == 1
