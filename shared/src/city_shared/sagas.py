@@ -41,6 +41,8 @@ STALLED_SAGAS = Gauge(
     "Journeys waiting on another service past their threshold, by kind; refreshed by the "
     "worker and on /readyz.",
     ["service", "kind"],
+    # Several API workers each count on /readyz: the newest count is the one that holds.
+    multiprocess_mode="mostrecent",
 )
 
 
