@@ -1,6 +1,7 @@
 """Fault: PostgreSQL stops abruptly and comes back ~10 s later while events flow through the outbox
 relay and a consumer. Nothing is lost, nothing applied twice, nothing dead-lettered (the database
-being away is no fault of the events), and relay and consumer resume by themselves.
+being away is no fault of the events), and relay and consumer resume by themselves; also with
+the worker's consumer engine, which does not ping pooled connections before use.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from city_shared.db import create_session_factory
+from city_shared.worker import consumer_engine
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
 from devstack.sessions import POSTGRES_SUBDIR, create_session_dir
@@ -64,13 +67,18 @@ async def db(private_postgres: PostgresServer) -> AsyncIterator[Db]:
     await handle.engine.dispose()
 
 
+@pytest.mark.parametrize("engine", ["pre-ping", "worker"])
 async def test_postgres_restarted_under_load_loses_nothing_applies_nothing_twice_and_all_resume(
-    db: Db, private_postgres: PostgresServer, kafka_bootstrap: str
+    db: Db, private_postgres: PostgresServer, kafka_bootstrap: str, engine: str
 ) -> None:
     topic = await new_topic(kafka_bootstrap, partitions=2)
     dlq = await new_topic(kafka_bootstrap, partitions=1)
     relay = start_relay(db, kafka_bootstrap)
-    consumer = RunningConsumer(db, kafka_bootstrap, topic, dlq, paced(HANDLER_SECONDS),
+    consumer_db = db
+    if engine == "worker":  # as run_worker builds it: no pool_pre_ping
+        worker_engine = consumer_engine(db.url, pool_size=5)
+        consumer_db = Db(db.url, worker_engine, create_session_factory(worker_engine))
+    consumer = RunningConsumer(consumer_db, kafka_bootstrap, topic, dlq, paced(HANDLER_SECONDS),
                                group=f"g-{uuid.uuid4().hex[:8]}", extra=QUICK_GROUP)
     feed = OutboxFeed(db, topic, count=EVENTS, rate=RATE)
     writing = asyncio.create_task(feed.run())
@@ -90,4 +98,6 @@ async def test_postgres_restarted_under_load_loses_nothing_applies_nothing_twice
         writing.cancel()
         await consumer.close()
         await relay.close()
+        if consumer_db is not db:
+            await consumer_db.engine.dispose()
 
