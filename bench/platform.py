@@ -349,13 +349,16 @@ class Watcher:
 
     async def drain(self, prefix: str, timeout: float) -> Backlog:
         """Poll until every order of ``prefix`` has its payment and nothing is left to
-        handle, or ``timeout`` passes; returns the last backlog."""
+        handle, twice in a row (a handler may have added an outbox row between two of the
+        reads), or ``timeout`` passes; returns the last backlog."""
         deadline = time.monotonic() + timeout
         next_note = time.monotonic() + 10
+        empty_before = False
         while True:
             last = await self.backlog(prefix)
-            if last.empty or time.monotonic() > deadline:
+            if (last.empty and empty_before) or time.monotonic() > deadline:
                 return last
+            empty_before = last.empty
             if time.monotonic() > next_note:
                 say(f"waiting: {last.describe()}")
                 next_note = time.monotonic() + 10
@@ -605,8 +608,9 @@ def render(m: report.Machine, result: Result, before: Result | None) -> str:
         "service. CPU: utime + stime from `/proc` of each process with its children (exited "
         "ones included, e.g. PostgreSQL backends), from the window's start until everything "
         "was handled, divided by the orders handled; % of one core over that time "
-        f"({result.cpu_seconds:.1f} s). *Idle*: the same share during the seconds without "
-        "load just before the window (background work: polls, relays, sweeps).",
+        f"({result.cpu_seconds:.1f} s). *Idle*: the same share during some seconds without "
+        "load (`--idle`, 5 s by default) just before the window (background work: polls, "
+        "relays, sweeps).",
         "",
         f"**Orders per second end to end** (aim: at least {RATE_AIM:g}x the {base:.1f} "
         f"orders/s before issue 15, i.e. {aim:.0f}: "
