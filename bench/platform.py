@@ -47,6 +47,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench import report
+from bench.chaos import server_versions
 from bench.chaos_faults import admin_dsn
 from bench.chaos_load import login
 from bench.infra import quiet_logging, root_path
@@ -584,9 +585,10 @@ def render(m: report.Machine, result: Result, before: Result | None) -> str:
     text = [
         START,
         f"Run {m.date} on {m.cpus} vCPUs ({m.cpu_model}), {m.memory}, Python {m.python}, "
-        f"Kafka {m.kafka}, PostgreSQL {m.postgres}. Code: {m.code}. Load average (1/5/15 min) "
-        f"when the run started: {m.load}. Everything below shares the machine (and with "
-        "whatever else runs on it: see the last row).",
+        f"Kafka {m.kafka}, PostgreSQL {m.postgres} (fsync {'on' if m.fsync else 'off'}). "
+        f"Code: {m.code}. Load average (1/5/15 min) when the run started: {m.load}. "
+        "Everything below shares the machine (and with whatever else runs on it: see the "
+        "last rows of the CPU table).",
         "",
         "**Method.** `devstack up` starts the local platform as `make run` does (PostgreSQL, "
         "one-node Kafka, the SMTP sink, every service's API and worker, migrated and seeded "
@@ -633,7 +635,7 @@ def render(m: report.Machine, result: Result, before: Result | None) -> str:
         "rule names) writes no inbox row; that it was read shows in the consumer lag, which "
         "was zero at the end.",
         "",
-        "Reproduce: `uv run python -m bench.platform` (about 3 minutes; `--help` for options).",
+        "Reproduce: `uv run python -m bench.platform` (about 4 minutes; `--help` for options).",
         END,
     ]
     return "\n".join(text)
@@ -651,14 +653,6 @@ def update_docs(path: Path, block: str) -> None:
 
 
 # -- main ---------------------------------------------------------------------------------------
-
-
-async def server_version(stack: LocalStack) -> str:
-    conn = await asyncpg.connect(admin_dsn(stack))
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
 
 
 def code_version() -> str:
@@ -690,12 +684,12 @@ async def main_async(args: argparse.Namespace) -> int:
         say("the platform is ready")
         try:
             result = await measure(args, stack, code)
-            postgres = await server_version(stack)
+            postgres, fsync = await server_versions(stack)
         finally:  # the stack's directory goes with it: keep its logs
             shutil.rmtree(LOGS, ignore_errors=True)
             shutil.copytree(stack.config.logs_dir, LOGS, dirs_exist_ok=True)
             say(f"the stack's logs: {LOGS}")
-    machine = report.machine(kafka_version(kafka_pom()), postgres, True, load, code)
+    machine = report.machine(kafka_version(kafka_pom()), postgres, fsync, load, code)
     RESULTS.mkdir(parents=True, exist_ok=True)
     saved = RESULTS / f"platform-{code.split()[0]}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     saved.write_text(json.dumps(asdict(result), indent=2) + "\n")
