@@ -411,18 +411,19 @@ def backoff(retry_after: float) -> float:
 
 
 async def buy(conn: HttpConnection, body: bytes, headers: Mapping[str, str], tally: Tally,
-              *, give_up_at: float) -> None:
+              *, give_up_at: float) -> bool:
     """One buyer: the same order (same ``Idempotency-Key``) until a final answer, waiting
-    ``Retry-After`` between attempts; gives up rather than wait past ``give_up_at``."""
+    ``Retry-After`` between attempts; gives up rather than wait past ``give_up_at``.
+    False when the buyer gave up."""
     started = time.perf_counter()
     while True:
         result = await attempt(conn, "/orders", headers, body, tally, since=started)
         if result.outcome != "retry":
-            return
+            return True
         wait = backoff(result.retry_after)
         if time.perf_counter() + wait > give_up_at:
             tally.gave_up += 1
-            return
+            return False
         await asyncio.sleep(wait)
 
 
@@ -642,7 +643,8 @@ async def overload(target: Target, make: RequestFactory, api_pid: int, *, client
     async def client(conn: HttpConnection) -> None:
         while time.perf_counter() < end:
             body, headers = make()
-            await buy(conn, body, headers, tally, give_up_at=end)
+            if not await buy(conn, body, headers, tally, give_up_at=end):
+                return
 
     try:
         await asyncio.gather(*[client(conn) for conn in conns])
