@@ -42,6 +42,8 @@ asyncapi: install  ## regenerate docs/asyncapi.yaml from the producers' event mo
 bench: install  ## benchmarks (not tests); results go to docs/benchmarks.md
 	@$(UV) run --frozen python -m bench.run
 	@$(UV) run --frozen python -m bench.ticketing
+	@$(UV) run --frozen python -m bench.availability
+	@$(UV) run --frozen python -m bench.platform
 	@$(UV) run --frozen python -m bench.case
 
 chaos: install  ## kill broker, PostgreSQL, workers, APIs under load (~15 min); docs/reliability.md
