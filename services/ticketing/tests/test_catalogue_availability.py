@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event
 
 from ticketing_service.catalogue.availability import availability_of
+from ticketing_service.catalogue.public_schemas import AvailabilityRead
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -126,6 +127,22 @@ async def test_polling_gets_304_until_a_number_changes(ticketing: Any) -> None:
     assert changed.json()["slots"][0]["available"] == 39
 
 
+async def test_answer_is_the_documented_model_byte_for_byte(ticketing: Any) -> None:
+    h = ticketing
+    starts = h.next_weekday_at(10)
+    demo = await h.demo(slot_starts_at=starts)
+    await h.add_slot(demo.indoor_pool, starts_at=starts + timedelta(hours=1))
+    await h.execute("UPDATE slots SET sold = 113 WHERE id = :id", id=demo.pool_slot)
+    response = await _availability(h, demo.indoor_pool, _slot_day(starts))
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["slots"]) == 2
+    body["from_"] = body.pop("from")
+    documented = AvailabilityRead.model_validate(body)
+    assert documented.model_dump_json(by_alias=True).encode() == response.content
+    assert response.headers["content-type"] == "application/json"
+
+
 async def test_availability_of_takes_two_queries(ticketing: Any) -> None:
     h = ticketing
     starts = h.next_weekday_at(10)
@@ -144,7 +161,7 @@ async def test_availability_of_takes_two_queries(ticketing: Any) -> None:
                                            _slot_day(starts), _slot_day(starts) + timedelta(6))
     finally:
         event.remove(h.engine.sync_engine, "before_cursor_execute", record)
-    assert len(result.slots) == 8
+    assert len(result["slots"]) == 8
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
 
 

@@ -1,21 +1,23 @@
 """The public, unauthenticated views of the catalogue: the published offerings of a tenant and
 the availability of one offering's slots, cheap enough for frontends to poll.
 
-:func:`availability_of` runs two queries (the offering with its active ticket types and their
-quotas; the slots of the range with their quota usage) and computes the rest in Python; the
-route adds a weak ``ETag`` over the answer and ``Cache-Control: public, max-age=5``.
+:func:`availability_of` runs two prebuilt Core queries (the offering with its active ticket
+types and their quotas; the slots of the range with their quota usage) and computes the rest in
+Python into plain dicts, which :func:`availability_body` serialises once (the documented
+``AvailabilityRead`` shape, without a pydantic model per slot and ticket type); the route adds a
+weak ``ETag`` over those bytes and ``Cache-Control: public, max-age=5``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from pydantic_core import to_json
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing_service.catalogue.errors import OfferingNotFound
@@ -28,17 +30,15 @@ from ticketing_service.catalogue.models import (
     Venue,
 )
 from ticketing_service.catalogue.public_schemas import (
-    AvailabilityRead,
     PublicOffering,
     PublicTicketType,
-    SlotAvailability,
     SlotAvailabilityStatus,
-    TicketTypeAvailability,
 )
 from ticketing_service.catalogue.slots import check_range, local_day_bounds
 
 __all__ = [
     "AVAILABILITY_MAX_DAYS",
+    "availability_body",
     "availability_etag",
     "availability_of",
     "public_offerings",
@@ -48,15 +48,6 @@ __all__ = [
 AVAILABILITY_MAX_DAYS: Final = 31
 #: ``few_left`` when at most this fraction of the capacity is left.
 FEW_LEFT_DIVISOR: Final = 5
-
-
-@dataclass(frozen=True)
-class _Type:
-    id: uuid.UUID
-    code: str
-    places: int
-    quota_id: uuid.UUID | None
-    quota_capacity: int | None
 
 
 def _sales_open(now: datetime, start: datetime | None, end: datetime | None) -> bool:
@@ -76,75 +67,114 @@ def slot_status(*, available: int, capacity: int, best_tickets: int | None,
     return "available"
 
 
+def _head_statement() -> Select[Any]:
+    offering, venue = Offering.__table__.c, Venue.__table__.c
+    ticket_type, quota = TicketType.__table__.c, Quota.__table__.c
+    venues, ticket_types, quotas = Venue.__table__, TicketType.__table__, Quota.__table__
+    return (
+        select(offering.kind, offering.sales_start_at, offering.sales_end_at,
+               offering.sales_close_minutes_before, venue.timezone, ticket_type.id,
+               ticket_type.code, ticket_type.places, ticket_type.quota_id, quota.capacity)
+        .join(venues, venue.id == offering.venue_id)
+        .outerjoin(ticket_types, and_(ticket_type.offering_id == offering.id,
+                                      ticket_type.active))
+        .outerjoin(quotas, quota.id == ticket_type.quota_id)
+        .where(offering.id == bindparam("offering_id", type_=offering.id.type),
+               offering.tenant == bindparam("tenant", type_=offering.tenant.type),
+               offering.status == "published")
+        .order_by(ticket_type.position, ticket_type.code)
+    )
+
+
+def _slots_statement() -> Select[Any]:
+    slot, usage = Slot.__table__.c, SlotQuotaUsage.__table__.c
+    counted = usage.quota_id.is_not(None)
+    return (
+        select(slot.id, slot.starts_at, slot.ends_at, slot.capacity, slot.held, slot.sold,
+               slot.status, func.array_agg(usage.quota_id).filter(counted),
+               func.array_agg(usage.held + usage.sold).filter(counted))
+        .outerjoin(SlotQuotaUsage.__table__, usage.slot_id == slot.id)
+        .where(slot.offering_id == bindparam("offering_id", type_=slot.offering_id.type),
+               slot.starts_at >= bindparam("start", type_=slot.starts_at.type),
+               slot.starts_at < bindparam("end", type_=slot.starts_at.type),
+               slot.status.in_(("open", "closed")))
+        .group_by(slot.id)
+        .order_by(slot.starts_at)
+    )
+
+
+#: Built once: Core statements on the tables (no ORM entities, so no ORM result loading) whose
+#: cache key SQLAlchemy memoises on the statement; the values are bound per request.
+_HEAD: Final = _head_statement()
+_SLOTS: Final = _slots_statement()
+
+
 async def availability_of(session: AsyncSession, tenant: str, offering_id: uuid.UUID,
                           from_: date, to: date, *,
-                          now: datetime | None = None) -> AvailabilityRead:
+                          now: datetime | None = None) -> dict[str, Any]:
     """The open and closed (not cancelled) slots of a published offering that start on local
     dates ``from_`` to ``to`` (inclusive, at most :data:`AVAILABILITY_MAX_DAYS`) of its venue,
     with the places left per slot and per active ticket type (the smaller of the slot's and the
     type's quota remainder). Passes and combos have no slots. Two queries; read-only.
+
+    The answer is the :class:`~ticketing_service.catalogue.public_schemas.AvailabilityRead`
+    document as plain dicts and lists (keys as
+    serialised, ``from`` included), not validated models: it is built from database values of
+    the documented types and serialised once by :func:`availability_body`.
 
     :raises OfferingNotFound: (404) no published offering of ``tenant`` with that id.
     :raises InvalidRange, RangeTooLong: (422)
     """
     check_range(from_, to, AVAILABILITY_MAX_DAYS)
     now = now or datetime.now(UTC)
-    head = (
-        select(Offering.kind, Offering.sales_start_at, Offering.sales_end_at,
-               Offering.sales_close_minutes_before, Venue.timezone, TicketType.id,
-               TicketType.code, TicketType.places, TicketType.quota_id, Quota.capacity)
-        .join(Venue, Venue.id == Offering.venue_id)
-        .outerjoin(TicketType, and_(TicketType.offering_id == Offering.id, TicketType.active))
-        .outerjoin(Quota, Quota.id == TicketType.quota_id)
-        .where(Offering.id == offering_id, Offering.tenant == tenant,
-               Offering.status == "published")
-        .order_by(TicketType.position, TicketType.code)
-    )
-    rows = (await session.execute(head)).all()
+    connection = await session.connection()
+    rows = (await connection.execute(_HEAD, {"offering_id": offering_id,
+                                             "tenant": tenant})).all()
     if not rows:
         raise OfferingNotFound()
     kind, sales_start, sales_end, close_minutes, timezone = rows[0][:5]
-    types = [_Type(r[5], r[6], r[7], r[8], r[9]) for r in rows if r[5] is not None]
+    types = [(r[5], r[6], r[7], r[8], r[9]) for r in rows if r[5] is not None]
     sales_open = _sales_open(now, sales_start, sales_end)
-    zone = ZoneInfo(timezone)
-    result = AvailabilityRead(offering_id=offering_id, from_=from_, to=to, timezone=timezone,
-                              sales_open=sales_open, slots=[])
+    slots: list[dict[str, Any]] = []
+    result: dict[str, Any] = {"offering_id": offering_id, "from": from_, "to": to,
+                              "timezone": timezone, "sales_open": sales_open, "slots": slots}
     if kind != "timed":
         return result
-    start, end = local_day_bounds(from_, to, zone)
-    used = func.array_agg(SlotQuotaUsage.quota_id).filter(SlotQuotaUsage.quota_id.is_not(None))
-    amounts = func.array_agg(SlotQuotaUsage.held + SlotQuotaUsage.sold).filter(
-        SlotQuotaUsage.quota_id.is_not(None))
-    slots = (
-        select(Slot.id, Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.held, Slot.sold,
-               Slot.status, used, amounts)
-        .outerjoin(SlotQuotaUsage, SlotQuotaUsage.slot_id == Slot.id)
-        .where(Slot.offering_id == offering_id, Slot.starts_at >= start, Slot.starts_at < end,
-               Slot.status.in_(("open", "closed")))
-        .group_by(Slot.id)
-        .order_by(Slot.starts_at)
-    )
+    start, end = local_day_bounds(from_, to, ZoneInfo(timezone))
     close_before = timedelta(minutes=close_minutes)
+    found = await connection.execute(_SLOTS, {"offering_id": offering_id, "start": start,
+                                              "end": end})
     for slot_id, starts_at, ends_at, capacity, held, sold, status, quota_ids, quota_used \
-            in (await session.execute(slots)).all():
+            in found.all():
         available = max(0, capacity - held - sold)
-        usage = dict(zip(quota_ids or [], quota_used or [], strict=True))
+        usage = dict(zip(quota_ids, quota_used, strict=True)) if quota_ids else {}
         per_type = []
-        for t in types:
+        best: int | None = None
+        for type_id, code, places_per_ticket, quota_id, quota_capacity in types:
             places = available
-            if t.quota_id is not None and t.quota_capacity is not None:
-                places = min(places, max(0, t.quota_capacity - usage.get(t.quota_id, 0)))
-            per_type.append(TicketTypeAvailability(ticket_type_id=t.id, code=t.code,
-                                                   available=places,
-                                                   tickets=places // t.places))
+            if quota_id is not None and quota_capacity is not None:
+                places = min(places, max(0, quota_capacity - usage.get(quota_id, 0)))
+            tickets = places // places_per_ticket
+            if best is None or tickets > best:
+                best = tickets
+            per_type.append({"ticket_type_id": type_id, "code": code, "available": places,
+                             "tickets": tickets})
         on_sale = sales_open and status == "open" and now < starts_at - close_before
-        result.slots.append(SlotAvailability(
-            slot_id=slot_id, starts_at=starts_at, ends_at=ends_at, available=available,
-            status=slot_status(available=available, capacity=capacity,
-                               best_tickets=max((p.tickets for p in per_type), default=None),
-                               open_for_sale=on_sale),
-            ticket_types=per_type))
+        slots.append({
+            "slot_id": slot_id, "starts_at": starts_at, "ends_at": ends_at,
+            "available": available,
+            "status": slot_status(available=available, capacity=capacity, best_tickets=best,
+                                  open_for_sale=on_sale),
+            "ticket_types": per_type})
     return result
+
+
+def availability_body(result: dict[str, Any]) -> bytes:
+    """The JSON of an :func:`availability_of` answer, byte for byte what
+    ``AvailabilityRead.model_dump_json(by_alias=True)`` gives (pydantic's serialiser: compact,
+    UUIDs and ISO dates as strings, UTC as ``Z``) without building and validating a model per
+    slot and ticket type."""
+    return to_json(result)
 
 
 def availability_etag(body: bytes) -> str:

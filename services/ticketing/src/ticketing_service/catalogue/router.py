@@ -324,7 +324,7 @@ async def public_availability(tenant: SlugPath, offering_id: uuid.UUID, from_: F
     """No token needed; at most 31 days. Poll with ``If-None-Match``: 304 while nothing
     changed. Cached publicly for 5 seconds."""
     result = await availability.availability_of(session, tenant, offering_id, from_, to)
-    body = result.model_dump_json(by_alias=True).encode()
+    body = availability.availability_body(result)
     etag = availability.availability_etag(body)
     headers = {"ETag": etag, "Cache-Control": PUBLIC_CACHE}
     if _none_match(if_none_match, etag):
