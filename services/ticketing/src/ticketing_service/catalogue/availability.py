@@ -133,15 +133,19 @@ async def availability_of(session: AsyncSession, tenant: str, offering_id: uuid.
     if not rows:
         raise OfferingNotFound()
     kind, sales_start, sales_end, close_minutes, timezone = rows[0][:5]
-    types = [(r[5], r[6], r[7], r[8], r[9]) for r in rows if r[5] is not None]
+    # Ids as text up front: the serialiser is several times slower on the driver's UUID
+    # subclass than on str. A quota without a capacity limits nothing.
+    types = [(str(r[5]), r[6], r[7], r[8] if r[9] is not None else None, r[9])
+             for r in rows if r[5] is not None]
     sales_open = _sales_open(now, sales_start, sales_end)
     slots: list[dict[str, Any]] = []
-    result: dict[str, Any] = {"offering_id": offering_id, "from": from_, "to": to,
+    result: dict[str, Any] = {"offering_id": str(offering_id), "from": from_, "to": to,
                               "timezone": timezone, "sales_open": sales_open, "slots": slots}
     if kind != "timed":
         return result
     start, end = local_day_bounds(from_, to, ZoneInfo(timezone))
-    close_before = timedelta(minutes=close_minutes)
+    # on sale while now < starts_at - close_minutes
+    sales_close = now + timedelta(minutes=close_minutes)
     found = await connection.execute(_SLOTS, {"offering_id": offering_id, "start": start,
                                               "end": end})
     for slot_id, starts_at, ends_at, capacity, held, sold, status, quota_ids, quota_used \
@@ -152,16 +156,16 @@ async def availability_of(session: AsyncSession, tenant: str, offering_id: uuid.
         best: int | None = None
         for type_id, code, places_per_ticket, quota_id, quota_capacity in types:
             places = available
-            if quota_id is not None and quota_capacity is not None:
+            if quota_id is not None:
                 places = min(places, max(0, quota_capacity - usage.get(quota_id, 0)))
             tickets = places // places_per_ticket
             if best is None or tickets > best:
                 best = tickets
             per_type.append({"ticket_type_id": type_id, "code": code, "available": places,
                              "tickets": tickets})
-        on_sale = sales_open and status == "open" and now < starts_at - close_before
+        on_sale = sales_open and status == "open" and sales_close < starts_at
         slots.append({
-            "slot_id": slot_id, "starts_at": starts_at, "ends_at": ends_at,
+            "slot_id": str(slot_id), "starts_at": starts_at, "ends_at": ends_at,
             "available": available,
             "status": slot_status(available=available, capacity=capacity, best_tickets=best,
                                   open_for_sale=on_sale),
