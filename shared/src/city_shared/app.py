@@ -165,6 +165,8 @@ def create_service_app(
         engine = create_engine(
             settings.database_url.get_secret_value(), pool_size=settings.database_pool_size,
             pool_timeout=settings.database_pool_timeout_seconds,
+            # A restarted database costs one 503 per stale connection; no ping per request.
+            pre_ping=False,
         )
         instrument_engine(engine)
         http = httpx.AsyncClient(timeout=5.0)

@@ -34,14 +34,22 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, echo: bool = False
+    url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, echo: bool = False,
+    pre_ping: bool = True,
 ) -> AsyncEngine:
-    """An asyncpg-backed engine; ``pool_pre_ping`` survives a restarted database. A checkout
-    that finds no free connection within ``pool_timeout`` seconds raises SQLAlchemy's
-    ``TimeoutError`` (a request answers 503 ``service_unavailable``)."""
+    """An asyncpg-backed engine. A checkout that finds no free connection within
+    ``pool_timeout`` seconds raises SQLAlchemy's ``TimeoutError`` (a request answers 503
+    ``service_unavailable``).
+
+    ``pre_ping`` tests every pooled connection before it is handed out: asyncpg pings in a
+    transaction of its own, three round trips per checkout. Without it (the APIs and the
+    workers' consumers), a connection that a restarted database closed fails its first
+    statement as a transient fault (the request answers 503 with ``Retry-After``, the consumer
+    retries) and SQLAlchemy then replaces every connection of the pool older than the fault.
+    """
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout,
-        pool_pre_ping=True, echo=echo, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        pool_pre_ping=pre_ping, echo=echo, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

@@ -22,10 +22,10 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from city_shared.consumer import Consumer, ConsumerConfig, Subscription
-from city_shared.db import CONNECT_TIMEOUT_SECONDS, asyncpg_dsn, create_session_factory
+from city_shared.db import asyncpg_dsn, create_engine, create_session_factory
 from city_shared.deadletters import DeadLetterPublisher, dead_letter_topic
 from city_shared.faults import Backoff, is_transient
 from city_shared.idempotency import purge_expired
@@ -110,10 +110,7 @@ def consumer_engine(url: str, *, pool_size: int) -> AsyncEngine:
     database closed fails its first statement, SQLAlchemy drops the pool's connections, and the
     consumer waits that fault out and retries like any other (:mod:`city_shared.faults`).
     """
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
-    )
+    return create_engine(url, pool_size=pool_size, pre_ping=False)
 
 
 async def run_worker(
