@@ -16,15 +16,17 @@ never import each other).
 - ``refund.succeeded`` / ``refund.failed``: a history row; for the paid fee's payment,
   ``refund_status`` ``refunded`` / ``failed``.
 
-``payment.payments`` carries every service's payments: events whose ``source`` is not ``case``
-are skipped. Every answer is checked before it changes anything: it comes from ``/payment``,
-its reference is ``case/case/<id>[/<attempt>]`` of a case of the event's tenant that asked for
-a payment (this attempt or an earlier one), the amount and currency are the case's fee, the
-payment id of the current attempt is the one named first. A mismatch (a forged or misrouted
-event) changes nothing, is logged and raises :class:`PermanentFailure`: a dead letter. Other
-answers about an earlier attempt (the applicant asked again since) are logged and ignored.
-Every handler locks the case row and decides by its state and history, so a second delivery,
-also one running at the same time, changes nothing.
+``payment.payments`` carries every service's payments: events whose ``data.source`` is not
+``case`` are skipped, in memory before any transaction (each subscription's ``accepts``, see
+:func:`ours`: no inbox row, no statement); data that does not validate still reaches the
+handler and is dead-lettered. Every answer is checked before it changes anything: it comes from
+``/payment``, its reference is ``case/case/<id>[/<attempt>]`` of a case of the event's tenant
+that asked for a payment (this attempt or an earlier one), the amount and currency are the
+case's fee, the payment id of the current attempt is the one named first. A mismatch (a forged
+or misrouted event) changes nothing, is logged and raises :class:`PermanentFailure`: a dead
+letter. Other answers about an earlier attempt (the applicant asked again since) are logged and
+ignored. Every handler locks the case row and decides by its state and history, so a second
+delivery, also one running at the same time, changes nothing.
 """
 
 from __future__ import annotations
@@ -36,14 +38,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.cases import events, refunds, repository
 from case_service.cases.models import Case, CaseHistory, PaymentOutcome
 from case_service.settings import CaseSettings
 from case_service.topics import CASES
-from city_shared.consumer import Handler, PermanentFailure, Subscription
+from city_shared.consumer import Accepts, Handler, PermanentFailure, Subscription
 from city_shared.envelope import Event
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "REFUND_SUCCEEDED",
     "build_case_subscriptions",
     "on_payment_succeeded",
+    "ours",
     "payment_created_handler",
     "payment_ended_handler",
     "refund_answer_handler",
@@ -107,6 +110,22 @@ class _RefundData(_Answer):
     refund_id: uuid.UUID
     refunded_amount: int
     requested_by: str = "source"
+
+
+def ours(model: type[_Answer]) -> Accepts:
+    """A subscription's filter that turns down exactly what its handler, reading the data as
+    ``model``, skips: valid data of another service's payment (``data.source`` not ``case``).
+    Data that does not validate passes, so the handler still dead-letters it."""
+
+    def accepts(event: Event) -> bool:
+        if event.data.get("source") == OUR_SOURCE:
+            return True
+        try:
+            return event.parse(model).source == OUR_SOURCE
+        except ValidationError:
+            return True
+
+    return accepts
 
 
 def _now() -> datetime:
@@ -268,13 +287,22 @@ def refund_answer_handler(outcome: Literal["succeeded", "failed"]) -> Handler:
 
 
 def build_case_subscriptions(settings: CaseSettings) -> tuple[Subscription, ...]:
-    """The payment outcomes a case waits for, and the answers about its refunds."""
+    """The payment outcomes a case waits for, and the answers about its refunds; other
+    services' payments are turned down before any transaction (:func:`ours`)."""
+    payments = ours(_PaymentData)
+    refunds_ = ours(_RefundData)
     return (
-        Subscription(PAYMENTS_TOPIC, PAYMENT_CREATED, payment_created_handler(settings)),
-        Subscription(PAYMENTS_TOPIC, PAYMENT_SUCCEEDED, on_payment_succeeded),
-        Subscription(PAYMENTS_TOPIC, PAYMENT_FAILED, payment_ended_handler("failed")),
-        Subscription(PAYMENTS_TOPIC, PAYMENT_CANCELLED, payment_ended_handler("cancelled")),
-        Subscription(PAYMENTS_TOPIC, PAYMENT_EXPIRED, payment_ended_handler("expired")),
-        Subscription(PAYMENTS_TOPIC, REFUND_SUCCEEDED, refund_answer_handler("succeeded")),
-        Subscription(PAYMENTS_TOPIC, REFUND_FAILED, refund_answer_handler("failed")),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_CREATED, payment_created_handler(settings),
+                     accepts=ours(_PaymentCreatedData)),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_SUCCEEDED, on_payment_succeeded, accepts=payments),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_FAILED, payment_ended_handler("failed"),
+                     accepts=payments),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_CANCELLED, payment_ended_handler("cancelled"),
+                     accepts=payments),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_EXPIRED, payment_ended_handler("expired"),
+                     accepts=payments),
+        Subscription(PAYMENTS_TOPIC, REFUND_SUCCEEDED, refund_answer_handler("succeeded"),
+                     accepts=refunds_),
+        Subscription(PAYMENTS_TOPIC, REFUND_FAILED, refund_answer_handler("failed"),
+                     accepts=refunds_),
     )
