@@ -14,8 +14,10 @@ never import each other).
   whose line items it paid back (``reason`` ``refunded_at_payment``), the others stay valid.
 - ``refund.failed``: a pending citizen cancellation goes back to ``confirmed``.
 
-``payment.payments`` carries every service's payments: events whose ``source`` is not
-``ticketing`` are skipped, and so are references no order has. Every handler locks the order and
+``payment.payments`` carries every service's payments: events whose ``data.source`` is not
+``ticketing`` are skipped, in memory before any transaction (each subscription's ``accepts``,
+see :func:`ours`: no inbox row, no statement; data that does not validate still reaches the
+handler and is dead-lettered), and so are references no order has. Every handler locks the order and
 decides by its status, so a second delivery (or a second answer of the same kind) changes
 nothing. Invalid data raises ``ValidationError`` or :class:`PermanentFailure`: dead letters.
 
@@ -36,10 +38,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared.consumer import Handler, PermanentFailure, Subscription
+from city_shared.consumer import Accepts, Handler, PermanentFailure, Subscription
 from city_shared.envelope import Event
 from ticketing_service.orders import repository, service
 from ticketing_service.orders.models import LATE_PAYMENT_REFUNDED, Order
@@ -60,6 +62,7 @@ __all__ = [
     "on_payment_created",
     "on_refund_failed",
     "on_refund_succeeded",
+    "ours",
     "payment_closed_handler",
     "payment_succeeded_handler",
 ]
@@ -118,6 +121,23 @@ class _RefundData(_Answer):
     line_items: list[_RefundedItem] = Field(default_factory=list)
 
 
+def ours(model: type[_Answer]) -> Accepts:
+    """A subscription's filter that turns down exactly what its handler, reading the data as
+    ``model``, skips before any statement: valid data of another service's payment
+    (``data.source`` not ``ticketing``). Data that does not validate passes, so the handler
+    still dead-letters it."""
+
+    def accepts(event: Event) -> bool:
+        if event.data.get("source") == OUR_SOURCE:
+            return True
+        try:
+            return event.parse(model).source == OUR_SOURCE
+        except ValidationError:
+            return True
+
+    return accepts
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -130,12 +150,17 @@ async def _order(session: AsyncSession, event: Event, data: _Answer) -> Order | 
         raise PermanentFailure("data.tenant differs from the event's tenant")
     order = await repository.lock_by_reference(session, data.tenant, data.reference)
     if order is None:
-        log.warning("payment answer for an unknown order reference",
-                    extra={"event_id": str(event.id), "event_type": event.type})
+        _unknown_reference(event)
     return order
 
 
-def _check_answer(order: Order, event: Event, data: _PaymentData | _RefundData) -> None:
+def _unknown_reference(event: Event) -> None:
+    log.warning("payment answer for an unknown order reference",
+                extra={"event_id": str(event.id), "event_type": event.type})
+
+
+def _check_answer(order: Order | repository.OrderHead, event: Event,
+                  data: _PaymentData | _RefundData) -> None:
     """Refuse an answer that is not about the payment this order asked for (see the module
     doc); nothing has been changed when this raises.
 
@@ -166,21 +191,27 @@ def _check_answer(order: Order, event: Event, data: _PaymentData | _RefundData) 
 
 
 async def on_payment_created(session: AsyncSession, event: Event) -> None:
-    """Remember the payment id and, while unpaid, the checkout page. Idempotent."""
+    """Remember the payment id and, while unpaid, the checkout page. Idempotent.
+
+    Reads and changes only the order's head (:func:`repository.lock_head_by_reference`: the
+    same row lock as every other answer, without loading the order's lines and items)."""
     data = event.parse(_PaymentCreatedData)
-    order = await _order(session, event, data)
+    if data.source != OUR_SOURCE:
+        return
+    if data.tenant != event.tenant:
+        raise PermanentFailure("data.tenant differs from the event's tenant")
+    order = await repository.lock_head_by_reference(session, data.tenant, data.reference)
     if order is None:
+        _unknown_reference(event)
         return
     _check_answer(order, event, data)
-    changed = False
-    if order.payment_id is None:
-        order.payment_id = data.payment_id
-        changed = True
-    if order.status == "awaiting_payment" and data.next_url and order.checkout_url is None:
-        order.checkout_url = data.next_url
-        changed = True
-    if changed:
-        order.touch(_now())
+    payment_id = order.payment_id or data.payment_id
+    checkout_url = order.checkout_url
+    if order.status == "awaiting_payment" and data.next_url and checkout_url is None:
+        checkout_url = data.next_url
+    if (payment_id, checkout_url) != (order.payment_id, order.checkout_url):
+        await repository.remember_payment(session, order.id, payment_id=payment_id,
+                                          checkout_url=checkout_url, now=_now())
 
 
 def payment_succeeded_handler(settings: TicketingSettings) -> Handler:
@@ -264,16 +295,22 @@ async def on_refund_failed(session: AsyncSession, event: Event) -> None:
 
 
 def build_order_subscriptions(settings: TicketingSettings) -> tuple[Subscription, ...]:
-    """The orders slice's subscriptions: payment's answers on ``payment.payments``."""
+    """The orders slice's subscriptions: payment's answers on ``payment.payments``; other
+    services' payments are turned down before any transaction (:func:`ours`)."""
+    payments = ours(_PaymentData)
+    refunds = ours(_RefundData)
     return (
-        Subscription(PAYMENTS_TOPIC, PAYMENT_CREATED, on_payment_created),
-        Subscription(PAYMENTS_TOPIC, PAYMENT_SUCCEEDED, payment_succeeded_handler(settings)),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_CREATED, on_payment_created,
+                     accepts=ours(_PaymentCreatedData)),
+        Subscription(PAYMENTS_TOPIC, PAYMENT_SUCCEEDED, payment_succeeded_handler(settings),
+                     accepts=payments),
         Subscription(PAYMENTS_TOPIC, PAYMENT_FAILED,
-                     payment_closed_handler("cancelled", "payment_failed")),
+                     payment_closed_handler("cancelled", "payment_failed"), accepts=payments),
         Subscription(PAYMENTS_TOPIC, PAYMENT_CANCELLED,
-                     payment_closed_handler("cancelled", "payment_cancelled")),
+                     payment_closed_handler("cancelled", "payment_cancelled"),
+                     accepts=payments),
         Subscription(PAYMENTS_TOPIC, PAYMENT_EXPIRED,
-                     payment_closed_handler("expired", "payment_expired")),
-        Subscription(PAYMENTS_TOPIC, REFUND_SUCCEEDED, on_refund_succeeded),
-        Subscription(PAYMENTS_TOPIC, REFUND_FAILED, on_refund_failed),
+                     payment_closed_handler("expired", "payment_expired"), accepts=payments),
+        Subscription(PAYMENTS_TOPIC, REFUND_SUCCEEDED, on_refund_succeeded, accepts=refunds),
+        Subscription(PAYMENTS_TOPIC, REFUND_FAILED, on_refund_failed, accepts=refunds),
     )

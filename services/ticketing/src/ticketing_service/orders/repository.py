@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import and_, exists, false, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from ticketing_service.orders.models import Order, OrderLine
 from ticketing_service.tickets.models import Entitlement, Ticket
 
 __all__ = [
+    "OrderHead",
     "account_holdings",
     "add_new",
     "any_visit_used",
@@ -38,6 +39,8 @@ __all__ = [
     "lock",
     "lock_account",
     "lock_by_reference",
+    "lock_head_by_reference",
+    "remember_payment",
 ]
 
 
@@ -120,6 +123,45 @@ async def lock_by_reference(session: AsyncSession, tenant: str, reference: str) 
         select(Order).where(Order.tenant == tenant, Order.reference == reference)
         .with_for_update(of=Order).execution_options(populate_existing=True))
     return result.one_or_none()
+
+
+class OrderHead(NamedTuple):
+    """The columns of an order that ``payment.created`` is checked against and changes."""
+
+    id: uuid.UUID
+    status: str
+    total: int
+    currency: str
+    payment_id: uuid.UUID | None
+    checkout_url: str | None
+
+
+_LOCK_HEAD: Final = text(
+    "SELECT id, status, total, currency, payment_id, checkout_url FROM orders "
+    "WHERE tenant = :tenant AND reference = :reference FOR UPDATE")
+_REMEMBER_PAYMENT: Final = text(
+    "UPDATE orders SET payment_id = :payment_id, checkout_url = :checkout_url, "
+    "version = version + 1, updated_at = :now WHERE id = :id")
+
+
+async def lock_head_by_reference(session: AsyncSession, tenant: str,
+                                 reference: str) -> OrderHead | None:
+    """The head of the order with this payment reference, its row locked as
+    :func:`lock_by_reference` locks it (one statement: no ORM object, no lines or items).
+    Pending ORM changes are flushed first, so the row read is the transaction's own."""
+    await session.flush()
+    row = (await session.execute(_LOCK_HEAD, {"tenant": tenant, "reference": reference})
+           ).first()
+    return OrderHead(*row) if row is not None else None
+
+
+async def remember_payment(session: AsyncSession, order_id: uuid.UUID, *,
+                           payment_id: uuid.UUID | None, checkout_url: str | None,
+                           now: datetime) -> None:
+    """Set the locked order's payment id and checkout page, as :meth:`Order.touch` would
+    (a new ``version``, ``updated_at`` = ``now``), in one statement."""
+    await session.execute(_REMEMBER_PAYMENT, {
+        "id": order_id, "payment_id": payment_id, "checkout_url": checkout_url, "now": now})
 
 
 async def list_page(
