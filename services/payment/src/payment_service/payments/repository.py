@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, func, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, exists, false, func, select, text, tuple_
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from city_shared.pagination import Cursor
 from payment_service.payments.access import Visibility
@@ -41,6 +43,7 @@ __all__ = [
     "lock_overdue",
     "lock_waiting",
     "record_notification",
+    "write_opened",
 ]
 
 
@@ -103,13 +106,17 @@ async def get_by_reference(
 
 
 #: The insert of a new payment, built once (building ``insert(...).values(**row)`` per call
-#: cost about a tenth of a payment request's CPU); the row comes as parameters.
-_INSERT_PAYMENT = (
-    insert(Payment.__table__)  # type: ignore[arg-type]
-    .on_conflict_do_nothing(constraint="uq_payments_source_reference")
-    .returning(Payment.__table__.c.id)
-)
-_INSERT_LINE_ITEMS = insert(PaymentLineItem.__table__)  # type: ignore[arg-type]
+#: cost about a tenth of a payment request's CPU); the row comes as parameters. Plain SQL with
+#: the columns' types: SQLAlchemy caches no compiled form of PostgreSQL's ``insert()`` (its ON
+#: CONFLICT construct has no cache key), so that one was compiled again for every payment.
+_PAYMENT_NAMES = [c.name for c in Payment.__table__.c]  # the mapped table's, no input
+_INSERT_PAYMENT = text(
+    f"INSERT INTO payments ({', '.join(_PAYMENT_NAMES)}) "  # noqa: S608
+    f"VALUES ({', '.join(f':{name}' for name in _PAYMENT_NAMES)}) "
+    "ON CONFLICT ON CONSTRAINT uq_payments_source_reference DO NOTHING RETURNING id"
+).bindparams(*(bindparam(c.name, type_=c.type) for c in Payment.__table__.c))
+#: Core's (cacheable) insert, one statement for all line items.
+_INSERT_LINE_ITEMS = sa_insert(PaymentLineItem.__table__)  # type: ignore[arg-type]
 #: What a new payment row holds besides the values given (the columns' defaults).
 _NEW_PAYMENT_DEFAULTS: dict[str, Any] = {
     "reason": None, "provider_payment_id": None, "next_url": None, "refunded_amount": 0,
@@ -129,16 +136,18 @@ async def insert_payment(
     A concurrent insert of the same reference waits for the other transaction: if that one
     commits, this returns None and the caller reads the winner's row.
     """
-    row = {_PAYMENT_COLUMNS[key]: value for key, value in values.items()}
+    known = {**_NEW_PAYMENT_DEFAULTS, **values}
+    if known.keys() != _PAYMENT_COLUMNS.keys():  # a column added without its default here
+        differ = sorted(known.keys() ^ _PAYMENT_COLUMNS.keys())
+        raise ValueError(f"columns of a new payment: {differ}")
+    row = {_PAYMENT_COLUMNS[key]: value for key, value in known.items()}
     new_id = (await session.execute(_INSERT_PAYMENT, row)).scalar_one_or_none()
     if new_id is None:
         return None
     items = [{"payment_id": new_id, "position": pos, **item}
              for pos, item in enumerate(line_items)]
     await session.execute(_INSERT_LINE_ITEMS, items)
-    known = {**_NEW_PAYMENT_DEFAULTS, **values, "id": new_id}
-    if not known.keys() >= _PAYMENT_COLUMNS.keys():  # a column this does not know: read it back
-        return await session.get(Payment, new_id)
+    known["id"] = new_id
     payment = Payment(**known)
     payment.line_items = [PaymentLineItem(**item) for item in items]
     for item in payment.line_items:
@@ -146,6 +155,40 @@ async def insert_payment(
     make_transient_to_detached(payment)
     session.add(payment)
     return payment
+
+
+#: A new payment's provider id and pay page, and its first history entry, in one statement
+#: built once: the update rides along as a data-modifying CTE of the history insert (the ORM
+#: would flush an UPDATE and an INSERT ... RETURNING of the history's id nobody reads).
+_WRITE_OPENED = text(
+    "WITH opened AS (UPDATE payments SET provider_payment_id = :provider_payment_id, "
+    "next_url = :next_url WHERE id = :payment_id) "
+    "INSERT INTO payment_history (payment_id, event_type, status, reason, data, occurred_at) "
+    "VALUES (:payment_id, :event_type, :status, :reason, :data, :occurred_at)"
+).bindparams(
+    *(bindparam(c.name, type_=c.type) for c in PaymentHistory.__table__.c if c.name != "id"),
+    *(bindparam(c.name, type_=c.type) for c in Payment.__table__.c
+      if c.name in ("provider_payment_id", "next_url")),
+)
+#: The attributes :func:`write_opened` stores (the rest of a new payment is inserted as is).
+_OPENED_ATTRIBUTES = ("provider_payment_id", "next_url")
+
+
+async def write_opened(
+    session: AsyncSession, payment: Payment, event_type: str, now: datetime,
+    data: dict[str, object],
+) -> None:
+    """Store what the provider said about a payment this transaction inserted (its
+    ``provider_payment_id`` and ``next_url``, as :meth:`Payment.opened` set them) and append
+    the history entry ``event_type``, in one statement; the payment stays in the session as
+    loaded (the ORM has nothing left to flush of it)."""
+    await session.execute(_WRITE_OPENED, {
+        "provider_payment_id": payment.provider_payment_id, "next_url": payment.next_url,
+        "payment_id": payment.id, "event_type": event_type, "status": payment.status,
+        "reason": payment.reason, "data": data, "occurred_at": now,
+    })
+    for key in _OPENED_ATTRIBUTES:
+        set_committed_value(payment, key, getattr(payment, key))
 
 
 async def lock_by_provider_id(

@@ -180,8 +180,8 @@ async def create_payment(
         return _existing(found, data)
     hosted = await provider.create_hosted_payment(payment)
     payment.opened(hosted.provider_payment_id, hosted.next_url, caused_by=caused_by)
-    await repository.add_history(session, payment, events.CREATED, now,
-                                 {"amount": payment.amount, "currency": payment.currency})
+    await repository.write_opened(session, payment, events.CREATED, now,
+                                  {"amount": payment.amount, "currency": payment.currency})
     await session.flush()
     return payment, True
 
