@@ -10,15 +10,11 @@ today's code, so a change that needs one more statement says so here on purpose.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
 from case_service.catalogue.demo_library import DEMO_SERVICES
+from city_shared.testing import executed_statements
 
 from .conftest import CaseHarness
 
@@ -33,27 +29,11 @@ PDF = b"%PDF-1.4\n" + b"\x00" * 4096
 BUDGET = {"draft": 2, "upload": 6, "submit": 13}
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL every engine of this process executes meanwhile (one entry per execution; an
-    ``executemany`` batch counts once, as it is one round trip)."""
-    seen: list[str] = []
-
-    def note(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        seen.append(" ".join(sql.split())[:160])
-
-    event.listen(Engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", note)
-
-
 async def test_the_citizens_three_calls_stay_within_their_statement_budget(
         case: CaseHarness) -> None:
     auth = case.citizen_headers(acr="substantial")
     counted: dict[str, list[str]] = {}
-    with statements() as seen:
+    with executed_statements() as seen:
         draft = await case.client.post("/drafts", headers=auth, json={
             "service_id": str(DEMO_SERVICES["bewohnerparkausweis"]), "data": PARKING_DATA})
         counted["draft"], seen[:] = list(seen), []
@@ -83,7 +63,7 @@ async def test_a_page_of_drafts_costs_the_same_statements_for_two_drafts_or_six(
             created = await case.client.post("/drafts", headers=auth, json={
                 "service_id": str(DEMO_SERVICES["bewohnerparkausweis"]), "data": PARKING_DATA})
             assert created.status_code == 201, created.text
-        with statements() as seen:
+        with executed_statements() as seen:
             page = await case.client.get("/drafts", headers=auth)
         assert page.status_code == 200, page.text
         assert all(d["fee"] is not None for d in page.json()["items"])

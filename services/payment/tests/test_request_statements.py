@@ -11,32 +11,13 @@ statement says so here on purpose.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
 from city_shared.envelope import Event, new_event
+from city_shared.testing import executed_statements
 from city_shared.unit_of_work import unit_of_work
 from payment_service.payments.handlers import PAYMENT_REQUEST, PaymentRequestData
 from payment_service.subscriptions import build_subscriptions
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL every engine of this process executes meanwhile (one entry per execution)."""
-    seen: list[str] = []
-
-    def note(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        seen.append(" ".join(sql.split()))
-
-    event.listen(Engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", note)
 
 
 def matches(sql: list[str], expected: list[str]) -> bool:
@@ -59,7 +40,7 @@ def request(payments: Any, reference: str, *, items: int = 1) -> Event:
 async def handle(payments: Any, event: Event) -> list[str]:
     subscriptions = build_subscriptions(payments.settings, payments.app.state.providers)
     [subscription] = [s for s in subscriptions if s.event_type == PAYMENT_REQUEST]
-    with statements() as seen:
+    with executed_statements() as seen:
         async with unit_of_work(payments.sessions) as session:  # as the consumer does
             await subscription.handler(session, event)
     return seen

@@ -10,12 +10,9 @@ needs one more statement says so here on purpose.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from city_shared.testing import executed_statements
 
 #: A placed order of one slot: the Idempotency-Key's lock and lookup, the basket's catalogue,
 #: the account's lock, its open orders and slot tickets, the order with lines and payment
@@ -23,21 +20,6 @@ from sqlalchemy.engine import Engine
 PLACED = ["pg_try_advisory_xact_lock", "FROM idempotency_keys", "FROM unnest",
           "pg_advisory_xact_lock", "'open_orders'", "INSERT INTO orders", "INSERT INTO outbox",
           "UPDATE slots", "INSERT INTO idempotency_keys"]
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL every engine of this process executes meanwhile (one entry per execution)."""
-    seen: list[str] = []
-
-    def note(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        seen.append(" ".join(sql.split()))
-
-    event.listen(Engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", note)
 
 
 def line(ticket_type: uuid.UUID, slot: uuid.UUID, quantity: int = 1) -> dict[str, Any]:
@@ -58,10 +40,10 @@ async def test_a_placed_order_costs_nine_statements_and_a_bigger_basket_only_its
     demo = await ticketing.demo()
     await order(ticketing, line(demo.museum_adult, demo.exhibition_slot))  # warm the caches
 
-    with statements() as one:
+    with executed_statements() as one:
         placed = await order(ticketing, line(demo.museum_adult, demo.exhibition_slot))
     assert placed.status_code == 201, placed.text
-    with statements() as three:
+    with executed_statements() as three:
         bigger = await order(ticketing, line(demo.museum_adult, demo.exhibition_slot, 2),
                              line(demo.pool_adult, demo.pool_slot),
                              line(demo.pool_family, demo.pool_slot))
@@ -80,7 +62,7 @@ async def test_a_refusal_of_a_full_slot_reads_the_catalogue_once_and_locks_nothi
         12, days_ahead=2), capacity=1)
     assert (await order(ticketing, line(demo.museum_adult, slot))).status_code == 201
 
-    with statements() as seen:
+    with executed_statements() as seen:
         refused = await order(ticketing, line(demo.museum_adult, slot))
 
     assert refused.status_code == 409, refused.text

@@ -7,13 +7,9 @@ order that succeeded is still answered with its stored 201."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
+from city_shared.testing import executed_statements
 from ticketing_service.orders.sold_out import TTL_SECONDS, SoldOutSlots
 
 #: What the Idempotency-Key's claim reads (the middleware, before the route).
@@ -26,20 +22,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        seen.append(" ".join(sql.split()))
-
-    event.listen(Engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", note)
 
 
 def remembering(t: Any, ttl: float = TTL_SECONDS) -> Clock:
@@ -82,7 +64,7 @@ async def test_a_slot_seen_sold_out_is_refused_without_reading_the_catalogue(
     first = await order(ticketing, demo.museum_adult, slot)  # reads the slot: full
     assert_sold_out(first, slot, 1)
 
-    with statements() as seen:
+    with executed_statements() as seen:
         second = await order(ticketing, demo.museum_adult, slot, quantity=2)
 
     assert_sold_out(second, slot, 2)
@@ -98,7 +80,7 @@ async def test_negative_control_without_the_memory_every_refusal_reads_the_catal
     slot = await full_slot(ticketing, demo)
     assert_sold_out(await order(ticketing, demo.museum_adult, slot), slot, 1)
 
-    with statements() as seen:
+    with executed_statements() as seen:
         second = await order(ticketing, demo.museum_adult, slot)
 
     assert_sold_out(second, slot, 1)

@@ -8,6 +8,7 @@ Kafka.
 ``create_app(settings)``. :class:`ServiceHarness` is the base of each service's test harness (the
 app, its client, its database; headers with test tokens, SQL reads, the outbox);
 :func:`running_harness` starts one on a database for the duration of a block.
+:func:`executed_statements` records the SQL a block executes (statement budgets).
 :func:`html_forms` lists a page's forms with their fields and buttons (identity's login page,
 payment's checkout page). :func:`publish` sends events as a relay would; :func:`consuming` runs a
 service's subscriptions in a real :class:`~city_shared.consumer.Consumer` for the duration of a
@@ -21,8 +22,16 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -32,7 +41,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from city_shared.auth import AdminLevel
@@ -292,3 +302,20 @@ def start_refused(entry_point: str, env: Mapping[str, str]) -> str:
     assert result.returncode != 0, f"{entry_point} started in production mode"
     assert "ProductionSettingsRefused" in result.stderr, result.stderr[-2000:]
     return result.stderr + result.stdout
+
+
+@contextmanager
+def executed_statements() -> Iterator[list[str]]:
+    """The SQL every engine of this process executes meanwhile, whitespace collapsed (one entry
+    per execution; an ``executemany`` batch counts once, as it is one round trip): tests pin a
+    request's statements with it, so an N+1 coming back fails a test, not a timing."""
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        seen.append(" ".join(sql.split()))
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
