@@ -87,6 +87,18 @@ _CLAIM_MANY = text(
 )
 
 
+def _accepted(accepts: Accepts, event: Event) -> bool:
+    """What a subscription's filter says; a filter that fails lets the event through (the
+    handler decides, and its failure is retried and dead-lettered as usual): a bug in one
+    service's filter never stops its consumer or drops events unseen."""
+    try:
+        return accepts(event)
+    except Exception as exc:
+        log.warning("a subscription's accepts filter failed; the handler decides",
+                    extra={"event_type": event.type, "error": type(exc).__name__})
+        return True
+
+
 class PermanentFailure(Exception):
     """Raised by a handler for an event it can never process: dead-lettered without retries."""
 
@@ -342,7 +354,7 @@ class Consumer:
             EVENTS_HANDLED.labels(group, "unknown", "dead_lettered").inc()
             return None
         sub = self._routes.subscription_for(record.topic, event.type)
-        if sub is not None and sub.accepts is not None and not sub.accepts(event):
+        if sub is not None and sub.accepts is not None and not _accepted(sub.accepts, event):
             EVENTS_HANDLED.labels(group, event.type, "ignored").inc()
             return None
         if sub is None:

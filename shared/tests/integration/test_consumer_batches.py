@@ -134,3 +134,21 @@ async def test_without_the_filter_the_same_event_is_handled(
     events = [seq_event("agg-1", n) for n in (1, 2, 3)]
     await _consume(db, kafka_bootstrap, events, record_effect, until=3)
     assert await effects(db) == [1, 2, 3]
+
+
+async def test_a_filter_that_fails_lets_the_event_through_to_its_handler(
+    db: Db, kafka_bootstrap: str
+) -> None:
+    """A bug in a subscription's filter neither stops the consumer nor drops the event: the
+    handler decides (here it handles all three)."""
+    events = [seq_event("agg-1", n) for n in (1, 2, 3)]
+    broken = events[1]
+
+    def accepts(event: Event) -> bool:
+        if event.id == broken.id:
+            raise KeyError("source")
+        return True
+
+    await _consume(db, kafka_bootstrap, events, record_effect, accepts=accepts, until=3)
+    assert await effects(db) == [1, 2, 3]
+
