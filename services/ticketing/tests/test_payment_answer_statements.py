@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from city_shared.testing import executed_statements
 from ticketing_service.subscriptions import build_subscriptions
 
 from .test_forged_payment_answers import place
-from .test_order_statements import matches, statements
+from .test_order_statements import matches
 
 
 async def test_a_payment_created_answer_costs_a_lock_and_an_update(ticketing: Any) -> None:
@@ -22,9 +23,9 @@ async def test_a_payment_created_answer_costs_a_lock_and_an_update(ticketing: An
     warm = await place(ticketing, demo.museum_adult, demo.exhibition_slot)
     await ticketing.answer_payment("payment.created", warm)  # warm the caches
 
-    with statements() as first:
+    with executed_statements() as first:
         await ticketing.answer_payment("payment.created", order)
-    with statements() as again:  # a redelivery: nothing to change
+    with executed_statements() as again:  # a redelivery: nothing to change
         await ticketing.answer_payment("payment.created", order)
 
     print("--- first", *first, "--- again", *again, sep="\n  ")
