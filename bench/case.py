@@ -272,15 +272,8 @@ def render(m: report.Machine, saturation: dict[str, LoadResult], half: dict[str,
 
 
 def update_docs(block: str) -> None:
-    path = root_path() / "docs" / "benchmarks.md"
-    text = path.read_text()
-    marker = START.split(" (")[0]
-    if marker in text and END in text:
-        head, rest = text.split(marker, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{block}\n"
-    path.write_text(text)
+    report.replace_block(root_path() / "docs" / "benchmarks.md", block, start=START, end=END,
+                         heading=HEADING)
 
 
 

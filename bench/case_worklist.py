@@ -221,15 +221,8 @@ def render(m: report.Machine, runs: dict[str, Run], *, count: int, seeded_s: flo
 
 def update_docs(block: str) -> None:
     """Replace this benchmark's block in ``docs/benchmarks.md`` (or append its section)."""
-    path = root_path() / "docs" / "benchmarks.md"
-    text = path.read_text()
-    marker = START.split(" (")[0]
-    if marker in text and END in text:
-        head, rest = text.split(marker, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{block}\n"
-    path.write_text(text)
+    report.replace_block(root_path() / "docs" / "benchmarks.md", block, start=START, end=END,
+                         heading=HEADING)
 
 
 async def main_async(args: argparse.Namespace) -> int:

@@ -642,14 +642,7 @@ def render(m: report.Machine, result: Result, before: Result | None) -> str:
 
 
 def update_docs(path: Path, block: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    marker = START.split(" (")[0]
-    if marker in text and END in text:
-        head, rest = text.split(marker, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{block}\n"
-    path.write_text(text)
+    report.replace_block(path, block, start=START, end=END, heading=HEADING)
 
 
 # -- main ---------------------------------------------------------------------------------------

@@ -322,14 +322,21 @@ def markdown(
     return "\n".join(parts)
 
 
+def replace_block(path: Path, block: str, *, start: str, end: str, heading: str,
+                  intro: str = "# Benchmarks\n") -> None:
+    """Replace a benchmark's generated block (between ``start``'s marker and ``end``) in the
+    file at ``path``, or append it under ``heading``; the hand-written text around it stays.
+    Every benchmark writes ``docs/benchmarks.md`` through this."""
+    text = path.read_text() if path.exists() else intro
+    marker = start.split(" (")[0]
+    if marker in text and end in text:
+        head, rest = text.split(marker, 1)
+        text = head.rstrip(" ") + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n{block}\n"
+    path.write_text(text)
+
+
 def update_docs(path: Path, block: str) -> None:
     """Replace the generated block of the section, creating the file or section if needed."""
-    text = path.read_text() if path.exists() else _DOC_INTRO
-    if START.split(" (")[0] in text and END in text:
-        head, rest = text.split(START.split(" (")[0], 1)
-        head = head.rstrip(" ")
-        tail = rest.split(END, 1)[1]
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{block}\n"
-    path.write_text(text)
+    replace_block(path, block, start=START, end=END, heading=HEADING, intro=_DOC_INTRO)
