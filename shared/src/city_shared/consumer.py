@@ -46,7 +46,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -85,6 +85,23 @@ _CLAIM_MANY = text(
     "SELECT :group, e.id, e.type FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) "
     "AS e(id, type) ON CONFLICT DO NOTHING RETURNING event_id"
 )
+
+
+def only_where(model: type[BaseModel], field: str, value: object) -> Accepts:
+    """A subscription's ``accepts`` filter that turns down exactly the events a handler reading
+    the data as ``model`` would skip because ``field`` is not ``value`` (e.g. another service's
+    payment answer on a shared topic). Data that does not validate passes, so the handler still
+    refuses it and it reaches the dead-letter topic."""
+
+    def accepts(event: Event) -> bool:
+        if event.data.get(field) == value:
+            return True
+        try:
+            return bool(getattr(event.parse(model), field) == value)
+        except ValidationError:
+            return True
+
+    return accepts
 
 
 def _accepted(accepts: Accepts, event: Event) -> bool:

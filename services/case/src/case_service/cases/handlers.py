@@ -38,14 +38,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from case_service.cases import events, refunds, repository
 from case_service.cases.models import Case, CaseHistory, PaymentOutcome
 from case_service.settings import CaseSettings
 from case_service.topics import CASES
-from city_shared.consumer import Accepts, Handler, PermanentFailure, Subscription
+from city_shared.consumer import Accepts, Handler, PermanentFailure, Subscription, only_where
 from city_shared.envelope import Event
 
 __all__ = [
@@ -114,18 +114,9 @@ class _RefundData(_Answer):
 
 def ours(model: type[_Answer]) -> Accepts:
     """A subscription's filter that turns down exactly what its handler, reading the data as
-    ``model``, skips: valid data of another service's payment (``data.source`` not ``case``).
-    Data that does not validate passes, so the handler still dead-letters it."""
-
-    def accepts(event: Event) -> bool:
-        if event.data.get("source") == OUR_SOURCE:
-            return True
-        try:
-            return event.parse(model).source == OUR_SOURCE
-        except ValidationError:
-            return True
-
-    return accepts
+    ``model``, skips before any statement: valid data of another service's payment
+    (``data.source`` not ours); data that does not validate passes and is dead-lettered."""
+    return only_where(model, "source", OUR_SOURCE)
 
 
 def _now() -> datetime:

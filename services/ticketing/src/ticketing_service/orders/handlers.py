@@ -38,10 +38,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from city_shared.consumer import Accepts, Handler, PermanentFailure, Subscription
+from city_shared.consumer import Accepts, Handler, PermanentFailure, Subscription, only_where
 from city_shared.envelope import Event
 from ticketing_service.orders import repository, service
 from ticketing_service.orders.models import LATE_PAYMENT_REFUNDED, Order
@@ -124,18 +124,8 @@ class _RefundData(_Answer):
 def ours(model: type[_Answer]) -> Accepts:
     """A subscription's filter that turns down exactly what its handler, reading the data as
     ``model``, skips before any statement: valid data of another service's payment
-    (``data.source`` not ``ticketing``). Data that does not validate passes, so the handler
-    still dead-letters it."""
-
-    def accepts(event: Event) -> bool:
-        if event.data.get("source") == OUR_SOURCE:
-            return True
-        try:
-            return event.parse(model).source == OUR_SOURCE
-        except ValidationError:
-            return True
-
-    return accepts
+    (``data.source`` not ours); data that does not validate passes and is dead-lettered."""
+    return only_where(model, "source", OUR_SOURCE)
 
 
 def _now() -> datetime:
