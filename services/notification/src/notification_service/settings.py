@@ -29,8 +29,8 @@ class NotificationSettings(ServiceSettings):
     delivery_interval_seconds: float = Field(default=1.0, gt=0)
     """How often the worker looks for due deliveries."""
     rules_refresh_seconds: float = Field(default=5.0, gt=0, le=300)
-    """How often the worker reads which event types have a rule; a rule created or enabled
-    takes effect for events consumed after the next read (see
+    """How often the worker reads again which event types have a rule, as a safety net: a
+    change of the rules reaches it at once by a PostgreSQL notification (see
     :mod:`notification_service.rules.view`)."""
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     delivery_max_attempts: int = Field(default=6, ge=1, le=50)

@@ -8,7 +8,7 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from city_shared.db import create_engine, create_session_factory
+from city_shared.db import asyncpg_dsn, create_engine, create_session_factory
 from city_shared.worker import run_process, run_worker
 from notification_service.channels.documents import DocumentFetcher
 from notification_service.channels.email import SmtpSender
@@ -51,7 +51,8 @@ async def run_notification_worker(settings: NotificationSettings, stop: asyncio.
     sessions = create_session_factory(engine)
     channels = build_channels(settings, sessions)
     config = DeliveryConfig.from_settings(settings)
-    rules = RuleView(sessions, refresh_seconds=settings.rules_refresh_seconds)
+    rules = RuleView(asyncpg_dsn(settings.database_url.get_secret_value()),
+                     refresh_seconds=settings.rules_refresh_seconds)
 
     async def deliver(stop: asyncio.Event) -> None:
         await run_delivery_job(sessions, channels, config, stop,
