@@ -21,6 +21,7 @@ from prometheus_client import Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.heartbeats import job_started, job_succeeded
 from city_shared.unit_of_work import unit_of_work
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The stall watcher's name in its heartbeat.
+STALL_WATCH_JOB = "stalled sagas"
 
 #: Counts the stalls of each kind in the session it is given (read only; the caller owns the
 #: transaction and its statement timeout).
@@ -77,7 +81,10 @@ async def watch_stalled_sagas(
 ) -> None:
     """A worker job: refresh the gauge every ``interval`` seconds until ``stop`` is set. A
     failed round (e.g. the database briefly away) is logged and tried again next round; a
-    stall found is logged as a warning each round it lasts."""
+    stall found is logged as a warning each round it lasts. A good round is the heartbeat
+    ``stalled sagas`` (:mod:`city_shared.heartbeats`): a gauge nobody refreshes would show
+    yesterday's zero."""
+    job_started(STALL_WATCH_JOB, interval)
     while not stop.is_set():
         try:
             counts = await count_stalled_sagas(sessions, counter, service=service)
@@ -85,6 +92,7 @@ async def watch_stalled_sagas(
             log.warning("counting stalled sagas failed; retrying after the interval",
                         extra={"error": type(exc).__name__})
         else:
+            job_succeeded(STALL_WATCH_JOB)
             stalled = {kind: n for kind, n in counts.items() if n}
             if stalled:
                 log.warning("stalled sagas", extra={"stalled_sagas": stalled})

@@ -7,6 +7,9 @@ that fails (the database restarting, a lock timeout, a bug in one row) is rolled
 its exception type only (messages may quote row values) and tried again after ``interval``: the
 job never ends before ``stop`` and never stops the worker's other tasks. Several workers may run
 the same sweep at once when it locks its rows ``FOR UPDATE SKIP LOCKED``.
+
+Every round that completes is a heartbeat (:mod:`city_shared.heartbeats`, by ``name``), so an
+alert notices a sweep that stopped succeeding.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.heartbeats import job_started, job_succeeded
 from city_shared.unit_of_work import unit_of_work
 
 __all__ = ["Sweep", "run_sweep"]
@@ -35,7 +39,8 @@ async def run_sweep(sessions: async_sessionmaker[AsyncSession], sweep: Sweep,
                     batch_size: int | None = None) -> None:
     """Run ``sweep`` until ``stop`` is set (see the module). ``batch_size``: a round that
     handles this many is followed at once by the next; None: one round per interval.
-    ``name`` names the sweep in logs."""
+    ``name`` names the sweep in logs and in its heartbeat."""
+    job_started(name, interval)
     while not stop.is_set():
         try:
             while not stop.is_set():
@@ -45,6 +50,7 @@ async def run_sweep(sessions: async_sessionmaker[AsyncSession], sweep: Sweep,
                     log.info("sweep round done", extra={"sweep": name, "handled": handled})
                 if batch_size is None or handled < batch_size:
                     break
+            job_succeeded(name)
         except Exception as exc:  # logged without its message: it may quote row values
             log.warning("sweep round failed; retrying after the interval",
                         extra={"sweep": name, "error": type(exc).__name__})

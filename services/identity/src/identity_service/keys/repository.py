@@ -26,6 +26,13 @@ async def active_kid(session: AsyncSession) -> str | None:
     )).scalar_one_or_none()
 
 
+async def active_since(session: AsyncSession) -> datetime | None:
+    """When the active key started signing, if there is one."""
+    return (await session.execute(
+        select(SigningKey.activated_at).where(SigningKey.status == "active")
+    )).scalar_one_or_none()
+
+
 async def by_status(session: AsyncSession, status: str) -> list[SigningKey]:
     """Keys with ``status`` (locked for update: only called under :func:`lock_keys`)."""
     rows = await session.execute(

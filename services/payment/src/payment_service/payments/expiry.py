@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from city_shared.heartbeats import job_started, job_succeeded
 from city_shared.journey import resume
 from city_shared.unit_of_work import unit_of_work
 from payment_service.payments import repository, service
@@ -23,6 +24,9 @@ from payment_service.payments import repository, service
 __all__ = ["expire_due", "expire_overdue", "run_expiry"]
 
 log = logging.getLogger(__name__)
+
+#: The job's name in its heartbeat (the alert PaymentExpiryNotRunning selects it).
+EXPIRY_JOB = "payment expiry"
 
 
 async def expire_due(session: AsyncSession, now: datetime, limit: int) -> int:
@@ -55,13 +59,16 @@ async def run_expiry(
     batch_size: int,
 ) -> None:
     """Run :func:`expire_overdue` every ``interval`` seconds until ``stop`` is set. A failed
-    round (e.g. the database briefly away) is logged and tried again next round."""
+    round (e.g. the database briefly away) is logged and tried again next round; a good one is
+    the heartbeat ``payment expiry`` (:mod:`city_shared.heartbeats`)."""
+    job_started(EXPIRY_JOB, interval)
     while not stop.is_set():
         try:
             expired = await expire_overdue(sessions, batch_size=batch_size)
         except Exception as exc:
             log.error("expiry round failed", extra={"error": type(exc).__name__}, exc_info=exc)
         else:
+            job_succeeded(EXPIRY_JOB)
             if expired:
                 log.info("payments expired", extra={"count": expired})
         with contextlib.suppress(TimeoutError):
