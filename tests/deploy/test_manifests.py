@@ -47,6 +47,9 @@ INFRASTRUCTURE_KINDS = {
     "KafkaNodePool",
     "KafkaTopic",
     "Cluster",
+    "Pooler",
+    "ObjectStore",
+    "ScheduledBackup",
 }
 LAYER = "city-platform.io/layer"
 TMP = "/tmp"  # noqa: S108 - the path checked in pod specs, not a file this test writes
@@ -303,9 +306,17 @@ def test_database_url_is_asyncpg_from_the_services_own_cluster(overlay: Rendered
                 database = {
                     e["valueFrom"]["secretKeyRef"]["name"]
                     for e in env
-                    if e["name"].startswith("PG")
+                    if e["name"].startswith("PG") and "valueFrom" in e
                 }
                 assert database == {f"{service}-db-app"}, f"{name}/{c['name']}"
+                # The API process goes through its PgBouncer; everything else (init containers,
+                # worker, migrations) to the cluster (the host from the secret).
+                host = env[names.index("PGHOST")]
+                if c["name"] == "api":
+                    assert host["value"] == "$(CITY_SERVICE_NAME)-db-pooler-rw", name
+                    assert names.index("CITY_SERVICE_NAME") < names.index("PGHOST")
+                else:
+                    assert host["valueFrom"]["secretKeyRef"]["key"] == "host", name
                 # Besides the database, only the service's own settings (production secrets).
                 secrets = {
                     e["valueFrom"]["secretKeyRef"]["name"]
