@@ -5,8 +5,10 @@ identity JWKS, problem+json errors, correlation ids, request metrics, tracing, t
 of each request (:mod:`city_shared.request_work`, with ``Idempotency-Key``), the request body
 limit, admission control (:mod:`city_shared.admission`), CORS, security headers and the
 operational endpoints ``/healthz`` (process alive), ``/readyz`` (database reachable, plus the
-service's stalled sagas as detail) and ``/metrics`` (Prometheus). Nothing here runs at import time;
-:mod:`city_shared.serve` serves the app in one process or several.
+service's stalled sagas as detail) and ``/metrics`` (Prometheus; with ``CITY_API_METRICS_PORT``
+set it moves to that port, :mod:`city_shared.metrics_server`, and this app answers 404 for it).
+Nothing here runs at import time; :mod:`city_shared.serve` serves the app in one process or
+several.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ log = logging.getLogger(__name__)
 STALL_COUNT_TIMEOUT_MS = 500
 
 _OPERATIONAL = APIRouter(tags=["operations"])
+#: ``/metrics`` on the API's own port: only while ``CITY_API_METRICS_PORT`` is unset.
+_METRICS = APIRouter(tags=["operations"])
 
 
 @_OPERATIONAL.get("/healthz", summary="Liveness: the process answers")
@@ -86,7 +90,7 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body)
 
 
-@_OPERATIONAL.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@_METRICS.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics() -> Response:
     """The collectors in the Prometheus text format: the whole API's when it runs as several
     processes (``CITY_HTTP_WORKERS``, see :mod:`city_shared.metrics`), whichever answers."""
@@ -204,6 +208,8 @@ def create_service_app(
     app.state.stalled_sagas = stalled_sagas
     install_error_handlers(app)
     app.include_router(_OPERATIONAL)
+    if settings.api_metrics_port is None:
+        app.include_router(_METRICS)
     for router in routers:
         app.include_router(router)
     # One unit of work per request: its transaction, its Idempotency-Key record inside it.

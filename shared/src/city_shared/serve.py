@@ -17,10 +17,15 @@ Contract:
   whichever worker answers (:func:`city_shared.metrics.exposition`). A worker drops its live
   gauges when it exits, a killed worker's are dropped at the next scrape. The directory is
   removed when the supervisor stops.
-- Stopping: SIGTERM (or SIGINT) to the supervisor stops every worker gracefully and then the
-  supervisor; so does SIGTERM to their process group (they share the supervisor's). A worker
-  whose supervisor was killed outright gets SIGTERM from the kernel (Linux parent-death signal),
-  so no worker outlives it.
+- ``CITY_API_METRICS_PORT`` set: ``/metrics`` is served on that port by one thread of this
+  process (:mod:`city_shared.metrics_server`): with several workers the supervisor's, which
+  merges every worker's values; the workers' public port answers 404 for it.
+- Stopping: SIGTERM (or SIGINT) stops accepting connections at once and gives the requests in
+  flight :data:`GRACEFUL_SHUTDOWN_SECONDS` to finish (then they are cancelled), so a pod stops
+  within its ``terminationGracePeriodSeconds``. SIGTERM to the supervisor stops every worker
+  so and then the supervisor; so does SIGTERM to their process group (they share the
+  supervisor's). A worker whose supervisor was killed outright gets SIGTERM from the kernel
+  (Linux parent-death signal), so no worker outlives it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from starlette.types import ASGIApp
 
 from city_shared.logs import configure_logging
 from city_shared.metrics import MULTIPROC_DIR_VARIABLE, mark_process_dead, process_running
+from city_shared.metrics_server import serving_metrics
 from city_shared.settings import ServiceSettings
 
 __all__ = ["AppFactory", "metrics_dir", "serve", "worker_app"]
@@ -58,6 +64,11 @@ _PR_SET_PDEATHSIG: Final = 1
 #: a thread of the worker) before it kills and replaces it. uvicorn's 5 s is shorter than a
 #: spawned worker's imports take on a busy machine: it killed workers that were starting.
 WORKER_HEALTHCHECK_SECONDS: Final = 60
+#: How long requests in flight may still run after SIGTERM (uvicorn's
+#: ``timeout_graceful_shutdown``; its default waits for ever). The API pods' preStop delay plus
+#: this plus the lifespan's shutdown fit in their ``terminationGracePeriodSeconds``
+#: (deploy/k8s/base/service-template/api.yaml; tests/deploy/test_api_pods.py checks it).
+GRACEFUL_SHUTDOWN_SECONDS: Final = 20
 
 SettingsT_contra = TypeVar("SettingsT_contra", bound=ServiceSettings, contravariant=True)
 
@@ -76,8 +87,11 @@ def serve(create_app: AppFactory[SettingsT_contra], settings: SettingsT_contra) 
     """Serve ``create_app`` on ``settings.http_host:http_port`` until SIGTERM or SIGINT, in
     ``settings.http_workers`` processes (see the module)."""
     if settings.http_workers == 1:
-        uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                    access_log=False, log_config=None)
+        app = create_app(settings)
+        with _metrics_port(settings):
+            uvicorn.run(app, host=settings.http_host, port=settings.http_port,
+                        access_log=False, log_config=None,
+                        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
         return
     target = _import_path(create_app)
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
@@ -85,12 +99,13 @@ def serve(create_app: AppFactory[SettingsT_contra], settings: SettingsT_contra) 
         MULTIPROC_DIR_VARIABLE: str(path),
         _FACTORY_VARIABLE: target,
         _SUPERVISOR_VARIABLE: str(os.getpid()),
-    }):
+    }), _metrics_port(settings):
         log.info("serving with %d worker processes", settings.http_workers)
         uvicorn.run(f"{__name__}:{worker_app.__name__}", factory=True,
                     workers=settings.http_workers, host=settings.http_host,
                     port=settings.http_port, access_log=False, log_config=None,
-                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
 
 
 def worker_app() -> ASGIApp:
@@ -122,6 +137,14 @@ def metrics_dir(service: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _metrics_port(settings: ServiceSettings) -> contextlib.AbstractContextManager[object]:
+    """The metrics server of ``CITY_API_METRICS_PORT`` for the block, or nothing (unset)."""
+    if settings.api_metrics_port is None:
+        return contextlib.nullcontext()
+    log.info("serving /metrics on port %d", settings.api_metrics_port)
+    return serving_metrics(settings.http_host, settings.api_metrics_port)
 
 
 def _import_path(create_app: AppFactory[SettingsT_contra]) -> str:

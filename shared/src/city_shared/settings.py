@@ -12,6 +12,7 @@ production, validating the settings raises
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Final, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -19,6 +20,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from city_shared.body_limit import DEFAULT_MAX_BODY_BYTES
 from city_shared.cors import Origins
+from city_shared.kafka_client import (
+    CLEARTEXT_PROTOCOLS,
+    KafkaConnection,
+    SaslMechanism,
+    SecurityProtocol,
+)
 from city_shared.production import MISSING, Finding, ProductionSettingsRefused, published
 
 log = logging.getLogger(__name__)
@@ -48,6 +55,31 @@ class ServiceSettings(BaseSettings):
     connection before it is answered 503 ``service_unavailable`` (SQLAlchemy's own default is
     30 s, a hang to a buyer)."""
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    """``CITY_KAFKA_SECURITY_PROTOCOL``: ``PLAINTEXT`` (the local stack), ``SSL``,
+    ``SASL_PLAINTEXT`` or ``SASL_SSL`` (production: SCRAM over TLS, see ADR 0019). A worker
+    in production refuses the clear-text ones (:meth:`kafka_connection`)."""
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    """``CITY_KAFKA_SASL_USERNAME`` / ``CITY_KAFKA_SASL_PASSWORD``: the service's Kafka user
+    (a ``SASL_*`` protocol needs both); the password is never logged."""
+    kafka_ssl_ca_file: Path | None = None
+    """``CITY_KAFKA_SSL_CA_FILE``: the CA of the brokers' certificates (``SSL``/``SASL_SSL``);
+    unset: the system's trusted CAs."""
+    kafka_ssl_cert_file: Path | None = None
+    kafka_ssl_key_file: Path | None = None
+    """``CITY_KAFKA_SSL_CERT_FILE`` / ``CITY_KAFKA_SSL_KEY_FILE``: a client certificate and its
+    key, for brokers that authenticate clients by mutual TLS (optional)."""
+    kafka_create_topics: bool = True
+    """``CITY_KAFKA_CREATE_TOPICS``: the worker creates its missing topics at start (the local
+    stack). ``false``: it never creates one and waits, not ready, until the operator has
+    (production: Strimzi ``KafkaTopic`` resources, and the service's Kafka user may not
+    create topics)."""
+    kafka_dead_letter_retention_ms: int = Field(default=28 * 24 * 3600 * 1000, gt=0)
+    """``CITY_KAFKA_DEAD_LETTER_RETENTION_MS``: how long ``<service>.deadletters`` keeps a
+    record (28 days: time to notice the alert, fix and replay; dead letters hold personal
+    data, so not forever)."""
     kafka_topic_partitions: int = 3
     kafka_topic_replication: int = 1
     auth_issuer: str = "http://127.0.0.1:8001"
@@ -60,6 +92,12 @@ class ServiceSettings(BaseSettings):
     :mod:`city_shared.serve`). Each has its own database pool (``database_pool_size``) and its
     own admission limit (``max_in_flight``); ``/metrics`` reports them all."""
     worker_metrics_port: int = 0
+    api_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """``CITY_API_METRICS_PORT``: unset (the default), the API answers ``/metrics`` on
+    ``http_port`` with everything else; set (Kubernetes: 9000), ``/metrics`` is served on
+    ``http_host:api_metrics_port`` alone, from the API's one process or the supervisor of its
+    ``http_workers`` (:mod:`city_shared.metrics_server`), and ``http_port`` answers 404 for it,
+    so public traffic never reads the metrics."""
     otlp_endpoint: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
@@ -97,6 +135,31 @@ class ServiceSettings(BaseSettings):
     def consumer_group(self) -> str:
         """The Kafka consumer group of this service's worker."""
         return f"{self.service_name}-worker"
+
+    def kafka_connection(self) -> KafkaConnection:
+        """How this service's Kafka clients connect; raises
+        :class:`~city_shared.kafka_client.KafkaSettingsError` for incomplete settings (a
+        ``SASL_*`` protocol without credentials, an unreadable TLS file) and, in production,
+        :class:`~city_shared.production.ProductionSettingsRefused` for a clear-text protocol.
+
+        Checked here rather than when the settings load because only workers talk to Kafka:
+        the APIs share the settings class and never get Kafka credentials or the CA.
+        """
+        if self.env == "production" and self.kafka_security_protocol in CLEARTEXT_PROTOCOLS:
+            raise ProductionSettingsRefused([Finding(
+                self.variable("kafka_security_protocol"),
+                "sends Kafka credentials and events in clear; production needs SASL_SSL or SSL",
+            )])
+        return KafkaConnection(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password,
+            ssl_ca_file=self.kafka_ssl_ca_file,
+            ssl_cert_file=self.kafka_ssl_cert_file,
+            ssl_key_file=self.kafka_ssl_key_file,
+        )
 
     @classmethod
     def variable(cls, field: str) -> str:
