@@ -4,12 +4,18 @@ SHELL := /bin/bash
 UV_VERSION := 0.9.7
 # uv from PATH if present, else the one `make install` puts into this Python (`python3 -m uv`).
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
+KUBECONFORM_VERSION := v0.8.0
+KUBECONFORM := $(CURDIR)/.local/bin/kubeconform
 
 .PHONY: install run up down status test lint typecheck unit bench chaos clean asyncapi
 
-install:  ## Python toolchain and every workspace package, from the lock file
+install:  ## Python toolchain and every workspace package, from the lock file; kubeconform
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	@$(UV) sync --all-packages --frozen --quiet
+	@# kubeconform validates the rendered manifests (tests/deploy/test_kubeconform.py); built once
+	@# from the Go module proxy into .local/bin, skipped (offline) while that version is there.
+	@go version -m $(KUBECONFORM) 2>/dev/null | grep -q "kubeconform[[:space:]]*$(KUBECONFORM_VERSION)[[:space:]]" \
+	  || GOBIN=$(CURDIR)/.local/bin go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
 
 run: install  ## PostgreSQL, Kafka, SMTP, every API and worker, demo city; Ctrl-C stops all
 	@$(UV) run --frozen devstack run

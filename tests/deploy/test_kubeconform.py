@@ -1,0 +1,177 @@
+"""Every rendered manifest is valid against the API it is applied to: kubeconform, strict.
+
+A misspelled or misplaced field is accepted by ``kubectl kustomize`` and by the structural
+checks of test_manifests.py, but refused by the API server (or worse, silently dropped by
+an operator that ignores unknown fields). kubeconform checks each document against the
+vendored schemas of Kubernetes and of every operator's CRDs (deploy/k8s/schemas, strict:
+unknown fields are refused), offline: no `default` location, so a kind without a vendored
+schema fails instead of being fetched or skipped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+yaml = pytest.importorskip("yaml", reason="PyYAML parses the rendered manifests")
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+SCHEMAS = K8S / "schemas"
+KUBERNETES_VERSION = "1.34.0"  # the vendored Kubernetes schemas (deploy/k8s/schemas/vendor.py)
+SCHEMA_LOCATIONS = (
+    f"{SCHEMAS}/kubernetes/{{{{ .NormalizedKubernetesVersion }}}}-standalone{{{{ .StrictSuffix }}}}"
+    "/{{ .ResourceKind }}{{ .KindSuffix }}.json",
+    f"{SCHEMAS}/crds/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json",
+)
+OVERLAYS = ("overlays/local", "overlays/production")
+EXAMPLES = sorted((K8S / "examples").glob("*.yaml"))
+KUBECTL = shutil.which("kubectl")
+
+pytestmark = pytest.mark.skipif(
+    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
+)
+
+Manifest = dict[str, Any]
+
+
+def kubeconform_binary() -> str:
+    """`make install` puts it into .local/bin; KUBECONFORM or PATH may name another."""
+    for candidate in (
+        os.environ.get("KUBECONFORM"),
+        str(ROOT / ".local" / "bin" / "kubeconform"),
+        shutil.which("kubeconform"),
+    ):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    pytest.fail("kubeconform is not installed: run `make install` (it builds it with Go)")
+
+
+def validate(docs: list[Manifest]) -> list[Manifest]:
+    """kubeconform's verdict on each document (status, msg), in kubeconform's order."""
+    command = [kubeconform_binary(), "-strict", "-summary", "-output", "json", "-verbose"]
+    command += ["-kubernetes-version", KUBERNETES_VERSION]
+    for location in SCHEMA_LOCATIONS:
+        command += ["-schema-location", location]
+    result = subprocess.run(
+        [*command, "-"],
+        input=yaml.safe_dump_all(docs),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    resources: list[Manifest] = report["resources"]
+    assert len(resources) == len(docs), report["summary"]
+    # The exit code and the summary agree with the per-document verdicts.
+    assert (result.returncode == 0) == all(r["status"] == "statusValid" for r in resources)
+    return resources
+
+
+def problems(docs: list[Manifest]) -> list[str]:
+    return [
+        f"{r['kind']} {r['name']}: {r['status']}: {r.get('msg', '')}"
+        for r in validate(docs)
+        if r["status"] != "statusValid"
+    ]
+
+
+def load(path: Path) -> list[Manifest]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def render(target: str) -> list[Manifest]:
+    assert KUBECTL is not None
+    result = subprocess.run(
+        [KUBECTL, "kustomize", str(K8S / target)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"kubectl kustomize {target} failed:\n{result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+RENDERED: dict[str, list[Manifest]] = {}
+
+
+def rendered(target: str) -> list[Manifest]:
+    if target not in RENDERED:
+        RENDERED[target] = render(target)
+    return copy.deepcopy(RENDERED[target])
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_overlay_is_valid_against_the_api_schemas(target: str) -> None:
+    docs = rendered(target)
+    assert problems(docs) == []
+    kinds = {doc["kind"] for doc in docs}
+    assert {"Deployment", "Kafka", "Cluster"} <= kinds  # core and both operators were checked
+
+
+def test_examples_are_valid_against_the_api_schemas() -> None:
+    """deploy/k8s/examples (e.g. the restore Cluster) are applied by hand: checked the same."""
+    assert EXAMPLES, "deploy/k8s/examples/*.yaml: nothing to validate"
+    for path in EXAMPLES:
+        assert problems(load(path)) == [], path.name
+
+
+def first(docs: list[Manifest], kind: str) -> Manifest:
+    return next(doc for doc in docs if doc["kind"] == kind)
+
+
+def misspell_container_field(docs: list[Manifest]) -> str:
+    container = first(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    container["imagePullPolicyy"] = container.pop("imagePullPolicy", "IfNotPresent")
+    return "imagePullPolicyy"
+
+
+def misspell_kafka_field(docs: list[Manifest]) -> str:
+    kafka = first(docs, "Kafka")["spec"]["kafka"]
+    kafka["listener"] = kafka.pop("listeners")
+    return "listener"
+
+
+def misspell_cluster_field(docs: list[Manifest]) -> str:
+    first(docs, "Cluster")["spec"]["instancess"] = 3
+    return "instancess"
+
+
+def misspell_custom_resource_metadata(docs: list[Manifest]) -> str:
+    first(docs, "KafkaTopic")["metadata"]["lables"] = {"a": "b"}
+    return "lables"
+
+
+def wrong_type(docs: list[Manifest]) -> str:
+    first(docs, "PodDisruptionBudget")["spec"]["maxUnavailable"] = [1]
+    return "maxUnavailable"
+
+
+def unknown_kind(docs: list[Manifest]) -> str:
+    docs.append({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+    return "could not find schema for Widget"
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        misspell_container_field,
+        misspell_kafka_field,
+        misspell_cluster_field,
+        misspell_custom_resource_metadata,
+        wrong_type,
+        unknown_kind,
+    ],
+)
+def test_a_broken_manifest_is_refused(mutate: Callable[[list[Manifest]], str]) -> None:
+    """Negative control: each mistake fails validation, naming what is wrong."""
+    docs = rendered("overlays/production")
+    needle = mutate(docs)
+    found = problems(docs)
+    assert len(found) == 1, found
+    assert needle in found[0]
