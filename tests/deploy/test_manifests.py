@@ -115,6 +115,17 @@ def container(workload: Manifest, name: str) -> Manifest:
     return found
 
 
+def migration_name(overlay: Rendered, service: str) -> str:
+    """The name of the service's migration Job: ``<service>-migrate-<release>`` (one per
+    release, see tests/deploy/test_migrations_job.py)."""
+    (name,) = [
+        job["metadata"]["name"]
+        for job in overlay.of_kind("Job")
+        if job["metadata"]["name"].startswith(f"{service}-migrate-")
+    ]
+    return name
+
+
 def hardening_violations(workload: Manifest) -> list[str]:
     """Every way the workload's pod falls short of the hardened baseline; empty if none."""
     name = workload["metadata"]["name"]
@@ -222,7 +233,7 @@ def test_hardening_check_catches_a_weakened_pod(mutation: str) -> None:
 def test_every_service_has_api_worker_and_migration(overlay: Rendered, service: str) -> None:
     api = overlay.get("Deployment", f"{service}-api")
     worker = overlay.get("Deployment", f"{service}-worker")
-    migrate = overlay.get("Job", f"{service}-migrate")
+    migrate = overlay.get("Job", migration_name(overlay, service))
     image = re.compile(rf"^ghcr\.io/city-platform/{service}-service:[\w.-]+$")
     for workload in (api, worker, migrate):
         assert pod_spec(workload)["serviceAccountName"] == service
@@ -293,7 +304,7 @@ def test_database_url_is_asyncpg_from_the_services_own_cluster(overlay: Rendered
         for kind, name in (
             ("Deployment", f"{service}-api"),
             ("Deployment", f"{service}-worker"),
-            ("Job", f"{service}-migrate"),
+            ("Job", migration_name(overlay, service)),
         ):
             for c in containers(overlay.get(kind, name)):
                 env = env_of(c)
