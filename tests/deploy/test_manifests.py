@@ -46,11 +46,14 @@ INFRASTRUCTURE_KINDS = {
     "Kafka",
     "KafkaNodePool",
     "KafkaTopic",
+    "KafkaUser",
     "Cluster",
     "Pooler",
     "ObjectStore",
     "ScheduledBackup",
 }
+#: Infrastructure of another kind: the Kafka nodes' JMX exporter rules (applied with Kafka).
+INFRASTRUCTURE_CONFIG_MAPS = {"city-kafka-metrics"}
 LAYER = "city-platform.io/layer"
 TMP = "/tmp"  # noqa: S108 - the path checked in pod specs, not a file this test writes
 
@@ -334,7 +337,8 @@ def test_database_url_is_asyncpg_from_the_services_own_cluster(overlay: Rendered
                     for e in env
                     if "secretKeyRef" in e.get("valueFrom", {})
                 }
-                assert secrets <= {f"{service}-db-app", f"{service}-settings"}, name
+                # The worker's Kafka password: the Secret of its KafkaUser, named like the service.
+                assert secrets <= {f"{service}-db-app", f"{service}-settings", service}, name
 
 
 def test_env_sources_exist_or_are_optional(overlay: Rendered) -> None:
@@ -350,7 +354,7 @@ def test_env_sources_exist_or_are_optional(overlay: Rendered) -> None:
 
 def test_shared_settings_point_at_kafka_and_identity(overlay: Rendered) -> None:
     config = overlay.config()
-    assert config["CITY_KAFKA_BOOTSTRAP_SERVERS"] == "city-kafka-kafka-bootstrap:9092"
+    assert config["CITY_KAFKA_BOOTSTRAP_SERVERS"] == "city-kafka-kafka-bootstrap:9093"
     assert config["CITY_AUTH_JWKS_URL"] == "http://identity/.well-known/jwks.json"
     assert overlay.get("Service", "identity")["spec"]["ports"][0]["port"] == 80
     assert config["CITY_AUTH_AUDIENCE"]
@@ -385,7 +389,8 @@ def test_kafka_cluster_and_topics(overlay: Rendered) -> None:
     strimzi = [d for d in overlay.docs if d["apiVersion"].startswith("kafka.strimzi.io/")]
     assert {d["apiVersion"] for d in strimzi} == {"kafka.strimzi.io/v1"}
     listeners = {lst["name"]: lst for lst in kafka["spec"]["kafka"]["listeners"]}
-    assert listeners["plain"]["port"] == 9092
+    assert set(listeners) == {"scram"}
+    assert listeners["scram"]["port"] == 9093
     (pool,) = overlay.of_kind("KafkaNodePool")
     assert pool["metadata"]["labels"]["strimzi.io/cluster"] == "city-kafka"
     assert set(pool["spec"]["roles"]) == {"controller", "broker"}
@@ -403,7 +408,7 @@ def test_kafka_cluster_and_topics(overlay: Rendered) -> None:
         assert spec["replicas"] == replication <= brokers, name
         assert spec["config"]["min.insync.replicas"] <= spec["replicas"], name
         if name.endswith(".deadletters"):
-            assert (spec["partitions"], spec["config"]["retention.ms"]) == (1, -1), name
+            assert (spec["partitions"], spec["config"]["retention.ms"]) == (1, 2419200000), name
 
 
 def test_everything_is_in_the_overlays_namespace(overlay: Rendered) -> None:
@@ -418,7 +423,10 @@ def test_everything_is_in_the_overlays_namespace(overlay: Rendered) -> None:
 def test_infrastructure_layer_can_be_applied_on_its_own(overlay: Rendered) -> None:
     for doc in overlay.docs:
         labelled = doc["metadata"].get("labels", {}).get(LAYER) == "infrastructure"
-        assert labelled == (doc["kind"] in INFRASTRUCTURE_KINDS), doc["metadata"]["name"]
+        infrastructure = doc["kind"] in INFRASTRUCTURE_KINDS or (
+            doc["kind"] == "ConfigMap" and doc["metadata"]["name"] in INFRASTRUCTURE_CONFIG_MAPS
+        )
+        assert labelled == infrastructure, doc["metadata"]["name"]
 
 
 def test_production_is_highly_available() -> None:

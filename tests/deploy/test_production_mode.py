@@ -101,6 +101,8 @@ def container_environment(
         assert ref.get("optional") is not True, f"{service}: {name} is optional in production"
         if ref["name"] == f"{service}-db-app":
             env[name] = f"db-{ref['key']}"
+        elif ref["name"] == service:  # the Secret of the worker's KafkaUser (Strimzi's)
+            env[name] = f"kafka-{ref['key']}"
         else:
             assert ref["name"] == f"{service}-settings", name
             env[name] = secrets[ref["key"]]
