@@ -237,7 +237,8 @@ def api_container(docs: list[Manifest]) -> Manifest:
 
 def kafka_pod_template(docs: list[Manifest]) -> Manifest:
     template: Manifest = first(docs, "Kafka")["spec"]["kafka"].setdefault("template", {})
-    return template.setdefault("pod", {})
+    pod: Manifest = template.setdefault("pod", {})
+    return pod
 
 
 MUTATIONS: dict[str, Callable[[list[Manifest]], None]] = {
