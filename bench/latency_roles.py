@@ -175,7 +175,7 @@ async def relay(spec: Spec, control: Control) -> Acks:
     stop = asyncio.Event()
     outbox_relay = OutboxRelay(
         RelayConfig(service="bench", dsn=asyncpg_dsn(spec.db_url),
-                    bootstrap_servers=spec.bootstrap),
+                    kafka=spec.bootstrap),
         before_mark=before_mark,
     )
     task = asyncio.create_task(outbox_relay.run(stop))
@@ -201,7 +201,7 @@ async def consumer(spec: Spec, control: Control) -> Received:
     instrument_engine(engine)  # as the worker does
     dead_letters = DeadLetterPublisher(spec.dead_letter_topic, spec.bootstrap)
     shared_consumer = Consumer(
-        ConsumerConfig(group_id=spec.group, bootstrap_servers=spec.bootstrap,
+        ConsumerConfig(group_id=spec.group, kafka=spec.bootstrap,
                        dead_letter_topic=spec.dead_letter_topic),
         create_session_factory(engine),
         [Subscription(spec.topic, EVENT_TYPE, on_order_placed)],

@@ -50,7 +50,7 @@ def _best_us(items: int, step: Callable[[], None], repeats: int = 3) -> float:
 
 
 async def _publish_us(rows: list[dict[str, Any]], batch_size: int = DEFAULT_BATCH_SIZE) -> float:
-    relay = OutboxRelay(RelayConfig(service="bench-costs", dsn="", bootstrap_servers=""))
+    relay = OutboxRelay(RelayConfig(service="bench-costs", dsn="", kafka=""))
     producer = cast(AIOKafkaProducer, _NullProducer())
     best = float("inf")
     for _ in range(3):

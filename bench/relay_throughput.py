@@ -122,7 +122,7 @@ async def time_relay(
 
     relay = OutboxRelay(
         RelayConfig(service=f"bench-{uuid.uuid4().hex[:8]}", dsn=db.dsn,
-                    bootstrap_servers=bootstrap, batch_size=batch_size),
+                    kafka=bootstrap, batch_size=batch_size),
         before_mark=before_mark,
     )
     stop = asyncio.Event()

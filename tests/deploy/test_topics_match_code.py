@@ -11,10 +11,14 @@ from typing import Any
 import pytest
 
 from city_shared.deadletters import dead_letter_topic
+from city_shared.settings import ServiceSettings
 
 yaml = pytest.importorskip("yaml")
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("identity", "case", "payment", "notification", "ticketing")
+#: What a worker gives its dead-letter topic unless CITY_KAFKA_DEAD_LETTER_RETENTION_MS says
+#: otherwise (production leaves the default).
+DEAD_LETTER_RETENTION_MS = ServiceSettings.model_fields["kafka_dead_letter_retention_ms"].default
 
 
 def _rendered_topics() -> dict[str, dict[str, Any]]:
@@ -37,7 +41,7 @@ def test_every_topic_a_worker_provisions_exists_with_the_same_partitions_and_ret
     for service in SERVICES:
         for spec in importlib.import_module(f"{service}_service.topics").OWNED_TOPICS:
             expected[spec.name] = (spec.partitions, spec.retention_ms)
-        expected[dead_letter_topic(service)] = (1, -1)
+        expected[dead_letter_topic(service)] = (1, DEAD_LETTER_RETENTION_MS)
 
     actual = {
         name: (spec["partitions"], int(spec["config"]["retention.ms"]))

@@ -54,6 +54,7 @@ from city_shared.context import set_correlation_id, set_event_id
 from city_shared.deadletters import DeadLetterPublisher
 from city_shared.envelope import Event, MalformedEvent, from_kafka
 from city_shared.faults import Backoff, is_transient
+from city_shared.kafka_client import Brokers, client_options
 from city_shared.metrics import (
     CONSUMER_ASSIGNED_PARTITIONS,
     CONSUMER_COMMIT_FAILURES,
@@ -177,7 +178,7 @@ class ConsumerConfig:
     """Tuning and identity of one consumer group."""
 
     group_id: str
-    bootstrap_servers: str
+    kafka: Brokers
     dead_letter_topic: str
     owned_topics: frozenset[str] = frozenset()
     max_attempts: int = 5
@@ -239,7 +240,7 @@ class Consumer:
         backoff = Backoff(self._config.backoff_initial, self._config.backoff_max)
         while not stop.is_set():
             try:
-                if not await wait_for_topics(self._config.bootstrap_servers, self._topics, stop):
+                if not await wait_for_topics(self._config.kafka, self._topics, stop):
                     return
                 await self._consume(stop, backoff)
             except Exception as exc:
@@ -255,7 +256,7 @@ class Consumer:
 
     async def _consume(self, stop: asyncio.Event, backoff: Backoff) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._config.bootstrap_servers,
+            **client_options(self._config.kafka),
             group_id=self._config.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -6,7 +6,9 @@ a bounded message; handlers must not put personal data into exception messages.
 
 Operators list and replay them with ``python -m city_shared.deadletters``; a replay republishes
 the original record to its original topic, where every other consumer group drops it through
-its inbox and the failed group processes it again.
+its inbox and the failed group processes it again. The command connects as the worker does,
+from the ``CITY_KAFKA_*`` settings of its environment (run it in the service's worker pod, with
+the worker's Kafka user); ``--bootstrap`` only overrides the brokers' address.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from city_shared.kafka_client import Brokers, KafkaConnection, client_options
 from city_shared.metrics import DEAD_LETTERS
 from city_shared.relay import make_producer
+from city_shared.settings import ServiceSettings
+from city_shared.topics import TopicSpec
 
 DLQ_PREFIX = "dlq_"
 _MAX_ERROR = 300
@@ -33,19 +38,26 @@ def dead_letter_topic(service: str) -> str:
     return f"{service}.deadletters"
 
 
+def dead_letter_spec(service: str, *, retention_ms: int, replication: int = 1) -> TopicSpec:
+    """The dead-letter topic as the worker creates it: one partition (a replay reads it in
+    order), records kept ``retention_ms`` (``CITY_KAFKA_DEAD_LETTER_RETENTION_MS``)."""
+    return TopicSpec(dead_letter_topic(service), partitions=1, replication=replication,
+                     retention_ms=retention_ms)
+
+
 class DeadLetterPublisher:
     """Publishes dead letters and waits for Kafka's ack before the caller commits the offset."""
 
     def __init__(
         self,
         topic: str,
-        bootstrap_servers: str,
+        kafka: Brokers,
         *,
         producer_factory: Callable[[], AIOKafkaProducer] | None = None,
         attempts: int = 10,
     ) -> None:
         self.topic = topic
-        self._factory = producer_factory or (lambda: make_producer(bootstrap_servers))
+        self._factory = producer_factory or (lambda: make_producer(kafka))
         self._producer: AIOKafkaProducer | None = None
         self._attempts = attempts
 
@@ -135,11 +147,10 @@ def _describe(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
     )
 
 
-async def read_all(bootstrap_servers: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_all(kafka: Brokers, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record currently on ``topic``, read without a consumer group (commits nothing)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        topic, **client_options(kafka), enable_auto_commit=False, auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
@@ -170,13 +181,13 @@ async def read_all(bootstrap_servers: str, topic: str) -> list[ConsumerRecord[by
         await consumer.stop()
 
 
-async def list_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLetter]:
+async def list_dead_letters(kafka: Brokers, topic: str) -> list[DeadLetter]:
     """The dead letters on ``topic``, oldest first per partition."""
-    return [_describe(r) for r in await read_all(bootstrap_servers, topic)]
+    return [_describe(r) for r in await read_all(kafka, topic)]
 
 
 async def replay(
-    bootstrap_servers: str, topic: str, *, partition: int, offsets: Sequence[int] | None = None
+    kafka: Brokers, topic: str, *, partition: int, offsets: Sequence[int] | None = None
 ) -> int:
     """Republish dead letters (all on ``partition``, or only ``offsets``) to their original topic.
 
@@ -184,10 +195,10 @@ async def replay(
     """
     wanted = set(offsets) if offsets is not None else None
     records = [
-        r for r in await read_all(bootstrap_servers, topic)
+        r for r in await read_all(kafka, topic)
         if r.partition == partition and (wanted is None or r.offset in wanted)
     ]
-    producer = make_producer(bootstrap_servers)
+    producer = make_producer(kafka)
     await producer.start()
     try:
         for record in records:
@@ -208,20 +219,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m city_shared.deadletters")
     parser.add_argument("command", choices=["list", "replay"])
     parser.add_argument("--service", required=True)
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--bootstrap", help="default: CITY_KAFKA_BOOTSTRAP_SERVERS")
     parser.add_argument("--partition", type=int, default=0)
     parser.add_argument("--offset", type=int, action="append")
     args = parser.parse_args(argv)
+    kafka = _connection_from_environment(args.service, args.bootstrap)
     topic = dead_letter_topic(args.service)
     if args.command == "list":
-        for letter in asyncio.run(list_dead_letters(args.bootstrap, topic)):
+        for letter in asyncio.run(list_dead_letters(kafka, topic)):
             sys.stdout.write(json.dumps(letter.__dict__) + "\n")
         return 0
     count = asyncio.run(
-        replay(args.bootstrap, topic, partition=args.partition, offsets=args.offset)
+        replay(kafka, topic, partition=args.partition, offsets=args.offset)
     )
     sys.stdout.write(json.dumps({"replayed": count}) + "\n")
     return 0
+
+
+def _connection_from_environment(service: str, bootstrap: str | None) -> KafkaConnection:
+    """The worker's Kafka connection from the ``CITY_*`` environment (security included)."""
+    settings = ServiceSettings(service_name=service)
+    if bootstrap:
+        settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap})
+    return settings.kafka_connection()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from city_shared.backbone import OUTBOX_CHANNEL
 from city_shared.envelope import stored_to_kafka
 from city_shared.faults import Backoff, is_transient
+from city_shared.kafka_client import Brokers, client_options
 from city_shared.metrics import (
     OUTBOX_BACKLOG,
     OUTBOX_PUBLISH_FAILURES,
@@ -57,10 +58,10 @@ DEFAULT_BATCH_SIZE = 1000
 _PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)"
 
 
-def make_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
+def make_producer(kafka: Brokers, **overrides: Any) -> AIOKafkaProducer:
     """The producer every publisher of the platform uses: idempotent, ``acks=all``, ordered."""
     options: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_servers,
+        **client_options(kafka),
         "enable_idempotence": True,
         "acks": "all",
         "linger_ms": 5,
@@ -77,7 +78,7 @@ class RelayConfig:
 
     service: str
     dsn: str
-    bootstrap_servers: str
+    kafka: Brokers
     batch_size: int = DEFAULT_BATCH_SIZE
     poll_interval: float = 1.0
     backoff_initial: float = 0.2
@@ -100,7 +101,7 @@ class OutboxRelay:
     ) -> None:
         self._config = config
         self._producer_factory = producer_factory or (
-            lambda: make_producer(config.bootstrap_servers)
+            lambda: make_producer(config.kafka)
         )
         self._before_mark = before_mark
         self._wakeup = asyncio.Event()

@@ -39,7 +39,6 @@ from types import EllipsisType
 from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -51,6 +50,8 @@ from city_shared.consumer import Consumer, ConsumerConfig, Subscription
 from city_shared.db import create_engine, create_session_factory
 from city_shared.deadletters import DeadLetterPublisher
 from city_shared.envelope import Event, to_kafka
+from city_shared.kafka_client import Brokers
+from city_shared.relay import make_producer
 
 
 @asynccontextmanager
@@ -247,12 +248,12 @@ def html_forms(html: str) -> list[HtmlForm]:
     return parser.forms
 
 
-async def publish(bootstrap_servers: str, topic: str, events: Iterable[Event]) -> None:
+async def publish(kafka: Brokers, topic: str, events: Iterable[Event]) -> None:
     """Send ``events`` to ``topic`` in order, as a service's relay would (binary mode, record
     key = the event's subject)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
-    await producer.start()
+    producer = make_producer(kafka)
     try:
+        await producer.start()
         for event in events:
             message = to_kafka(event)
             await producer.send_and_wait(topic, value=message.value, key=event.subject.encode(),
@@ -263,16 +264,16 @@ async def publish(bootstrap_servers: str, topic: str, events: Iterable[Event]) -
 
 @asynccontextmanager
 async def consuming(
-    bootstrap_servers: str, sessions: async_sessionmaker[AsyncSession],
+    kafka: Brokers, sessions: async_sessionmaker[AsyncSession],
     subscriptions: Sequence[Subscription], *, dead_letter_topic: str,
     owned_topics: Iterable[str] = (), max_attempts: int = 2,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """A consumer of ``subscriptions`` (a fresh group, quick retries) running for the block;
     yields its task, so a test can assert that it has not crashed. Stopped afterwards."""
-    dead_letters = DeadLetterPublisher(dead_letter_topic, bootstrap_servers)
+    dead_letters = DeadLetterPublisher(dead_letter_topic, kafka)
     consumer = Consumer(
         ConsumerConfig(group_id=f"test-{uuid.uuid4().hex[:8]}",
-                       bootstrap_servers=bootstrap_servers, dead_letter_topic=dead_letter_topic,
+                       kafka=kafka, dead_letter_topic=dead_letter_topic,
                        owned_topics=frozenset(owned_topics), max_attempts=max_attempts,
                        backoff_initial=0.05, backoff_max=0.1),
         sessions, subscriptions, dead_letters=dead_letters,

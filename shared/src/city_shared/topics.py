@@ -1,7 +1,9 @@
 """Topic provisioning through the Kafka admin client, run by each worker at startup.
 
 Each service provisions the topics it owns (the ones it publishes on, its command topics and its
-dead-letter topic). Creating a topic that exists is a no-op; partitions are never reduced.
+dead-letter topic). Creating a topic that exists is a no-op; partitions are never reduced. Where
+an operator creates the topics (``CITY_KAFKA_CREATE_TOPICS=false``), the worker only waits for
+them with :func:`wait_for_topics`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+
+from city_shared.kafka_client import Brokers, client_options
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -40,7 +44,7 @@ class TopicSpec:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, specs: Iterable[TopicSpec], *, timeout: float = 60.0
+    kafka: Brokers, specs: Iterable[TopicSpec], *, timeout: float = 60.0
 ) -> list[str]:
     """Create the missing topics of ``specs``; returns the names that were created.
 
@@ -49,7 +53,7 @@ async def ensure_topics(
     wanted = {spec.name: spec for spec in specs}
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        admin = AIOKafkaAdminClient(**client_options(kafka))
         try:
             await admin.start()
             existing = set(await admin.list_topics())
@@ -68,16 +72,17 @@ async def ensure_topics(
 
 
 async def wait_for_topics(
-    bootstrap_servers: str, names: Iterable[str], stop: asyncio.Event, *,
-    interval: float = 1.0,
+    kafka: Brokers, names: Iterable[str], stop: asyncio.Event, *,
+    interval: float = 1.0, waiting_for: str = "topics of other services",
 ) -> bool:
-    """Wait until every topic of ``names`` exists (another service's worker creates its own
-    topics, possibly after this one started); False if ``stop`` was set first. Logs once what
-    it waits for; a broker not reachable yet counts as not there yet."""
+    """Wait until every topic of ``names`` exists (another service's worker or the operator
+    creates them, possibly after this one started); False if ``stop`` was set first. Logs once
+    that it is ``waiting_for`` them, and which; a broker not reachable yet counts as not there
+    yet. A topic this client may not describe (no ACL) counts as missing."""
     wanted = set(names)
     logged = False
     while not stop.is_set():
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        admin = AIOKafkaAdminClient(**client_options(kafka))
         try:
             await admin.start()
             missing = wanted - set(await admin.list_topics())
@@ -88,7 +93,7 @@ async def wait_for_topics(
         if not missing:
             return True
         if not logged:
-            log.info("waiting for topics of other services", extra={"topics": sorted(missing)})
+            log.info("waiting for %s", waiting_for, extra={"topics": sorted(missing)})
             logged = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)

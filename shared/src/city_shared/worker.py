@@ -26,15 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from city_shared.consumer import Consumer, ConsumerConfig, Subscription
 from city_shared.db import asyncpg_dsn, create_engine, create_session_factory
-from city_shared.deadletters import DeadLetterPublisher, dead_letter_topic
+from city_shared.deadletters import DeadLetterPublisher, dead_letter_spec, dead_letter_topic
 from city_shared.faults import Backoff, is_transient
 from city_shared.idempotency import purge_expired
+from city_shared.kafka_client import Brokers
 from city_shared.logs import configure_logging
 from city_shared.metrics import TRANSIENT_FAULTS, WORKER_TASK_RESTARTS
 from city_shared.relay import OutboxRelay, RelayConfig
 from city_shared.settings import ServiceSettings
 from city_shared.telemetry import instrument_engine, setup_tracing
-from city_shared.topics import TopicSpec, ensure_topics
+from city_shared.topics import TopicSpec, ensure_topics, wait_for_topics
 from city_shared.worker_health import WorkerHealth, serve_probes
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,18 @@ async def keep_running(service: str, name: str, job: Job, stop: asyncio.Event, *
         await backoff.wait(stop)
 
 
-async def provision_topics(bootstrap_servers: str, specs: Sequence[TopicSpec],
-                           stop: asyncio.Event) -> bool:
+async def provision_topics(kafka: Brokers, specs: Sequence[TopicSpec], stop: asyncio.Event,
+                           *, create: bool = True) -> bool:
     """Create the missing topics of ``specs``, waiting for the broker as long as it takes;
-    False if ``stop`` was set first."""
+    False if ``stop`` was set first. Without ``create`` (``CITY_KAFKA_CREATE_TOPICS=false``)
+    it never creates one: it waits until the operator has created them all (logged once)."""
+    if not create:
+        return await wait_for_topics(kafka, [spec.name for spec in specs], stop,
+                                     waiting_for="the operator to create this worker's topics")
     backoff = Backoff(1.0, 10.0)
     while not stop.is_set():
         try:
-            await ensure_topics(bootstrap_servers, specs, timeout=10)
+            await ensure_topics(kafka, specs, timeout=10)
             return True
         except Exception as exc:
             if not is_transient(exc):
@@ -126,16 +131,18 @@ async def run_worker(
     service's own periodic ``jobs`` (each gets ``stop``) until ``stop`` is set. Serves the
     probes on ``settings.worker_metrics_port`` when it is set."""
     service = settings.service_name
+    kafka = settings.kafka_connection()  # incomplete or (production) clear-text settings stop
     dlq = dead_letter_topic(service)
-    specs = [*topics, TopicSpec(dlq, partitions=1, retention_ms=-1,
-                                replication=settings.kafka_topic_replication)]
+    specs = [*topics, dead_letter_spec(service,
+                                       retention_ms=settings.kafka_dead_letter_retention_ms,
+                                       replication=settings.kafka_topic_replication)]
     health = WorkerHealth()
     others: list[asyncio.Task[None]] = []
     if settings.worker_metrics_port:
         others.append(asyncio.create_task(
             serve_probes(health, settings.http_host, settings.worker_metrics_port, stop),
             name="probes"))
-    if not await provision_topics(settings.kafka_bootstrap_servers, specs, stop):
+    if not await provision_topics(kafka, specs, stop, create=settings.kafka_create_topics):
         stop.set()
         await asyncio.gather(*others, return_exceptions=True)
         return
@@ -146,20 +153,20 @@ async def run_worker(
         RelayConfig(
             service=service,
             dsn=asyncpg_dsn(url),
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            kafka=kafka,
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval_seconds,
         )
     )
     # The consumer and the relay never end on a fault; if they end with an error, it is a bug.
     critical = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
-    dead_letters = DeadLetterPublisher(dlq, settings.kafka_bootstrap_servers)
+    dead_letters = DeadLetterPublisher(dlq, kafka)
     consumer: Consumer | None = None
     if subscriptions or owned_topics:
         consumer = Consumer(
             ConsumerConfig(
                 group_id=settings.consumer_group,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
+                kafka=kafka,
                 dead_letter_topic=dlq,
                 owned_topics=frozenset(owned_topics),
                 max_attempts=settings.consumer_max_attempts,

@@ -122,7 +122,7 @@ async def running_relay(
 ) -> AsyncIterator[OutboxRelay]:
     stop = asyncio.Event()
     relay = OutboxRelay(
-        RelayConfig(service=service, dsn=db.dsn, bootstrap_servers=bootstrap,
+        RelayConfig(service=service, dsn=db.dsn, kafka=bootstrap,
                     batch_size=batch_size, poll_interval=0.2, backoff_max=1.0,
                     use_lock=use_lock)
     )
@@ -152,7 +152,7 @@ def make_consumer(
 ) -> tuple[Consumer, DeadLetterPublisher]:
     dead_letters = DeadLetterPublisher(dlq, bootstrap)
     consumer = Consumer(
-        ConsumerConfig(group_id=group, bootstrap_servers=bootstrap, dead_letter_topic=dlq,
+        ConsumerConfig(group_id=group, kafka=bootstrap, dead_letter_topic=dlq,
                        owned_topics=frozenset({topic}) if owned else frozenset(),
                        max_attempts=max_attempts, backoff_initial=0.05, backoff_max=0.2,
                        extra=dict(extra or {})),
@@ -304,7 +304,7 @@ class RunningConsumer(Running):
 
 def start_relay(db: Db, bootstrap: str, *, service: str = "test") -> Running:
     relay = OutboxRelay(
-        RelayConfig(service=service, dsn=db.dsn, bootstrap_servers=bootstrap, batch_size=100,
+        RelayConfig(service=service, dsn=db.dsn, kafka=bootstrap, batch_size=100,
                     poll_interval=0.2, backoff_initial=0.1, backoff_max=1.0)
     )
     return Running(relay.run, "relay")

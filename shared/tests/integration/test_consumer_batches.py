@@ -46,7 +46,7 @@ async def _consume(db: Db, bootstrap: str, events: list[Event], handler: Handler
 
     dead_letters = DeadLetterPublisher(dlq, bootstrap)
     consumer = Consumer(
-        ConsumerConfig(group_id=f"g-{uuid.uuid4().hex[:8]}", bootstrap_servers=bootstrap,
+        ConsumerConfig(group_id=f"g-{uuid.uuid4().hex[:8]}", kafka=bootstrap,
                        dead_letter_topic=dlq, max_attempts=3, backoff_initial=0.05,
                        backoff_max=0.2),
         db.sessions, [Subscription(topic, THING, handler, accepts=accepts)],

@@ -273,6 +273,14 @@ class KafkaServer:
             *args,
         ]
 
+    def format_arguments(self) -> list[str]:
+        """Extra arguments of `kafka-storage format` (a secured broker adds its SCRAM users)."""
+        return []
+
+    def client_options(self) -> dict[str, object]:
+        """How the readiness check's admin client connects (a secured broker adds SASL)."""
+        return {"bootstrap_servers": self.bootstrap_servers}
+
     def _format_storage(self) -> None:
         command = self._java_command(
             "kafka.tools.StorageTool",
@@ -281,6 +289,7 @@ class KafkaServer:
             self.cluster_id(),
             "-c",
             str(self.properties_file),
+            *self.format_arguments(),
         )
         result = subprocess.run(command, capture_output=True, text=True, cwd=self.data_dir)
         if result.returncode != 0:
@@ -336,9 +345,7 @@ class KafkaServer:
         except (TimeoutError, OSError):
             return False
         writer.close()
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers, request_timeout_ms=5000
-        )
+        admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=5000)
         try:
             await admin.start()
             cluster = await admin.describe_cluster()
