@@ -61,7 +61,6 @@ _PURGE = "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => 
 def make_producer(kafka: Brokers, **overrides: Any) -> AIOKafkaProducer:
     """The producer every publisher of the platform uses: idempotent, ``acks=all``, ordered."""
     options: dict[str, Any] = {
-        **client_options(kafka),
         "enable_idempotence": True,
         "acks": "all",
         "linger_ms": 5,
@@ -69,7 +68,7 @@ def make_producer(kafka: Brokers, **overrides: Any) -> AIOKafkaProducer:
         "retry_backoff_ms": 200,
     }
     options.update(overrides)
-    return AIOKafkaProducer(**options)
+    return AIOKafkaProducer(**client_options(kafka), **options)
 
 
 @dataclass

@@ -49,8 +49,8 @@ from devstack.kafka import ensure_kafka_jars
 from devstack.kafka_secured import Acl, Operation, Resource, ScramUser, SecuredKafkaServer
 from devstack.ports import free_port, free_ports
 
+from ..kafka_tls import BrokerTls, make_broker_tls, make_ca
 from .backbone_kit import Db, migrated_db, seq_event, wait_until
-from .kafka_tls import BrokerTls, make_broker_tls, make_ca
 
 
 def _user(name: str) -> ScramUser:
