@@ -223,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--partition", type=int, default=0)
     parser.add_argument("--offset", type=int, action="append")
     args = parser.parse_args(argv)
-    kafka = _connection_from_environment(args.service, args.bootstrap)
+    kafka = connection_from_environment(args.service, args.bootstrap)
     topic = dead_letter_topic(args.service)
     if args.command == "list":
         for letter in asyncio.run(list_dead_letters(kafka, topic)):
@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _connection_from_environment(service: str, bootstrap: str | None) -> KafkaConnection:
+def connection_from_environment(service: str, bootstrap: str | None) -> KafkaConnection:
     """The worker's Kafka connection from the ``CITY_*`` environment (security included)."""
     settings = ServiceSettings(service_name=service)
     if bootstrap:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from city_shared import deadletters
 from city_shared.kafka_client import KafkaConnection, KafkaSettingsError, client_options
 from city_shared.production import ProductionSettingsRefused
 from city_shared.settings import ServiceSettings
@@ -170,3 +171,22 @@ def test_the_check_above_notices_a_client_built_from_bootstrap_servers_alone() -
 
     assert bare_clients(source) == [1]
     assert bare_clients("c = AIOKafkaConsumer('t', **client_options(kafka))\n") == []
+
+
+def test_the_dead_letter_command_connects_as_the_worker_of_its_pod(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``python -m city_shared.deadletters`` in a worker's pod uses the worker's Kafka user."""
+    for name, value in {"CITY_KAFKA_BOOTSTRAP_SERVERS": "city-kafka-kafka-bootstrap:9093",
+                        "CITY_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+                        "CITY_KAFKA_SASL_USERNAME": "alpha",
+                        "CITY_KAFKA_SASL_PASSWORD": PASSWORD}.items():
+        monkeypatch.setenv(name, value)
+
+    from_pod = deadletters.connection_from_environment("alpha", None)
+    elsewhere = deadletters.connection_from_environment("alpha", "127.0.0.1:19093")
+
+    assert (from_pod.bootstrap_servers, from_pod.sasl_username) == (
+        "city-kafka-kafka-bootstrap:9093", "alpha")
+    assert (elsewhere.bootstrap_servers, elsewhere.security_protocol) == (
+        "127.0.0.1:19093", "SASL_PLAINTEXT")
