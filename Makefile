@@ -6,6 +6,7 @@ UV_VERSION := 0.9.7
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 KUBECONFORM_VERSION := v0.8.0
 KUBECONFORM := $(CURDIR)/.local/bin/kubeconform
+GO := $(or $(shell command -v go 2>/dev/null),/usr/local/go/bin/go)
 
 .PHONY: install run up down status test lint typecheck unit bench chaos clean asyncapi
 
@@ -14,8 +15,8 @@ install:  ## Python toolchain and every workspace package, from the lock file; k
 	@$(UV) sync --all-packages --frozen --quiet
 	@# kubeconform validates the rendered manifests (tests/deploy/test_kubeconform.py); built once
 	@# from the Go module proxy into .local/bin, skipped (offline) while that version is there.
-	@go version -m $(KUBECONFORM) 2>/dev/null | grep -q "kubeconform[[:space:]]*$(KUBECONFORM_VERSION)[[:space:]]" \
-	  || GOBIN=$(CURDIR)/.local/bin go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+	@$(GO) version -m $(KUBECONFORM) 2>/dev/null | grep -q "kubeconform[[:space:]]*$(KUBECONFORM_VERSION)[[:space:]]" \
+	  || GOBIN=$(CURDIR)/.local/bin $(GO) install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
 
 run: install  ## PostgreSQL, Kafka, SMTP, every API and worker, demo city; Ctrl-C stops all
 	@$(UV) run --frozen devstack run
