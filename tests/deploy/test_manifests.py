@@ -122,7 +122,7 @@ def migration_name(overlay: Rendered, service: str) -> str:
     """The name of the service's migration Job: ``<service>-migrate-<release>`` (one per
     release, see tests/deploy/test_migrations_job.py)."""
     (name,) = [
-        job["metadata"]["name"]
+        str(job["metadata"]["name"])
         for job in overlay.of_kind("Job")
         if job["metadata"]["name"].startswith(f"{service}-migrate-")
     ]
