@@ -11,6 +11,8 @@
   commands nobody handles), in the consumer group ``settings.consumer_group``.
 - **Dead letters**: ``<service>.deadletters``, written by the consumer and read by the
   operators' ``python -m city_shared.deadletters list``.
+- **Replay** (:func:`replay_acls`): the operators' user of ``deploy/k8s/examples/
+  kafka-replay-user.yaml``, which reads the dead letters and writes them back.
 - **IdempotentWrite**: when the one producer factory (:func:`city_shared.relay.make_producer`)
   turns on idempotence.
 
@@ -140,6 +142,21 @@ def needed_acls(service: str) -> set[Acl]:
     acls |= {("topic", dlq, "literal", op) for op in ("Write", "Read", "Describe")}
     if reads:
         acls.add(("group", settings_of(service).consumer_group, "literal", "Read"))
+    if producer_is_idempotent():
+        acls.add(("cluster", CLUSTER, "literal", "IdempotentWrite"))
+    return acls
+
+
+def replay_acls() -> set[Acl]:
+    """What ``python -m city_shared.deadletters replay`` needs for every service: read each
+    dead-letter topic (without a group) and write each record back to the topic it was consumed
+    from, i.e. any topic a worker reads, with the idempotent producer."""
+    acls: set[Acl] = set()
+    for service in SERVICES:
+        dlq = dead_letter_topic(service)
+        acls |= {("topic", dlq, "literal", op) for op in ("Read", "Describe")}
+        for topic in read_topics(service):
+            acls |= {("topic", topic, "literal", op) for op in ("Write", "Describe")}
     if producer_is_idempotent():
         acls.add(("cluster", CLUSTER, "literal", "IdempotentWrite"))
     return acls

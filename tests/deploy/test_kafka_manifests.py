@@ -36,6 +36,7 @@ from tests.deploy.kafka_acls import (
     needed_acls,
     published_topics,
     read_topics,
+    replay_acls,
     settings_of,
     topic_calls,
 )
@@ -187,6 +188,27 @@ def test_the_scanner_sees_both_ways_of_writing_to_the_outbox() -> None:
     assert found == ["ORDERS", "events.REQUESTS_TOPIC"]
     with pytest.raises(AssertionError, match="add_all"):
         list(topic_calls(ast.parse("await outbox.add_all(session, pairs)")))
+
+
+REPLAY_USER = Path(__file__).resolve().parents[2] / "deploy/k8s/examples/kafka-replay-user.yaml"
+
+
+def test_the_replay_user_may_replay_every_services_dead_letters_and_no_more() -> None:
+    """Replays write to topics the services' own users may not write: the operators apply this
+    user for the replay (and delete it after); no overlay renders it."""
+    user = yaml.safe_load(REPLAY_USER.read_text())
+    with settings_defaults():
+        needed = replay_acls()
+    assert granted_acls(user) == needed
+    fewer = copy.deepcopy(user)
+    fewer["spec"]["authorization"]["acls"].pop(0)
+    assert granted_acls(fewer) != needed
+    assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
+    topics = {t["metadata"]["name"] for t in render("overlays/production").of_kind("KafkaTopic")}
+    assert {acl[1] for acl in granted_acls(user) if acl[0] == "topic"} <= topics
+    for target in OVERLAYS:
+        assert "deadletter-replay" not in {u["metadata"]["name"]
+                                           for u in render(target).of_kind("KafkaUser")}
 
 
 def missing_topics(docs: Rendered) -> list[str]:
