@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from city_shared.db import create_engine
 from city_shared.settings import ServiceSettings
@@ -423,3 +424,57 @@ def test_postgresql_image_is_pinned_by_digest(target: str) -> None:
     assert len(images) == 1, "all five clusters run the same PostgreSQL build"
     assert DIGEST.match(images.pop())
     assert not DIGEST.match("ghcr.io/cloudnative-pg/postgresql:17")
+
+
+# --- the restore example -----------------------------------------------------------------------
+
+EXAMPLE = ROOT / "deploy" / "k8s" / "examples" / "restore-cluster.yaml"
+
+
+def restore_example_problems(example: Manifest, production: Rendered) -> list[str]:
+    """What would keep the example from restoring a production database."""
+    problems = []
+    spec = example["spec"]
+    recovery = spec["bootstrap"]["recovery"]
+    sources = {c["name"]: c for c in spec.get("externalClusters", [])}
+    source = sources.get(recovery["source"])
+    if source is None:
+        return [f"recovery source {recovery['source']!r} is not an external cluster"]
+    plugin = source.get("plugin", {})
+    store_name = plugin.get("parameters", {}).get("barmanObjectName")
+    stores = {d["metadata"]["name"] for d in production.of_kind("ObjectStore")}
+    clusters = {d["metadata"]["name"]: d for d in production.of_kind("Cluster")}
+    if plugin.get("name") != PLUGIN or store_name not in stores:
+        problems.append(f"the source reads no production ObjectStore ({store_name!r})")
+    server = plugin.get("parameters", {}).get("serverName")
+    if server not in clusters:
+        problems.append(f"serverName {server!r} is no production cluster's folder")
+    else:
+        original = clusters[server]["spec"]
+        if spec["imageName"] != original["imageName"]:
+            problems.append("the restore runs another PostgreSQL build than the source")
+        wanted = original["bootstrap"]["initdb"]
+        if (recovery.get("database"), recovery.get("owner")) != (
+                wanted["database"], wanted["owner"]):
+            problems.append("database/owner differ from the source's")
+    if example["metadata"]["name"] in clusters:
+        problems.append("the example would overwrite a production cluster")
+    if "plugins" in spec:
+        problems.append("a restored cluster must not archive into the source's folder")
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?[+-]\d\d",
+                        recovery.get("recoveryTarget", {}).get("targetTime", "")):
+        problems.append("no recovery target time")
+    return problems
+
+
+def test_the_restore_example_restores_a_production_database() -> None:
+    (example,) = list(yaml.safe_load_all(EXAMPLE.read_text()))
+    assert restore_example_problems(example, render("overlays/production")) == []
+
+
+def test_a_restore_example_pointing_at_a_missing_store_is_reported() -> None:
+    (example,) = list(yaml.safe_load_all(EXAMPLE.read_text()))
+    example["spec"]["externalClusters"][0]["plugin"]["parameters"]["barmanObjectName"] = "x"
+    example["spec"]["plugins"] = [{"name": PLUGIN, "isWALArchiver": True}]
+    problems = restore_example_problems(example, render("overlays/production"))
+    assert len(problems) == 2, problems
