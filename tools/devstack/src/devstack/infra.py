@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from city_shared.deadletters import dead_letter_topic
+from city_shared.deadletters import dead_letter_spec
+from city_shared.settings import ServiceSettings
 from city_shared.topics import TopicSpec, ensure_topics
 from devstack.children import Child, describe_exit
 from devstack.config import LOOPBACK, StackConfig
@@ -129,14 +130,19 @@ async def wait_port(child: Child, port: int, timeout: float) -> None:
     )
 
 
+DEAD_LETTER_RETENTION_MS: int = ServiceSettings.model_fields[
+    "kafka_dead_letter_retention_ms"].default
+
+
 def all_topic_specs(config: StackConfig) -> list[TopicSpec]:
-    """Every service's `OWNED_TOPICS` plus its dead-letter topic (1 partition, kept forever)."""
+    """Every service's `OWNED_TOPICS` plus its dead-letter topic, as its worker would create
+    them (the dead letters kept for the settings' default retention, 28 days)."""
     specs: list[TopicSpec] = []
     for service in config.services:
         module = importlib.import_module(f"{service.name}_service.topics")
         owned = getattr(module, "OWNED_TOPICS", ())
         specs += [spec for spec in owned if isinstance(spec, TopicSpec)]
-        specs.append(TopicSpec(dead_letter_topic(service.name), partitions=1, retention_ms=-1))
+        specs.append(dead_letter_spec(service.name, retention_ms=DEAD_LETTER_RETENTION_MS))
     return specs
 
 
