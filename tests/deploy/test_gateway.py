@@ -462,6 +462,9 @@ def test_the_apis_see_the_address_envoy_saw(production: Rendered) -> None:
         api = production.get("Deployment", f"{service}-api")["spec"]["template"]["spec"]
         trusted = {e["name"]: str(e.get("value")) for e in env_of(api["containers"][0])}
         assert seen_client(trusted["FORWARDED_ALLOW_IPS"], envoy_pod, citizen) == citizen
+        # Were a client's own header to get through, the address Envoy appended still wins.
+        spoofed = f"198.51.100.1, {citizen}"
+        assert seen_client(trusted["FORWARDED_ALLOW_IPS"], envoy_pod, spoofed) == citizen
     # Negative control: uvicorn's default trusts 127.0.0.1 only; every citizen would be Envoy.
     assert seen_client("127.0.0.1", envoy_pod, citizen) == envoy_pod
 
