@@ -18,7 +18,10 @@ from city_shared.sweeps import run_sweep
 from ticketing_service.orders import repository, service
 from ticketing_service.settings import TicketingSettings
 
-__all__ = ["HOLD_EXPIRED", "expire_due_holds", "run_hold_expiry"]
+__all__ = ["HOLD_EXPIRED", "HOLD_EXPIRY_JOB", "expire_due_holds", "run_hold_expiry"]
+
+#: The sweep's name in logs and in its heartbeat (the alert HoldExpiryNotRunning selects it).
+HOLD_EXPIRY_JOB = "hold expiry"
 
 HOLD_EXPIRED = "hold_expired"
 
@@ -43,6 +46,6 @@ async def run_hold_expiry(sessions: async_sessionmaker[AsyncSession],
     async def sweep(session: AsyncSession, now: datetime) -> int:
         return await expire_due_holds(session, now, settings.hold_sweep_batch_size)
 
-    await run_sweep(sessions, sweep, stop, name="hold expiry",
+    await run_sweep(sessions, sweep, stop, name=HOLD_EXPIRY_JOB,
                     interval=settings.hold_sweep_interval_seconds,
                     batch_size=settings.hold_sweep_batch_size)
