@@ -116,7 +116,7 @@ def test_overlay_is_valid_against_the_api_schemas(target: str) -> None:
 
 def test_examples_are_valid_against_the_api_schemas() -> None:
     """deploy/k8s/examples (e.g. the restore Cluster) are applied by hand: checked the same."""
-    assert EXAMPLES, "deploy/k8s/examples/*.yaml: nothing to validate"
+    assert "restore-cluster.yaml" in {path.name for path in EXAMPLES}
     for path in EXAMPLES:
         assert problems(load(path)) == [], path.name
 
