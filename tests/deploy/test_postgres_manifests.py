@@ -478,3 +478,18 @@ def test_a_restore_example_pointing_at_a_missing_store_is_reported() -> None:
     example["spec"]["plugins"] = [{"name": PLUGIN, "isWALArchiver": True}]
     problems = restore_example_problems(example, render("overlays/production"))
     assert len(problems) == 2, problems
+
+
+def test_the_readme_budget_table_shows_the_computed_totals() -> None:
+    """deploy/k8s/README.md, "Connection budget": its totals are what the check computes."""
+    readme = (ROOT / "deploy" / "k8s" / "README.md").read_text()
+    header = re.search(r"^\| \| identity \| case \| payment \| notification \| ticketing \|$",
+                       readme, re.MULTILINE)
+    totals = re.search(r"^\| \*\*total\*\* \(of (\d+)\) \|(.*)\|$", readme, re.MULTILINE)
+    assert header is not None
+    assert totals is not None
+    shown = [int(cell.strip().strip("*")) for cell in totals.group(2).split("|")]
+    production = render("overlays/production")
+    computed = [budget(production, s, connection_sites()) for s in SERVICES]
+    assert shown == [b.server_total for b in computed]
+    assert {int(totals.group(1))} == {b.max_connections for b in computed}
