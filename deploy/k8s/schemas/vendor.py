@@ -165,7 +165,7 @@ def strict_crd(node: Schema) -> None:
         strict_crd(child)
     if node.pop("x-kubernetes-int-or-string", False):
         node.pop("type", None)
-        node["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+        node.setdefault("anyOf", [{"type": "integer"}, {"type": "string"}])
     if node.pop("nullable", False) and isinstance(node.get("type"), str):
         node["type"] = [node["type"], "null"]
     preserve = node.get("x-kubernetes-preserve-unknown-fields", False)
