@@ -85,6 +85,8 @@ def running(binary: Path, workdir: Path, *, server_host: str, server_port: int,
     (workdir / "pgbouncer.ini").write_text(ini)
     preexec = None
     if os.geteuid() == 0:
+        # A copy next to its config, so the account needs no way into the checkout.
+        binary = Path(shutil.copy2(binary, workdir / "pgbouncer"))
         account = pwd.getpwnam("postgres")
         shutil.chown(workdir, account.pw_uid, account.pw_gid)
         for path in workdir.iterdir():

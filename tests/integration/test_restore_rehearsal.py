@@ -1,27 +1,29 @@
 """A point-in-time restore, rehearsed for real with the local PostgreSQL binaries.
 
-What CloudNativePG's barman-cloud plugin does in production, with the same PostgreSQL
-mechanisms and a directory instead of the object store: the source server archives every WAL
-segment (``archive_command``), a base backup is taken without WAL (``pg_basebackup -X none``,
-as a barman-cloud base backup relies on the archive), rows are written, a target time is
-recorded, more rows are written, changed and deleted; then a NEW data directory is restored
-from the base backup, replaying WAL from the archive (``restore_command``) up to
-``recovery_target_time``, and promoted. deploy/k8s/README.md, "Restoring a database", is the
-same procedure on Kubernetes (deploy/k8s/examples/restore-cluster.yaml).
+What CloudNativePG's barman-cloud plugin does in production: the source server archives every
+WAL segment (``archive_command``), a base backup is taken that relies on that archive for its
+WAL, rows are written, a target time is recorded, more rows are written, changed and deleted;
+then a NEW data directory is restored from the base backup, replaying WAL from the archive
+(``restore_command``) up to ``recovery_target_time``, and promoted. Twice: with the plugin's
+own tools (barman-cloud-wal-archive, -backup, -restore, -wal-restore) against an S3 server
+(moto) on 127.0.0.1, and with plain PostgreSQL tools (``cp``, ``pg_basebackup -X none``) into a
+directory, which needs nothing beyond PostgreSQL. deploy/k8s/README.md, "Restoring a
+database", is the same procedure on Kubernetes (deploy/k8s/examples/restore-cluster.yaml).
 
 The restored database must hold exactly the rows committed before the target: those written
 after the base backup (replayed from the archive) included, those after the target absent.
 Negative control: the same restore without a target (to the end of the archive) does hold the
 later changes, so their absence above is the target's doing, not a short archive.
+
+The barman-cloud variant needs .local/barman-cloud (tests/integration/install_barman_cloud.sh):
+skipped when it is missing on a developer's machine, failed in CI (``CI`` set).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import pwd
 import shutil
-import subprocess
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
@@ -31,36 +33,24 @@ import asyncpg
 import pytest
 
 from devstack.ports import free_port
-from devstack.postgres import PostgresServer, find_bin_dir
-
-
-def as_postgres(*argv: str) -> subprocess.CompletedProcess[str]:
-    """Run a PostgreSQL client binary as the account that owns the data (root cannot)."""
-    env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "PGTZ": "UTC"}
-    if os.geteuid() != 0:
-        return subprocess.run(list(argv), capture_output=True, text=True, env=env, check=False)
-    account = pwd.getpwnam("postgres")
-    env["HOME"] = account.pw_dir
-    return subprocess.run(list(argv), capture_output=True, text=True, env=env, check=False,
-                          cwd="/", user=account.pw_uid, group=account.pw_gid, extra_groups=[])
-
-
-def owned_dir(path: Path) -> Path:
-    path.mkdir(parents=True)
-    if os.geteuid() == 0:
-        account = pwd.getpwnam("postgres")
-        os.chown(path, account.pw_uid, account.pw_gid)
-    path.chmod(0o700)
-    return path
+from devstack.postgres import PostgresServer
+from tests.integration.archives import (
+    Archive,
+    BarmanCloudArchive,
+    DirectoryArchive,
+    barman_cloud_bin,
+    owned_dir,
+    s3_server,
+)
 
 
 class Rehearsal:
-    """The directories and servers of one rehearsal; every server it starts, it stops."""
+    """The directories, archive and servers of one rehearsal; every server it starts, it
+    stops."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, archive: Callable[[Path], Archive]) -> None:
         self.root = owned_dir(root)
-        self.archive = owned_dir(root / "wal-archive")
-        self.base = root / "base-backup"
+        self.archive = archive(root)
         self.servers: list[PostgresServer] = []
 
     def server(self, name: str) -> PostgresServer:
@@ -74,13 +64,29 @@ class Rehearsal:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture
-def rehearsal(devstack_dir: Path) -> Iterator[Rehearsal]:
-    found = Rehearsal(devstack_dir / f"restore-{uuid.uuid4().hex[:8]}")
-    try:
-        yield found
-    finally:
-        found.stop_all()
+@pytest.fixture(params=["barman-cloud", "directory"])
+def rehearsal(request: pytest.FixtureRequest, devstack_dir: Path) -> Iterator[Rehearsal]:
+    root = devstack_dir / f"restore-{uuid.uuid4().hex[:8]}"
+    if request.param == "directory":
+        found = Rehearsal(root, DirectoryArchive)
+        try:
+            yield found
+        finally:
+            found.stop_all()
+        return
+    bin_dir = barman_cloud_bin()
+    if bin_dir is None:
+        message = ("barman-cloud not found (.local/barman-cloud or CITY_TEST_BARMAN_CLOUD_BIN); "
+                   "install it with tests/integration/install_barman_cloud.sh")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with s3_server(bin_dir) as endpoint:
+        found = Rehearsal(root, lambda _: BarmanCloudArchive(bin_dir, endpoint))
+        try:
+            yield found
+        finally:
+            found.stop_all()
 
 
 async def connect(server: PostgresServer) -> asyncpg.Connection:
@@ -118,9 +124,8 @@ async def prepare_source(rehearsal: Rehearsal) -> datetime:
     conn = await connect(source)
     try:
         await conn.execute("ALTER SYSTEM SET archive_mode = 'on'")
-        await conn.execute(
-            "ALTER SYSTEM SET archive_command = "
-            f"'test ! -f {rehearsal.archive}/%f && cp %p {rehearsal.archive}/%f'")
+        command = rehearsal.archive.archive_command().replace("'", "''")
+        await conn.execute(f"ALTER SYSTEM SET archive_command = '{command}'")
     finally:
         await conn.close()
     with (source.data_dir / "pg_hba.conf").open("a") as hba:  # pg_basebackup's connection
@@ -131,10 +136,7 @@ async def prepare_source(rehearsal: Rehearsal) -> datetime:
     try:
         await conn.execute("CREATE TABLE ledger (id integer PRIMARY KEY, note text NOT NULL)")
         await insert(conn, 1, 2, 3)
-        backup = as_postgres(str(find_bin_dir() / "pg_basebackup"), "-D", str(rehearsal.base),
-                             "-h", source.host, "-p", str(source.port), "-U", "postgres",
-                             "-X", "none", "-c", "fast", "--no-sync")
-        assert backup.returncode == 0, backup.stderr
+        rehearsal.archive.base_backup(source)
         await insert(conn, 4, 5, 6)  # after the base backup: only the archive has them
         await conn.execute("UPDATE ledger SET note = 'corrected' WHERE id = 5")
         target: datetime = await conn.fetchval("SELECT clock_timestamp()")
@@ -154,12 +156,9 @@ async def prepare_source(rehearsal: Rehearsal) -> datetime:
 async def restore(rehearsal: Rehearsal, name: str, target: datetime | None) -> dict[int, str]:
     """A new data directory from the base backup and the archive; its rows once promoted."""
     server = rehearsal.server(name)
-    shutil.copytree(rehearsal.base, server.data_dir, symlinks=True)
-    if os.geteuid() == 0:
-        account = pwd.getpwnam("postgres")
-        for path in [server.data_dir, *server.data_dir.rglob("*")]:
-            os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
-    settings = [f"restore_command = 'cp {rehearsal.archive}/%f %p'",
+    rehearsal.archive.restore_base(server.data_dir)
+    restore_command = rehearsal.archive.restore_command().replace("'", "''")
+    settings = [f"restore_command = '{restore_command}'",
                 "archive_mode = 'off'",  # a restored server must not write into its source's
                 "recovery_target_action = 'promote'"]
     if target is not None:

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs barman-cloud (the tools CloudNativePG's barman-cloud plugin runs: barman-cloud-backup,
+# -wal-archive, -restore, -wal-restore) and moto's S3 server into .local/barman-cloud, for
+# tests/integration/test_restore_rehearsal.py. A virtual environment of its own, on the system's
+# /usr/bin/python3, because PostgreSQL's archive_command and restore_command run them as the
+# `postgres` account, which cannot reach an interpreter under /root (pyenv, uv's own Pythons).
+# Versions are pinned here (they are test tools outside the workspace lock). Idempotent.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+dest="$root/.local/barman-cloud"
+uv="$(command -v uv || echo "python3 -m uv")"
+
+if [ -x "$dest/bin/barman-cloud-backup" ] && [ -x "$dest/bin/moto_server" ]; then
+  exit 0
+fi
+$uv venv -q --allow-existing "$dest" --python /usr/bin/python3
+$uv pip install -q --python "$dest/bin/python" "barman[cloud]==3.19.1" "moto[server]==5.2.5"
+"$dest/bin/barman-cloud-backup" --version
