@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from tests.deploy.promql_names import selectors
-from tests.deploy.test_manifests import KUBECTL, render
+from tests.deploy.test_manifests import KUBECTL, hardening_violations, render
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = ROOT / "docs" / "runbook.md"
@@ -339,3 +339,25 @@ def test_every_alert_has_a_case_where_it_fires() -> None:
     assert alerts_without_a_firing_case(alerts_of(prometheus_rule()), CASES) == set()
     new = [*alerts_of(prometheus_rule()), {"alert": "SomethingNew", "expr": "vector(1)"}]
     assert alerts_without_a_firing_case(new, CASES) == {"SomethingNew"}
+
+
+def runbook_manifests(markdown: str) -> list[dict[str, Any]]:
+    """The Kubernetes objects of the runbook's ``yaml`` code blocks."""
+    blocks = re.findall(r"^ *```yaml\n(.*?)^ *```", markdown, re.MULTILINE | re.DOTALL)
+    return [doc for block in blocks for doc in yaml.safe_load_all(block) if doc]
+
+
+def test_the_runbooks_kafka_tools_pod_is_hardened_like_ours() -> None:
+    docs = runbook_manifests(RUNBOOK.read_text())
+    assert {(d["kind"], d["metadata"]["name"]) for d in docs} == {
+        ("KafkaUser", "city-operator"), ("Pod", "kafka-tools")}
+    pod = next(d for d in docs if d["kind"] == "Pod")
+    as_workload = {"metadata": pod["metadata"], "spec": {"template": {"spec": pod["spec"]}}}
+    assert hardening_violations(as_workload) == []
+    # the labels the network policies admit to the brokers, a name no Deployment selects
+    assert pod["metadata"]["labels"] == {"app.kubernetes.io/part-of": "city-platform",
+                                         "app.kubernetes.io/component": "worker",
+                                         "app.kubernetes.io/name": "kafka-tools"}
+    weakened = copy.deepcopy(as_workload)
+    del weakened["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+    assert hardening_violations(weakened) != []
