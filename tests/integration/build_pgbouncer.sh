@@ -27,6 +27,7 @@ echo "deb-src $uri $suite main" >"$work/sources.list"
 apt_opts=(-o "Dir::Etc::sourcelist=$work/sources.list" -o "Dir::Etc::sourceparts=-"
   -o "Dir::State::Lists=$work/lists" -o "APT::Get::List-Cleanup=0")
 
+apt-get update -qq
 apt-get install -y -qq gcc make pkg-config libevent-dev libssl-dev >/dev/null
 apt-get update -qq "${apt_opts[@]}"
 (cd "$work" && apt-get source --download-only -qq "${apt_opts[@]}" pgbouncer 2>/dev/null)
