@@ -43,6 +43,7 @@ KUBERNETES_VALIDATE = "kubernetes-validate==1.37.0"
 # kubeconform's file names: <kind>[-<group prefix>]-<version>.json
 KUBERNETES_KINDS = (
     "namespace-v1",
+    "pod-v1",  # the runbook's tool pods (docs/runbook.md)
     "configmap-v1",
     "secret-v1",
     "serviceaccount-v1",
