@@ -120,10 +120,13 @@ class BarmanCloudArchive:
 def barman_cloud_bin() -> Path | None:
     """The directory of barman-cloud's and moto's commands (install_barman_cloud.sh)."""
     configured = os.environ.get("CITY_TEST_BARMAN_CLOUD_BIN")
-    found = Path(configured) if configured else ROOT / ".local" / "barman-cloud" / "bin"
+    places = ([Path(configured)] if configured else
+              [Path("/opt/city-test-tools/barman-cloud/bin"),
+               ROOT / ".local" / "barman-cloud" / "bin"])
     needed = ("barman-cloud-backup", "barman-cloud-wal-archive", "barman-cloud-restore",
               "barman-cloud-wal-restore", "moto_server")
-    return found if all((found / name).is_file() for name in needed) else None
+    return next((place for place in places
+                 if all((place / name).is_file() for name in needed)), None)
 
 
 @contextmanager

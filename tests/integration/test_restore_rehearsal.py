@@ -15,7 +15,8 @@ after the base backup (replayed from the archive) included, those after the targ
 Negative control: the same restore without a target (to the end of the archive) does hold the
 later changes, so their absence above is the target's doing, not a short archive.
 
-The barman-cloud variant needs .local/barman-cloud (tests/integration/install_barman_cloud.sh):
+The barman-cloud variant needs /opt/city-test-tools/barman-cloud or .local/barman-cloud
+(tests/integration/install_barman_cloud.sh):
 skipped when it is missing on a developer's machine, failed in CI (``CI`` set).
 """
 
@@ -76,7 +77,8 @@ def rehearsal(request: pytest.FixtureRequest, devstack_dir: Path) -> Iterator[Re
         return
     bin_dir = barman_cloud_bin()
     if bin_dir is None:
-        message = ("barman-cloud not found (.local/barman-cloud or CITY_TEST_BARMAN_CLOUD_BIN); "
+        message = ("barman-cloud not found (/opt/city-test-tools, .local or "
+                   "CITY_TEST_BARMAN_CLOUD_BIN); "
                    "install it with tests/integration/install_barman_cloud.sh")
         if os.environ.get("CI"):
             pytest.fail(message)
