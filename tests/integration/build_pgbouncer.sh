@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds PgBouncer into .local/pgbouncer for tests/integration/test_pgbouncer_transaction_mode.py.
+# Builds PgBouncer into /opt/city-test-tools/pgbouncer (root) or .local/pgbouncer for tests/integration/test_pgbouncer_transaction_mode.py.
 #
 # Why not `apt-get install pgbouncer`: Debian 12 ships PgBouncer 1.18, which cannot carry
 # protocol-level prepared statements in transaction mode (`max_prepared_statements` came in
@@ -9,7 +9,9 @@
 # there and new enough is kept. Needs root for the build dependencies (CI runs as root).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-dest="$root/.local/pgbouncer"
+# As root (CI): outside the checkout, because PgBouncer runs as `postgres`, which may not
+# traverse the checkout's directory (a mktemp -d is 0700); else the checkout's .local.
+if [ "$(id -u)" = 0 ]; then dest=/opt/city-test-tools/pgbouncer; else dest="$root/.local/pgbouncer"; fi
 suite="${PGBOUNCER_SOURCE_SUITE:-trixie}"
 
 if [ -x "$dest/bin/pgbouncer" ]; then

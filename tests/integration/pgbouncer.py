@@ -1,7 +1,8 @@
 """A PgBouncer of our own on 127.0.0.1 in front of a test PostgreSQL, for the pooling tests.
 
-Which binary: ``CITY_TEST_PGBOUNCER``, else ``.local/pgbouncer/bin/pgbouncer`` (built by
-``tests/integration/build_pgbouncer.sh``), else ``pgbouncer`` on the PATH or in /usr/sbin.
+Which binary: ``CITY_TEST_PGBOUNCER``, else ``/opt/city-test-tools/pgbouncer/bin/pgbouncer``
+(built there by ``tests/integration/build_pgbouncer.sh`` as root: the ``postgres`` account runs
+it and may not reach the checkout) or ``.local/pgbouncer/bin/pgbouncer``, else ``pgbouncer`` on the PATH or in /usr/sbin.
 Prepared statements in transaction mode need PgBouncer 1.21 or later (the CloudNativePG image
 has 1.25); Debian 12's package is 1.18, so CI builds a newer one from Debian's source package.
 
@@ -31,6 +32,7 @@ def candidates() -> Iterator[Path]:
     configured = os.environ.get("CITY_TEST_PGBOUNCER")
     if configured:
         yield Path(configured)
+    yield Path("/opt/city-test-tools/pgbouncer/bin/pgbouncer")
     yield ROOT / ".local" / "pgbouncer" / "bin" / "pgbouncer"
     found = shutil.which("pgbouncer")
     if found:
