@@ -2,7 +2,8 @@
 
 Which binary: ``CITY_TEST_PGBOUNCER``, else ``/opt/city-test-tools/pgbouncer/bin/pgbouncer``
 (built there by ``tests/integration/build_pgbouncer.sh`` as root: the ``postgres`` account runs
-it and may not reach the checkout) or ``.local/pgbouncer/bin/pgbouncer``, else ``pgbouncer`` on the PATH or in /usr/sbin.
+it and may not reach the checkout) or ``.local/pgbouncer/bin/pgbouncer``, else ``pgbouncer``
+on the PATH or in /usr/sbin.
 Prepared statements in transaction mode need PgBouncer 1.21 or later (the CloudNativePG image
 has 1.25); Debian 12's package is 1.18, so CI builds a newer one from Debian's source package.
 
