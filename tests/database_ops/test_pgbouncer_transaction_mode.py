@@ -15,7 +15,7 @@ Negative control: the same workload with ``max_prepared_statements = 0`` (PgBoun
 prepared statements through, as before 1.21) fails with asyncpg's prepared-statement errors,
 which is why the Pooler sets the parameter.
 
-Needs PgBouncer >= 1.21 (see tests/integration/pgbouncer.py): skipped when it is missing on a
+Needs PgBouncer >= 1.21 (see tests/database_ops/pgbouncer.py): skipped when it is missing on a
 developer's machine, failed in CI (``CI`` set), where it must be installed.
 """
 
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from city_shared.db import create_engine, create_session_factory
 from city_shared.idempotency import Claimed, Identity, Stored, claim, store, stored_response
-from tests.integration import pgbouncer
+from tests.database_ops import pgbouncer
 
 ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC_INI = ROOT / "services" / "case" / "alembic.ini"  # any service: all have the backbone
@@ -55,7 +55,7 @@ MakeMigrated = Callable[[str | Path], Awaitable[str]]
 def bouncer_binary() -> Path:
     if BINARY is None:
         message = ("PgBouncer >= 1.21 not found (CITY_TEST_PGBOUNCER, .local/pgbouncer, PATH); "
-                   "build it with tests/integration/build_pgbouncer.sh")
+                   "build it with tests/database_ops/build_pgbouncer.sh")
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

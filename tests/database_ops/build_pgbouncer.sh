@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds PgBouncer into /opt/city-test-tools/pgbouncer (root) or .local/pgbouncer for tests/integration/test_pgbouncer_transaction_mode.py.
+# Builds PgBouncer into /opt/city-test-tools/pgbouncer (root) or .local/pgbouncer for tests/database_ops/test_pgbouncer_transaction_mode.py.
 #
 # Why not `apt-get install pgbouncer`: Debian 12 ships PgBouncer 1.18, which cannot carry
 # protocol-level prepared statements in transaction mode (`max_prepared_statements` came in

@@ -1,7 +1,7 @@
 """A PgBouncer of our own on 127.0.0.1 in front of a test PostgreSQL, for the pooling tests.
 
 Which binary: ``CITY_TEST_PGBOUNCER``, else ``/opt/city-test-tools/pgbouncer/bin/pgbouncer``
-(built there by ``tests/integration/build_pgbouncer.sh`` as root: the ``postgres`` account runs
+(built there by ``tests/database_ops/build_pgbouncer.sh`` as root: the ``postgres`` account runs
 it and may not reach the checkout) or ``.local/pgbouncer/bin/pgbouncer``, else ``pgbouncer``
 on the PATH or in /usr/sbin.
 Prepared statements in transaction mode need PgBouncer 1.21 or later (the CloudNativePG image

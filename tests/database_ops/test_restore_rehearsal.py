@@ -16,7 +16,7 @@ Negative control: the same restore without a target (to the end of the archive) 
 later changes, so their absence above is the target's doing, not a short archive.
 
 The barman-cloud variant needs /opt/city-test-tools/barman-cloud or .local/barman-cloud
-(tests/integration/install_barman_cloud.sh):
+(tests/database_ops/install_barman_cloud.sh):
 skipped when it is missing on a developer's machine, failed in CI (``CI`` set).
 """
 
@@ -35,7 +35,7 @@ import pytest
 
 from devstack.ports import free_port
 from devstack.postgres import PostgresServer
-from tests.integration.archives import (
+from tests.database_ops.archives import (
     Archive,
     BarmanCloudArchive,
     DirectoryArchive,
@@ -79,7 +79,7 @@ def rehearsal(request: pytest.FixtureRequest, devstack_dir: Path) -> Iterator[Re
     if bin_dir is None:
         message = ("barman-cloud not found (/opt/city-test-tools, .local or "
                    "CITY_TEST_BARMAN_CLOUD_BIN); "
-                   "install it with tests/integration/install_barman_cloud.sh")
+                   "install it with tests/database_ops/install_barman_cloud.sh")
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

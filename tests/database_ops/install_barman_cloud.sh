@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs barman-cloud (the tools CloudNativePG's barman-cloud plugin runs: barman-cloud-backup,
 # -wal-archive, -restore, -wal-restore) and moto's S3 server into /opt/city-test-tools/barman-cloud (root) or .local/barman-cloud, for
-# tests/integration/test_restore_rehearsal.py. A virtual environment of its own, on the system's
+# tests/database_ops/test_restore_rehearsal.py. A virtual environment of its own, on the system's
 # /usr/bin/python3, because PostgreSQL's archive_command and restore_command run them as the
 # `postgres` account, which cannot reach an interpreter under /root (pyenv, uv's own Pythons).
 # Versions are pinned here (they are test tools outside the workspace lock). Idempotent.
