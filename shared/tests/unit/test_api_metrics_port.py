@@ -19,7 +19,6 @@ from city_shared.app import create_service_app
 from city_shared.metrics_server import serving_metrics
 from city_shared.settings import ServiceSettings
 from city_shared.testing import serve_in_process
-from shared.tests.integration.serve_app import create_app
 
 UNREACHABLE_DB = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
 PROBE_COUNTER = Counter("city_test_metrics_port_probe", "Only for test_api_metrics_port.")
@@ -91,6 +90,11 @@ def test_a_taken_port_fails_before_the_api_starts() -> None:
           pytest.raises(OSError, match="in use"),
           serving_metrics(host, port)):
         pass
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """A factory for :func:`serve.serve` (uvicorn.run is replaced: nothing is served)."""
+    return _app(None)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
