@@ -14,10 +14,11 @@ and the right CA connect where the wrong ones are refused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,26 +230,60 @@ async def test_a_user_without_acls_may_do_nothing_a_worker_may(broker: Broker) -
         await publish(broker.connection(NOBODY), BETA_EVENTS, [seq_event("nobody", 1)])
 
 
-async def test_a_wrong_password_is_refused(
-    broker: Broker, caplog: pytest.LogCaptureFixture,
-) -> None:
+async def test_a_wrong_password_is_refused(broker: Broker) -> None:
     await _connect(broker.connection(ALPHA))  # control: the right one connects
 
-    with pytest.raises(KafkaConnectionError):
+    with aiokafka_log() as log, pytest.raises(KafkaConnectionError):
         await _connect(broker.connection(ALPHA, password="not-" + ALPHA.password))
-    assert "invalid credentials" in caplog.text
-    assert ALPHA.password not in caplog.text
+    assert "invalid credentials" in log.text
+    assert ALPHA.password not in log.text
 
 
 async def test_a_broker_certificate_from_another_ca_is_refused(
-    broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    broker: Broker, tmp_path: Path,
 ) -> None:
     other_ca, _, _ = make_ca(tmp_path, "another-ca")
     await _connect(broker.connection(ALPHA))  # control: the cluster CA is trusted
 
-    with pytest.raises(KafkaConnectionError):
+    with aiokafka_log() as log, pytest.raises(KafkaConnectionError):
         await _connect(broker.connection(ALPHA, ca_file=other_ca))
-    assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
+    assert "CERTIFICATE_VERIFY_FAILED" in log.text
+
+
+class _Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@contextlib.contextmanager
+def aiokafka_log() -> Iterator[_Collected]:
+    """What aiokafka logs in the block, caught at its own loggers: an earlier test of the
+    session may have configured logging (``dictConfig`` disables existing loggers, a handler
+    may stop propagation), which ``caplog`` at the root would then miss."""
+    collected = _Collected()
+    names = ["aiokafka", *(name for name in logging.root.manager.loggerDict
+                           if name.startswith("aiokafka."))]
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [(lg.disabled, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.disabled = False
+        lg.setLevel(logging.DEBUG)
+        lg.addHandler(collected)
+    try:
+        yield collected
+    finally:
+        for lg in loggers:
+            lg.removeHandler(collected)
+        for lg, (disabled, level) in zip(loggers, saved, strict=True):
+            lg.disabled, lg.level = disabled, level
 
 
 async def _connect(connection: KafkaConnection) -> None:
