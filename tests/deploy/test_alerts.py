@@ -29,7 +29,8 @@ import pytest
 import yaml
 
 from tests.deploy.promql_names import selectors
-from tests.deploy.test_manifests import KUBECTL, hardening_violations, render
+from tests.deploy.rendering import needs_kubectl
+from tests.deploy.test_manifests import hardening_violations, render
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = ROOT / "docs" / "runbook.md"
@@ -42,9 +43,7 @@ PROMTOOL = shutil.which("promtool")
 PROMTOOL_MISSING = ("promtool is not installed: `apt-get install -y --no-install-recommends "
                     "prometheus` (Debian's package ships /usr/bin/promtool)")
 
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
+pytestmark = needs_kubectl
 
 #: Metrics of other software the rules may read, and where each comes from.
 KNOWN_EXPORTERS: dict[str, str] = {

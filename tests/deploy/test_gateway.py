@@ -32,11 +32,10 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from city_shared.admission import ADMISSION_EXEMPT_PATHS
 from city_shared.body_limit import BodyLimitMiddleware
-from tests.deploy.test_manifests import KUBECTL, SERVICES, Manifest, Rendered, env_of, render
+from tests.deploy.rendering import needs_kubectl
+from tests.deploy.test_manifests import SERVICES, Manifest, Rendered, env_of, render
 
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
+pytestmark = needs_kubectl
 
 PRODUCTION = "overlays/production"
 GATEWAY = "city-gateway"

@@ -19,16 +19,14 @@ from typing import Any
 
 import pytest
 
+from tests.deploy.rendering import needs_kubectl
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "deploy" / "docker" / "service.Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 RELEASE = ROOT / "deploy" / "docker" / "release.py"
 SERVICES = ("identity", "case", "payment", "notification", "ticketing")
 OCI_LABELS = ("title", "source", "revision", "version", "created", "licenses")
-KUBECTL = shutil.which("kubectl")
-needs_kubectl = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
 
 
 def load_release() -> ModuleType:

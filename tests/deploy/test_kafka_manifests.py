@@ -40,13 +40,12 @@ from tests.deploy.kafka_acls import (
     settings_of,
     topic_calls,
 )
-from tests.deploy.test_manifests import KUBECTL, Rendered, container, env_of, pod_spec, render
+from tests.deploy.rendering import needs_kubectl
+from tests.deploy.test_manifests import Rendered, container, env_of, pod_spec, render
 
 yaml = pytest.importorskip("yaml", reason="PyYAML parses the rendered manifests")
 
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
+pytestmark = needs_kubectl
 
 OVERLAYS = ("overlays/local", "overlays/production")
 Manifest = dict[str, Any]

@@ -22,10 +22,12 @@ from typing import Any
 
 import pytest
 
+from tests.deploy import rendering
+from tests.deploy.rendering import K8S, Manifest, needs_kubectl
+
 yaml = pytest.importorskip("yaml", reason="PyYAML parses the rendered manifests")
 
 ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "deploy" / "k8s"
 SCHEMAS = K8S / "schemas"
 KUBERNETES_VERSION = "1.34.0"  # the vendored Kubernetes schemas (deploy/k8s/schemas/vendor.py)
 SCHEMA_LOCATIONS = (
@@ -35,13 +37,8 @@ SCHEMA_LOCATIONS = (
 )
 OVERLAYS = ("overlays/local", "overlays/production")
 EXAMPLES = sorted((K8S / "examples").glob("*.yaml"))
-KUBECTL = shutil.which("kubectl")
 
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
-
-Manifest = dict[str, Any]
+pytestmark = needs_kubectl
 
 
 def kubeconform_binary() -> str:
@@ -89,22 +86,9 @@ def load(path: Path) -> list[Manifest]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
-def render(target: str) -> list[Manifest]:
-    assert KUBECTL is not None
-    result = subprocess.run(
-        [KUBECTL, "kustomize", str(K8S / target)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, f"kubectl kustomize {target} failed:\n{result.stderr}"
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-
-
-RENDERED: dict[str, list[Manifest]] = {}
-
-
 def rendered(target: str) -> list[Manifest]:
-    if target not in RENDERED:
-        RENDERED[target] = render(target)
-    return copy.deepcopy(RENDERED[target])
+    """A copy of the shared rendering: the negative controls below change it."""
+    return copy.deepcopy(rendering.rendered(target))
 
 
 @pytest.mark.parametrize("target", OVERLAYS)

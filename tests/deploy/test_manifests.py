@@ -10,22 +10,14 @@ from __future__ import annotations
 import copy
 import functools
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-yaml = pytest.importorskip("yaml", reason="PyYAML parses the rendered manifests")
+from tests.deploy.rendering import Manifest, needs_kubectl, rendered
 
-KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
+pytestmark = needs_kubectl
 
-K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 OVERLAYS = ("overlays/local", "overlays/production")
 SERVICES = ("identity", "case", "payment", "notification", "ticketing")
 TOPICS = (
@@ -57,8 +49,6 @@ INFRASTRUCTURE_CONFIG_MAPS = {"city-kafka-metrics"}
 LAYER = "city-platform.io/layer"
 TMP = "/tmp"  # noqa: S108 - the path checked in pod specs, not a file this test writes
 
-Manifest = dict[str, Any]
-
 
 class Rendered:
     """The documents ``kubectl kustomize`` printed for one target, looked up by kind and name."""
@@ -89,12 +79,8 @@ class Rendered:
 
 @functools.cache
 def render(target: str) -> Rendered:
-    assert KUBECTL is not None
-    result = subprocess.run(
-        [KUBECTL, "kustomize", str(K8S / target)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, f"kubectl kustomize {target} failed:\n{result.stderr}"
-    return Rendered(target, [doc for doc in yaml.safe_load_all(result.stdout) if doc])
+    """``target`` of deploy/k8s, rendered once: shared, so deep-copy before changing it."""
+    return Rendered(target, rendered(target))
 
 
 @pytest.fixture(params=OVERLAYS)

@@ -11,26 +11,15 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.test_manifests import (
-    K8S,
-    KUBECTL,
-    OVERLAYS,
-    SERVICES,
-    Manifest,
-    Rendered,
-    render,
-)
+from tests.deploy import rendering
+from tests.deploy.rendering import K8S, Manifest, needs_kubectl
+from tests.deploy.test_manifests import OVERLAYS, SERVICES, Rendered, render
 
-yaml = pytest.importorskip("yaml", reason="PyYAML parses the rendered manifests")
-
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
+pytestmark = needs_kubectl
 
 _RELEASE = re.compile(r"(- release=)(\S+)")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -45,12 +34,7 @@ def render_release(tree: Path, overlay: str, release: str) -> Rendered:
     text = kustomization.read_text()
     assert len(_RELEASE.findall(text)) == 1, f"{overlay}: expected one `release=` literal"
     kustomization.write_text(_RELEASE.sub(rf"\g<1>{release}", text))
-    assert KUBECTL is not None
-    result = subprocess.run(
-        [KUBECTL, "kustomize", str(tree / overlay)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    return Rendered(overlay, [doc for doc in yaml.safe_load_all(result.stdout) if doc])
+    return Rendered(overlay, rendering.render(tree / overlay))
 
 
 def migration_jobs(rendered: Rendered) -> dict[str, Manifest]:

@@ -14,24 +14,17 @@ CloudNativePG Clusters' security settings (there the operator fills in the rest,
 from __future__ import annotations
 
 import copy
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-yaml = pytest.importorskip("yaml", reason="PyYAML parses the rendered manifests")
+from tests.deploy import rendering
+from tests.deploy.rendering import Manifest, needs_kubectl
 
-KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
+pytestmark = needs_kubectl
 
-K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 OVERLAYS = ("overlays/local", "overlays/production")
-Manifest = dict[str, Any]
 
 # https://kubernetes.io/docs/concepts/security/pod-security-standards/ (restricted, latest)
 ALLOWED_VOLUMES = {
@@ -199,18 +192,9 @@ def violations(doc: Manifest) -> list[str]:
     return []
 
 
-RENDERED: dict[str, list[Manifest]] = {}
-
-
 def rendered(target: str) -> list[Manifest]:
-    if target not in RENDERED:
-        assert KUBECTL is not None
-        result = subprocess.run(
-            [KUBECTL, "kustomize", str(K8S / target)], capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, f"kubectl kustomize {target} failed:\n{result.stderr}"
-        RENDERED[target] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-    return copy.deepcopy(RENDERED[target])
+    """A copy of the shared rendering: the negative controls below change it."""
+    return copy.deepcopy(rendering.rendered(target))
 
 
 @pytest.mark.parametrize("target", OVERLAYS)

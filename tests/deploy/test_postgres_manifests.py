@@ -33,11 +33,10 @@ import yaml
 
 from city_shared.db import create_engine
 from city_shared.settings import ServiceSettings
-from tests.deploy.test_manifests import KUBECTL, SERVICES, Rendered, render
+from tests.deploy.rendering import needs_kubectl
+from tests.deploy.test_manifests import SERVICES, Rendered, render
 
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
+pytestmark = needs_kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = "barman-cloud.cloudnative-pg.io"

@@ -11,27 +11,19 @@ from __future__ import annotations
 import functools
 import importlib
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from city_shared.production import ProductionSettingsRefused
 from city_shared.settings import ServiceSettings
+from tests.deploy.rendering import K8S, Manifest, needs_kubectl
+from tests.deploy.rendering import rendered as render
 
-yaml = pytest.importorskip("yaml", reason="PyYAML parses the rendered manifests")
+pytestmark = needs_kubectl
 
-KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed; it renders the kustomize overlays"
-)
-
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "deploy" / "k8s"
 SERVICES = {
     "identity": "IdentitySettings",
     "case": "CaseSettings",
@@ -47,18 +39,6 @@ SECRETS = {
     "notification": set(),
     "ticketing": {"CITY_TICKET_SIGNING_KEYS"},
 }
-
-Manifest = dict[str, Any]
-
-
-@functools.cache
-def render(target: str) -> list[Manifest]:
-    assert KUBECTL is not None
-    result = subprocess.run([KUBECTL, "kustomize", str(K8S / target)],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-
 
 def shared_config(docs: list[Manifest]) -> dict[str, str]:
     (config,) = [d for d in docs if d["kind"] == "ConfigMap"

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from city_shared.deadletters import dead_letter_topic
 from city_shared.settings import ServiceSettings
+from tests.deploy.rendering import needs_kubectl, rendered
 
-yaml = pytest.importorskip("yaml")
-ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("identity", "case", "payment", "notification", "ticketing")
 #: What a worker gives its dead-letter topic unless CITY_KAFKA_DEAD_LETTER_RETENTION_MS says
 #: otherwise (production leaves the default).
@@ -22,19 +16,14 @@ DEAD_LETTER_RETENTION_MS = ServiceSettings.model_fields["kafka_dead_letter_reten
 
 
 def _rendered_topics() -> dict[str, dict[str, Any]]:
-    if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed")
-    out = subprocess.run(
-        ["kubectl", "kustomize", str(ROOT / "deploy/k8s/overlays/production")],
-        check=True, capture_output=True, text=True,
-    ).stdout
     return {
         doc["metadata"]["name"]: doc["spec"]
-        for doc in yaml.safe_load_all(out)
-        if doc and doc.get("kind") == "KafkaTopic"
+        for doc in rendered("overlays/production")
+        if doc.get("kind") == "KafkaTopic"
     }
 
 
+@needs_kubectl
 def test_every_topic_a_worker_provisions_exists_with_the_same_partitions_and_retention() -> None:
     rendered = _rendered_topics()
     expected: dict[str, tuple[int, int]] = {}
