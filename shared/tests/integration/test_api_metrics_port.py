@@ -15,9 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +23,12 @@ import httpx
 import pytest
 
 from .test_serve_workers import (
-    REPO,
-    SERVICE,
     START_SECONDS,
     Api,
     free_port,
     group_members,
     requests_counted,
+    running_api,
     spread_requests,
     wait_ready,
     wait_until,
@@ -56,35 +52,16 @@ class MeteredApi:
 def running_metered_api(tmp_path: Path, workers: int) -> Iterator[MeteredApi]:
     """The test API with ``workers`` processes and ``CITY_API_METRICS_PORT`` set; every process
     of its group is stopped after the block, also when the test failed."""
-    port, metrics_port = free_port(), free_port()
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITY_")}
-    env.update(CITY_SERVICE_NAME=SERVICE, CITY_HTTP_HOST="127.0.0.1", CITY_HTTP_PORT=str(port),
-               CITY_HTTP_WORKERS=str(workers), CITY_API_METRICS_PORT=str(metrics_port),
-               CITY_LOG_JSON="false", TMPDIR=str(tmp),
-               SERVE_TEST_HANG_FILE=str(tmp_path / "hang.pid"),
-               SERVE_TEST_FREEZE_FILE=str(tmp_path / "freeze.pid"),
-               SERVE_TEST_RELEASE_FILE=str(tmp_path / "release"), PYTHONUNBUFFERED="1")
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = tmp_path / "api.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c",
-             "from shared.tests.integration.freeze_app import main; main()"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    api = Api(proc, f"http://127.0.0.1:{port}", tmp, tmp_path / "hang.pid", log)
-    metered = MeteredApi(api, f"http://127.0.0.1:{metrics_port}", tmp_path / "freeze.pid",
-                         tmp_path / "release")
-    try:
-        yield metered
-    finally:
-        metered.release_file.touch()  # a frozen process could not stop
+    metrics_port = free_port()
+    freeze_file, release_file = tmp_path / "freeze.pid", tmp_path / "release"
+    with running_api(tmp_path, workers, app="freeze_app",
+                     CITY_API_METRICS_PORT=str(metrics_port),
+                     SERVE_TEST_FREEZE_FILE=str(freeze_file),
+                     SERVE_TEST_RELEASE_FILE=str(release_file)) as api:
         try:
-            api.stop()
+            yield MeteredApi(api, f"http://127.0.0.1:{metrics_port}", freeze_file, release_file)
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            release_file.touch()  # a frozen process could not stop (running_api stops it next)
 
 
 def listeners(port: int) -> set[int]:

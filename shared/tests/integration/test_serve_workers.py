@@ -109,22 +109,25 @@ class Api:
 
 
 @contextlib.contextmanager
-def running_api(tmp_path: Path, workers: int) -> Iterator[Api]:
-    """The test API with ``workers`` processes; every process of its group is stopped after
-    the block, also when the test failed."""
+def running_api(
+    tmp_path: Path, workers: int, app: str = "serve_app", **extra_env: str
+) -> Iterator[Api]:
+    """The test API (``main`` of the module ``app`` beside this file) with ``workers``
+    processes and ``extra_env`` on top of the serving settings; every process of its group
+    is stopped after the block, also when the test failed."""
     port = free_port()
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITY_")}
     env.update(CITY_SERVICE_NAME=SERVICE, CITY_HTTP_HOST="127.0.0.1", CITY_HTTP_PORT=str(port),
                CITY_HTTP_WORKERS=str(workers), CITY_LOG_JSON="false", TMPDIR=str(tmp),
-               SERVE_TEST_HANG_FILE=str(tmp_path / "hang.pid"), PYTHONUNBUFFERED="1")
+               SERVE_TEST_HANG_FILE=str(tmp_path / "hang.pid"), PYTHONUNBUFFERED="1",
+               **extra_env)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = tmp_path / "api.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-c",
-             "from shared.tests.integration.serve_app import main; main()"],
+            [sys.executable, "-c", f"from shared.tests.integration.{app} import main; main()"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     api = Api(proc, f"http://127.0.0.1:{port}", tmp, tmp_path / "hang.pid", log)
     try:
