@@ -22,9 +22,10 @@ developer's machine, failed in CI (``CI`` set), where it must be installed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -125,16 +126,24 @@ def through(url: str, port: int) -> str:
     return make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
 
 
+@contextlib.contextmanager
+def bouncer_in_front(binary: Path, directory: Path, url: str,
+                     prepared_statements: int) -> Iterator[str]:
+    """PgBouncer in transaction mode in front of ``url``'s server; yields the URL through it."""
+    server = make_url(url)
+    with pgbouncer.running(binary, directory,
+                           server_host=str(server.host), server_port=int(server.port or 5432),
+                           settings={"default_pool_size": SERVER_POOL,
+                                     "max_prepared_statements": str(prepared_statements)}) as port:
+        yield through(url, port)
+
+
 async def test_api_traffic_works_through_pgbouncer_transaction_mode(
     bouncer_binary: Path, migrated_database: MakeMigrated, bouncer_dir: Path
 ) -> None:
     url = await prepared_database(migrated_database)
-    server = make_url(url)
-    with pgbouncer.running(bouncer_binary, bouncer_dir,
-                           server_host=str(server.host), server_port=int(server.port or 5432),
-                           settings={"default_pool_size": SERVER_POOL,
-                                     "max_prepared_statements": "200"}) as port:
-        counter = await api_workload(through(url, port))
+    with bouncer_in_front(bouncer_binary, bouncer_dir, url, prepared_statements=200) as pooled:
+        counter = await api_workload(pooled)
     assert counter == PROCESSES * CLIENTS_PER_PROCESS * ROUNDS
 
 
@@ -142,13 +151,9 @@ async def test_without_prepared_statement_support_the_same_traffic_fails(
     bouncer_binary: Path, migrated_database: MakeMigrated, bouncer_dir: Path
 ) -> None:
     url = await prepared_database(migrated_database)
-    server = make_url(url)
-    with pgbouncer.running(bouncer_binary, bouncer_dir,
-                           server_host=str(server.host), server_port=int(server.port or 5432),
-                           settings={"default_pool_size": SERVER_POOL,
-                                     "max_prepared_statements": "0"}) as port, \
+    with bouncer_in_front(bouncer_binary, bouncer_dir, url, prepared_statements=0) as pooled, \
             pytest.raises(DBAPIError, match="prepared statement") as raised:
-        await api_workload(through(url, port))
+        await api_workload(pooled)
     # asyncpg's own words: the statement it prepared on one server connection is missing on
     # (or clashes with another client's on) the one the next transaction got.
     assert "__asyncpg_stmt_" in str(raised.value)
